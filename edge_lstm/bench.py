@@ -1,0 +1,74 @@
+"""Per-sample cost of the runtime, measured (not asserted): the figures in the README come from here."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm import __version__
+from edge_lstm.bundle import Bundle
+from edge_lstm.core.detector import StreamDetector
+from edge_lstm.core.stepmodel import StepModel, zero_state
+
+
+def _median_us(fn: Any, repeats: int) -> float:
+    times = np.empty(repeats)
+    for i in range(repeats):
+        t0 = time.perf_counter_ns()
+        fn()
+        times[i] = time.perf_counter_ns() - t0
+    return float(np.median(times) / 1e3)
+
+
+def _step_us(model: StepModel, batch: int, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, model.n_features)).astype(np.float32)
+    state = zero_state(model, batch)
+
+    def one() -> None:
+        nonlocal state
+        _, state = model.step(x, state)
+
+    for _ in range(50):
+        one()
+    return _median_us(one, repeats)
+
+
+def run_benchmark(bundle: Bundle, repeats: int = 10_000) -> dict[str, Any]:
+    deployed = bundle.open_model()
+    results: dict[str, Any] = {
+        "package_version": __version__,
+        "machine": f"{platform.machine()}, {platform.processor() or 'unknown cpu'}, python {platform.python_version()}",
+        "model_id": bundle.model_id,
+        "deployed_variant": bundle.manifest["quantization"]["deployed"],
+        "repeats": repeats,
+        "step_us": {},
+    }
+    for variant in bundle.manifest["quantization"]["variants"]:
+        model = bundle.open_model(variant)
+        results["step_us"][f"litert_{variant}_batch1"] = _step_us(model, 1, repeats)
+        results["step_us"][f"litert_{variant}_batch64_per_stream"] = _step_us(model, 64, repeats // 10) / 64
+    results["step_us"]["numpy_reference_batch1"] = _step_us(bundle.reference_model(), 1, repeats // 2)
+    # The whole per-sample path of one stream: checks, scaling, step, score, threshold, debounce.
+    detector = StreamDetector(bundle.detector_settings(), deployed)
+    rng = np.random.default_rng(1)
+    rows = bundle.scaler.inverse(rng.normal(size=(repeats, len(bundle.features))).astype(np.float32))
+    index = 0
+
+    def sample() -> None:
+        nonlocal index
+        detector.process(rows[index % repeats], float(index))
+        index += 1
+
+    results["detector_us_per_sample"] = _median_us(sample, repeats)
+    return results
+
+
+def write_results(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,194 @@
+"""The model bundle: a directory with ``model.tflite`` and ``manifest.json`` (plus the float reference
+weights and the other quantization variants). Loading validates everything up front and every problem
+is one ``BundleError`` line that names the bundle and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.core.detector import DetectorSettings
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.thresholds import DebounceSettings
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL = "model.tflite"
+REFERENCE_WEIGHTS = "reference_weights.npz"
+REQUIRED_KEYS = (
+    "schema_version", "model_id", "features", "scaler", "window", "cell", "state", "threshold",
+    "alerting", "quantization", "files",
+)
+
+
+class BundleError(ValueError):
+    """A bundle is missing, corrupt, tampered with or incompatible."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    manifest: dict[str, Any]
+
+    # -- typed views of the manifest -------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model_id"])
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.manifest["features"])
+
+    @property
+    def window(self) -> int:
+        return int(self.manifest["window"])
+
+    @property
+    def cell(self) -> str:
+        return str(self.manifest["cell"])
+
+    @property
+    def state_names(self) -> list[str]:
+        return [str(s["name"]) for s in self.manifest["state"]]
+
+    @property
+    def state_sizes(self) -> list[int]:
+        return [int(s["size"]) for s in self.manifest["state"]]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["threshold"]["value"])
+
+    @property
+    def scaler(self) -> StandardScaler:
+        return StandardScaler.from_dict(self.manifest["scaler"])
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # -- what the device builds from it ------------------------------------------------------------
+    def open_model(self, variant: str | None = None, num_threads: int = 1) -> Any:
+        """The LiteRT step model: the deployed ``model.tflite``, or a named variant (float, dynamic, int8)."""
+        from edge_lstm.runtime.litert import LiteRTStepModel, ModelFileError
+
+        name = MODEL if variant is None else self.manifest["quantization"]["variants"][variant]["file"]
+        try:
+            return LiteRTStepModel(
+                self.file(name),
+                n_features=len(self.features),
+                window=self.window,
+                state_names=self.state_names,
+                state_sizes=self.state_sizes,
+                num_threads=num_threads,
+            )
+        except ModelFileError as error:
+            raise BundleError(f"{self.path}: incompatible model file: {error}") from error
+
+    def reference_model(self) -> Any:
+        from edge_lstm.runtime.reference import NumpyStepModel
+
+        return NumpyStepModel.from_file(self.file(REFERENCE_WEIGHTS), cell=self.cell, window=self.window)
+
+    def detector_settings(self, threshold: float | None = None, **overrides: Any) -> DetectorSettings:
+        alerting = self.manifest["alerting"]
+        limits = self.manifest.get("input_range")
+        debounce = DebounceSettings(
+            **{k: alerting[k] for k in ("fire_n", "fire_m", "clear_n", "clear_ratio") if k in alerting}
+        )
+        settings: dict[str, Any] = {
+            "features": self.features,
+            "window": self.window,
+            "scaler": self.scaler,
+            "threshold": self.threshold if threshold is None else threshold,
+            "debounce": debounce,
+            "warmup": int(alerting.get("warmup", 2 * self.window)),
+            "input_low": np.asarray(limits["low"], dtype=np.float32) if limits else None,
+            "input_high": np.asarray(limits["high"], dtype=np.float32) if limits else None,
+            "sample_period_s": self.manifest.get("sample_period_s"),
+            "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
+            "model_id": self.model_id,
+        }
+        settings.update(overrides)
+        return DetectorSettings(**settings)
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and validate a bundle directory. Raises BundleError with one clear line."""
+    root = Path(path)
+    if not root.is_dir():
+        raise BundleError(f"{root}: bundle directory not found")
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise BundleError(f"{root}: not a model bundle (no {MANIFEST})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BundleError(f"{root}: {MANIFEST} is corrupt ({error})") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{root}: {MANIFEST} is corrupt (expected a JSON object)")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BundleError(
+            f"{root}: bundle schema version {version!r} is not supported by this edge-lstm "
+            f"(supports {SCHEMA_VERSION}); retrain the bundle or install a matching edge-lstm"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in manifest]
+    if missing:
+        raise BundleError(f"{root}: {MANIFEST} lacks required field(s): {', '.join(missing)}")
+    files = manifest["files"]
+    if MODEL not in files:
+        raise BundleError(f"{root}: {MANIFEST} does not list {MODEL}")
+    for name, expected in files.items():
+        file_path = root / name
+        if not file_path.is_file():
+            raise BundleError(f"{root}: {name} is missing")
+        actual = sha256_file(file_path)
+        if actual != expected:
+            raise BundleError(
+                f"{root}: {name} does not match its sha256 in {MANIFEST} "
+                f"(expected {expected[:12]}..., found {actual[:12]}...): the file was modified or corrupted"
+            )
+    bundle = Bundle(root, manifest)
+    _check_consistent(bundle)
+    return bundle
+
+
+def _check_consistent(bundle: Bundle) -> None:
+    m = bundle.manifest
+    n = len(bundle.features)
+    try:
+        scaler = bundle.scaler
+    except (KeyError, ValueError, TypeError) as error:
+        raise BundleError(f"{bundle.path}: invalid scaler in {MANIFEST} ({error})") from None
+    if n == 0 or scaler.n_features != n:
+        raise BundleError(
+            f"{bundle.path}: scaler has {scaler.n_features} features but the bundle lists {n}"
+        )
+    if not isinstance(m["window"], int) or m["window"] < 1:
+        raise BundleError(f"{bundle.path}: window must be a positive integer, got {m['window']!r}")
+    threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None
+    if not isinstance(threshold, int | float) or not threshold > 0:
+        raise BundleError(f"{bundle.path}: threshold value must be a positive number, got {threshold!r}")
+
+
+def write_manifest(root: Path, manifest: dict[str, Any], files: list[str]) -> dict[str, Any]:
+    """Hash ``files`` (relative to ``root``) into the manifest and write it. Returns the manifest."""
+    manifest = dict(manifest)
+    manifest["schema_version"] = SCHEMA_VERSION
+    manifest["files"] = {name: sha256_file(root / name) for name in files}
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest

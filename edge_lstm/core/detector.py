@@ -1,0 +1,194 @@
+"""One stream's detector: sample -> scale -> step -> reconstruction error -> threshold -> debounce -> alert.
+
+The step itself is split out (``admit`` then ``complete``) so that a caller holding many streams can
+advance all pending samples in one batched model call; ``process`` does both for a single stream.
+
+Input policy (each case is counted, none raises):
+* a sample with the wrong number of values, or any NaN/inf, is skipped: the state is left as it was
+  (NaN never becomes 0);
+* a timestamp equal to the previous one is a duplicate and is skipped; an earlier one is out of order
+  and is skipped;
+* a gap longer than ``gap_reset_periods`` sample periods resets the state and the window: the stream
+  warms up again and no alert can fire during warm-up;
+* values outside the calibrated input range are counted and clipped *for the model input only*, so
+  the recurrent state cannot saturate, while the error is still measured against the real value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.core.alerts import AlertEvent, severity_of
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.scoring import TrailingWindow, contributions, score_of, sensor_errors
+from edge_lstm.core.stepmodel import State, StepModel, zero_state
+from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    features: list[str]
+    window: int
+    scaler: StandardScaler
+    threshold: float
+    debounce: DebounceSettings = field(default_factory=DebounceSettings)
+    warmup: int = 32  # samples after a (re)start before any decision; at least ``window``
+    input_low: FloatArray | None = None  # calibrated range of scaled inputs
+    input_high: FloatArray | None = None
+    sample_period_s: float | None = None
+    gap_reset_periods: float = 10.0
+    model_id: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.warmup < self.window:
+            raise ValueError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
+        if self.threshold <= 0 or not np.isfinite(self.threshold):
+            raise ValueError(f"threshold must be a positive number, got {self.threshold}")
+
+
+@dataclass
+class Counters:
+    samples: int = 0  # everything offered
+    scored: int = 0
+    warming_up: int = 0
+    invalid: int = 0  # wrong length, NaN or infinite values
+    duplicates: int = 0
+    out_of_order: int = 0
+    gaps: int = 0  # state resets after a gap
+    out_of_range: int = 0
+    alerts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    index: int
+    score: float | None  # None while warming up or when the sample was skipped
+    alerting: bool
+    events: tuple[AlertEvent, ...] = ()
+    skipped: str | None = None  # why the sample was not scored
+
+
+class StreamDetector:
+    def __init__(self, settings: DetectorSettings, model: StepModel, stream: str = "default") -> None:
+        if model.n_features != len(settings.features):
+            raise ValueError(
+                f"model expects {model.n_features} features but the settings list {len(settings.features)}"
+            )
+        if model.window != settings.window:
+            raise ValueError(f"model window {model.window} differs from settings window {settings.window}")
+        self.settings = settings
+        self.model = model
+        self.stream = stream
+        self.counters = Counters()
+        self.state: State = zero_state(model)
+        self._window = TrailingWindow(settings.window, len(settings.features))
+        self._debounce = Debounce(settings.debounce)
+        self._since_reset = 0
+        self._last_time: float | None = None
+        self._sequence = 0
+        self._peak = 0.0
+        self._pending: FloatArray | None = None
+        self._pending_index = 0
+        self._pending_time: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the stream's past: zero state, empty window, warm-up again."""
+        self.state = zero_state(self.model)
+        self._window.reset()
+        self._since_reset = 0
+
+    @property
+    def alerting(self) -> bool:
+        return self._debounce.active
+
+    # -- one sample --------------------------------------------------------------------------------
+    def process(self, values: npt.ArrayLike, timestamp: float | None = None) -> StepResult:
+        admitted = self.admit(values, timestamp)
+        if isinstance(admitted, StepResult):
+            return admitted
+        reconstruction, self.state = self.model.step(admitted[None, :], self.state)
+        return self.complete(reconstruction[0])
+
+    def admit(self, values: npt.ArrayLike, timestamp: float | None = None) -> FloatArray | StepResult:
+        """Check and scale one sample. Returns the model input row, or a StepResult if skipped."""
+        c = self.counters
+        index = c.samples
+        c.samples += 1
+        row = np.asarray(values, dtype=np.float32)
+        if row.shape != (len(self.settings.features),) or not np.isfinite(row).all():
+            c.invalid += 1
+            return StepResult(index, None, self.alerting, skipped="invalid")
+        if timestamp is not None and self._last_time is not None:
+            dt = timestamp - self._last_time
+            if dt == 0:
+                c.duplicates += 1
+                return StepResult(index, None, self.alerting, skipped="duplicate")
+            if dt < 0:
+                c.out_of_order += 1
+                return StepResult(index, None, self.alerting, skipped="out_of_order")
+            period = self.settings.sample_period_s
+            if period and dt > self.settings.gap_reset_periods * period:
+                c.gaps += 1
+                self.reset()
+        if timestamp is not None:
+            self._last_time = timestamp
+        scaled = self.settings.scaler.transform(row)
+        self._pending = scaled
+        self._pending_index = index
+        self._pending_time = timestamp
+        low, high = self.settings.input_low, self.settings.input_high
+        if low is not None and high is not None and ((scaled < low) | (scaled > high)).any():
+            c.out_of_range += 1
+            return np.clip(scaled, low, high)
+        return scaled
+
+    def complete(self, reconstruction: FloatArray) -> StepResult:
+        """Score the admitted sample against the model's reconstruction and update the alert state."""
+        scaled, index, timestamp = self._pending, self._pending_index, self._pending_time
+        if scaled is None:
+            raise RuntimeError("complete() called without a sample admitted by admit()")
+        self._pending = None
+        self._window.push(scaled)
+        self._since_reset += 1
+        if self._since_reset <= self.settings.warmup or not self._window.full:
+            self.counters.warming_up += 1
+            return StepResult(index, None, self.alerting)
+        self.counters.scored += 1
+        errors = sensor_errors(reconstruction, self._window.values)
+        score = score_of(errors)
+        threshold = self.settings.threshold
+        transition = self._debounce.update(score, threshold)
+        if self._debounce.active:
+            self._peak = max(self._peak, score)
+        if transition is None:
+            return StepResult(index, score, self.alerting)
+        self._sequence += 1
+        peak = None
+        if transition is Transition.START:
+            self.counters.alerts += 1
+            self._peak = score
+        else:
+            peak, self._peak = self._peak, 0.0
+        event = AlertEvent(
+            event=transition.value,
+            stream=self.stream,
+            index=index,
+            timestamp=timestamp,
+            score=score,
+            threshold=threshold,
+            severity=severity_of(peak if peak is not None else score, threshold),
+            model_id=self.settings.model_id,
+            sequence=self._sequence,
+            contributions=contributions(errors, self.settings.features),
+            peak_score=peak,
+        )
+        return StepResult(index, score, self.alerting, (event,))

@@ -1,0 +1,54 @@
+"""Per-feature standardization, fitted on the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class StandardScaler:
+    """x_scaled = (x - mean) / scale, one mean and scale per feature."""
+
+    mean: FloatArray
+    scale: FloatArray
+
+    @classmethod
+    def fit(cls, values: npt.ArrayLike) -> StandardScaler:
+        data = np.asarray(values, dtype=np.float64)
+        if data.ndim != 2 or data.shape[0] < 2:
+            raise ValueError(f"need a (rows, features) array with at least 2 rows, got shape {data.shape}")
+        if not np.isfinite(data).all():
+            raise ValueError("cannot fit a scaler on data that contains NaN or infinity")
+        std = data.std(axis=0)
+        # A constant channel carries no information; scale 1 keeps it finite instead of dividing by 0.
+        std[std < 1e-12] = 1.0
+        return cls(data.mean(axis=0).astype(np.float32), std.astype(np.float32))
+
+    @property
+    def n_features(self) -> int:
+        return int(self.mean.shape[0])
+
+    def transform(self, values: npt.ArrayLike) -> FloatArray:
+        return ((np.asarray(values, dtype=np.float32) - self.mean) / self.scale).astype(np.float32)
+
+    def inverse(self, scaled: npt.ArrayLike) -> FloatArray:
+        return (np.asarray(scaled, dtype=np.float32) * self.scale + self.mean).astype(np.float32)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StandardScaler:
+        mean = np.asarray(data["mean"], dtype=np.float32)
+        scale = np.asarray(data["scale"], dtype=np.float32)
+        if mean.shape != scale.shape or mean.ndim != 1:
+            raise ValueError("scaler mean and scale must be lists of the same length")
+        if not (scale > 0).all():
+            raise ValueError("scaler scale values must all be positive")
+        return cls(mean, scale)

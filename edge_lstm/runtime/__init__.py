@@ -1,0 +1,1 @@
+"""Step model implementations: LiteRT (deployed) and a numpy reference of the same cell."""

@@ -1,0 +1,103 @@
+"""The LiteRT step model: the one place that touches the interpreter.
+
+Tensors are bound by signature name, never by position: the converter reorders inputs (seen: c, x, h)
+and names outputs only ``output_0..n`` in the order of the Keras model's outputs (reconstruction first,
+then the state tensors in the order the manifest lists them).
+
+One interpreter belongs to one thread. The set_tensor / invoke / get_tensor path is used rather than
+the signature runner because it is about twice as fast per step.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.core.stepmodel import State
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class ModelFileError(ValueError):
+    """The .tflite file cannot be loaded or does not have the expected step-model signature."""
+
+
+class LiteRTStepModel:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_features: int,
+        window: int,
+        state_names: list[str],
+        state_sizes: list[int],
+        num_threads: int = 1,
+    ) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self.n_features = n_features
+        self.window = window
+        self.state_sizes = tuple(state_sizes)
+        self._state_names = list(state_names)
+        try:
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+            runner = self._interpreter.get_signature_runner()
+            inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
+            outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
+        except (ValueError, RuntimeError) as error:
+            raise ModelFileError(f"{self.path}: not a loadable LiteRT step model ({error})") from error
+        # The runner holds references into the interpreter; drop it before (re)allocating tensors.
+        del runner
+        gc.collect()
+        expected_inputs = {"x", *self._state_names}
+        if set(inputs) != expected_inputs:
+            raise ModelFileError(
+                f"{self.path}: model inputs are {sorted(inputs)}, expected {sorted(expected_inputs)}"
+            )
+        expected_outputs = [f"output_{i}" for i in range(1 + len(self._state_names))]
+        if sorted(outputs) != expected_outputs:
+            raise ModelFileError(f"{self.path}: model outputs are {sorted(outputs)}, expected {expected_outputs}")
+        self._x_index = inputs["x"]
+        self._state_in = [inputs[name] for name in self._state_names]
+        self._recon_out = outputs["output_0"]
+        self._state_out = [outputs[f"output_{i + 1}"] for i in range(len(self._state_names))]
+        self._batch = 0
+        self._resize(1)
+        self._check_shapes()
+
+    def _resize(self, batch: int) -> None:
+        interp = self._interpreter
+        interp.resize_tensor_input(self._x_index, [batch, self.n_features])
+        for index, size in zip(self._state_in, self.state_sizes, strict=True):
+            interp.resize_tensor_input(index, [batch, size])
+        interp.allocate_tensors()
+        self._batch = batch
+
+    def _check_shapes(self) -> None:
+        recon = self._interpreter.get_output_details()
+        by_index = {d["index"]: tuple(d["shape"]) for d in recon}
+        want = (1, self.window * self.n_features)
+        if by_index.get(self._recon_out) != want:
+            raise ModelFileError(
+                f"{self.path}: reconstruction output has shape {by_index.get(self._recon_out)}, "
+                f"expected {want} (window {self.window} x {self.n_features} features)"
+            )
+        for index, size in zip(self._state_out, self.state_sizes, strict=True):
+            if by_index.get(index) != (1, size):
+                raise ModelFileError(f"{self.path}: a state output has shape {by_index.get(index)}, expected (1, {size})")
+
+    def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
+        batch = x.shape[0]
+        if batch != self._batch:
+            self._resize(batch)
+        interp = self._interpreter
+        interp.set_tensor(self._x_index, np.ascontiguousarray(x, dtype=np.float32))
+        for index, value in zip(self._state_in, state, strict=True):
+            interp.set_tensor(index, value)
+        interp.invoke()
+        recon = interp.get_tensor(self._recon_out).reshape(batch, self.window, self.n_features)
+        return recon, tuple(interp.get_tensor(index) for index in self._state_out)

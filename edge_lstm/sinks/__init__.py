@@ -1,0 +1,1 @@
+"""Sinks: where alert events go."""

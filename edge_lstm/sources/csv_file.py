@@ -1,0 +1,164 @@
+"""Recorded sensor data in CSV files, for training, replay and evaluation.
+
+Contract: a header row; one optional timestamp column (ISO 8601 date-time or seconds since the epoch);
+numeric sensor columns. The separator is sniffed from the header (``,`` ``;`` or tab) unless given.
+Label columns (``anomaly``, ``changepoint``) are kept apart from the sensors. Empty cells and ``nan``
+become NaN, and the caller's policy decides what NaN means; anything else non-numeric is an error
+that names the file, line, column and value.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "ts", "date")
+LABEL_NAMES = ("anomaly", "changepoint", "label")
+NAN_TOKENS = {"", "nan", "NaN", "NAN", "null", "None", "NA"}
+
+
+class CSVFormatError(ValueError):
+    """A CSV file does not match the input contract."""
+
+
+@dataclass
+class Recording:
+    path: Path
+    features: list[str]
+    values: npt.NDArray[np.float64]  # (rows, features), NaN where a cell was empty
+    timestamps: npt.NDArray[np.float64] | None  # seconds since the epoch, or None
+    labels: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+def parse_timestamp(text: str) -> float:
+    """ISO 8601 (naive times are taken as UTC) or a plain number of seconds since the epoch."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _sniff_separator(header: str, sep: str | None) -> str:
+    if sep is not None:
+        return "\t" if sep in ("\\t", "tab") else sep
+    counts = {candidate: header.count(candidate) for candidate in (";", ",", "\t")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else ","
+
+
+def _resolve_timestamp(header: list[str], timestamp: str | None, path: Path) -> int | None:
+    if timestamp == "none":
+        return None
+    if timestamp is None:
+        lowered = [name.lower() for name in header]
+        for candidate in TIMESTAMP_NAMES:
+            if candidate in lowered:
+                return lowered.index(candidate)
+        return None
+    if timestamp not in header:
+        raise CSVFormatError(
+            f"{path}: timestamp column {timestamp!r} not found; available columns: {', '.join(header)}"
+        )
+    return header.index(timestamp)
+
+
+def read_csv(
+    path: str | Path,
+    *,
+    sep: str | None = None,
+    timestamp: str | None = None,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+) -> Recording:
+    """Read one CSV file.
+
+    ``timestamp``: a column name, ``"none"`` for no timestamps, or None to pick a column called
+    datetime/timestamp/time/ts/date if there is one. ``columns``: the sensor columns, in order
+    (default: every column that is not the timestamp, a label or in ``exclude``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CSVFormatError(f"{path}: no such file")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        first = handle.readline()
+        if not first.strip():
+            raise CSVFormatError(f"{path}: the file is empty; expected a header row")
+        delimiter = _sniff_separator(first, sep)
+        handle.seek(0)
+        rows = csv.reader(handle, delimiter=delimiter)
+        header = [name.strip() for name in next(rows)]
+        time_index = _resolve_timestamp(header, timestamp, path)
+        label_indices = {
+            name: i for i, name in enumerate(header) if name.lower() in LABEL_NAMES and i != time_index
+        }
+        if columns:
+            missing = [name for name in columns if name not in header]
+            if missing:
+                raise CSVFormatError(
+                    f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}"
+                )
+            feature_indices = [header.index(name) for name in columns]
+        else:
+            skip = set(label_indices.values()) | {header.index(n) for n in exclude if n in header}
+            if time_index is not None:
+                skip.add(time_index)
+            feature_indices = [i for i in range(len(header)) if i not in skip]
+        if not feature_indices:
+            raise CSVFormatError(f"{path}: no sensor columns left; columns are: {', '.join(header)}")
+        features = [header[i] for i in feature_indices]
+        value_rows: list[list[float]] = []
+        times: list[float] = []
+        labels: dict[str, list[float]] = {name: [] for name in label_indices}
+        for line_number, row in enumerate(rows, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise CSVFormatError(
+                    f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}"
+                )
+            value_rows.append([_number(row[i], path, line_number, header[i]) for i in feature_indices])
+            if time_index is not None:
+                cell = row[time_index]
+                try:
+                    times.append(parse_timestamp(cell))
+                except ValueError:
+                    raise CSVFormatError(
+                        f"{path}:{line_number}: cannot parse timestamp {cell!r} in column "
+                        f"{header[time_index]!r} (expected ISO 8601 or seconds since the epoch)"
+                    ) from None
+            for name, i in label_indices.items():
+                labels[name].append(_number(row[i], path, line_number, name))
+    if not value_rows:
+        raise CSVFormatError(f"{path}: no data rows after the header")
+    return Recording(
+        path=path,
+        features=features,
+        values=np.asarray(value_rows, dtype=np.float64),
+        timestamps=np.asarray(times, dtype=np.float64) if time_index is not None else None,
+        labels={name: np.asarray(v, dtype=np.float64) for name, v in labels.items()},
+    )
+
+
+def _number(cell: str, path: Path, line_number: int, column: str) -> float:
+    text = cell.strip()
+    if text in NAN_TOKENS:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise CSVFormatError(
+            f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}"
+        ) from None

@@ -1,0 +1,123 @@
+"""Training data: NaN and gap policy, the time split, and training crops.
+
+Policy: a row with any NaN is dropped and the data is cut there; a timestamp gap longer than
+``max_gap_periods`` median sample periods also cuts it. Each contiguous piece is a *segment*; crops
+never cross a segment boundary, so the model never learns a jump that did not happen. The split is by
+time inside each file: the first part trains, the next validates (early stopping), the last
+calibrates the threshold. Nothing is shuffled across those boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.sources.csv_file import Recording
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass
+class Splits:
+    train: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    validation: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    calibration: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    dropped_nan_rows: int = 0
+    gap_cuts: int = 0
+    sample_period_s: float | None = None
+
+    def rows(self, part: str) -> int:
+        return sum(len(s) for s in getattr(self, part))
+
+
+def median_period(recordings: list[Recording]) -> float | None:
+    diffs = [np.diff(r.timestamps) for r in recordings if r.timestamps is not None and len(r) > 1]
+    if not diffs:
+        return None
+    positive = np.concatenate(diffs)
+    positive = positive[positive > 0]
+    return float(np.median(positive)) if positive.size else None
+
+
+def _cut(values: npt.NDArray[np.float64], times: npt.NDArray[np.float64] | None, max_gap: float | None,
+         splits: Splits) -> list[npt.NDArray[np.float64]]:
+    bad = ~np.isfinite(values).all(axis=1)
+    splits.dropped_nan_rows += int(bad.sum())
+    breaks = bad.copy()
+    boundaries = np.zeros(len(values), dtype=bool)  # True where a new segment starts (after a gap)
+    if times is not None and max_gap is not None and len(values) > 1:
+        gaps = np.diff(times) > max_gap
+        boundaries[1:] = gaps
+        splits.gap_cuts += int(gaps.sum())
+    pieces, start = [], None
+    for i in range(len(values)):
+        if breaks[i]:
+            if start is not None:
+                pieces.append(values[start:i])
+            start = None
+            continue
+        if start is None:
+            start = i
+        elif boundaries[i]:
+            pieces.append(values[start:i])
+            start = i
+    if start is not None:
+        pieces.append(values[start:])
+    return [p for p in pieces if len(p)]
+
+
+def split_recordings(recordings: list[Recording], val_fraction: float, calib_fraction: float,
+                     max_gap_periods: float) -> Splits:
+    if not 0 < val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
+        raise ValueError("validation and calibration fractions must be in (0, 1) and leave at least 10% to train")
+    splits = Splits(sample_period_s=median_period(recordings))
+    max_gap = None if splits.sample_period_s is None else max_gap_periods * splits.sample_period_s
+    for rec in recordings:
+        n = len(rec)
+        a = int(round(n * (1 - val_fraction - calib_fraction)))
+        b = int(round(n * (1 - calib_fraction)))
+        for part, lo, hi in (("train", 0, a), ("validation", a, b), ("calibration", b, n)):
+            times = None if rec.timestamps is None else rec.timestamps[lo:hi]
+            getattr(splits, part).extend(_cut(rec.values[lo:hi], times, max_gap, splits))
+    return splits
+
+
+def crops(segments: list[FloatArray], seq_len: int, stride: int, window: int) -> tuple[FloatArray, FloatArray]:
+    """Overlapping crops (n, seq_len, features) and their trailing-window targets (n, seq_len, window, features).
+
+    A segment shorter than ``seq_len`` but at least twice the window becomes one crop, held at its
+    last row to full length; shorter segments are skipped.
+    """
+    from edge_lstm.core.scoring import trailing_windows
+
+    xs, ys = [], []
+    for seg in segments:
+        seg = np.asarray(seg, dtype=np.float32)
+        if len(seg) < 2 * window:
+            continue
+        starts = range(0, max(len(seg) - seq_len, 0) + 1, stride)
+        for s in starts:
+            piece = seg[s : s + seq_len]
+            if len(piece) < seq_len:
+                # A short segment: hold its last row to full length. The model sees a steady signal
+                # there and learns to reconstruct it, which is what a stalled sensor would look like.
+                piece = np.concatenate([piece, np.repeat(piece[-1:], seq_len - len(piece), axis=0)])
+            target = trailing_windows(piece, window)
+            xs.append(piece)
+            ys.append(target)
+    if not xs:
+        raise ValueError(f"no segment is long enough to train on (need at least {2 * window} rows)")
+    return np.stack(xs), np.stack(ys)
+
+
+def fingerprint(recordings: list[Recording]) -> str:
+    """sha256 over feature names and values: identifies the training data in the manifest."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for rec in recordings:
+        digest.update(",".join(rec.features).encode())
+        digest.update(np.ascontiguousarray(rec.values, dtype=np.float64).tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,86 @@
+"""Step model -> TFLite, in three variants.
+
+Converted with ``TFLiteConverter.from_keras_model`` (``from_concrete_functions`` writes a model without
+weights that answers NaN). The int8 calibration data is given as a dict keyed by input name, with
+real (x, h, c) collected by running the float cell over normalized training sequences: a positional
+list can silently calibrate the wrong tensors, and random states calibrate the wrong ranges.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+VARIANTS = ("float", "dynamic", "int8")
+
+
+def representative_inputs(reference_model: object, segments: list[np.ndarray], state_names: list[str],
+                          samples: int = 600, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    from edge_lstm.core.stepmodel import zero_state
+
+    rng = np.random.default_rng(seed)
+    collected: list[dict[str, np.ndarray]] = []
+    for seg in segments:
+        state = zero_state(reference_model)  # type: ignore[arg-type]
+        for t in range(len(seg)):
+            row = seg[t : t + 1].astype(np.float32)
+            collected.append({"x": row, **{n: s.copy() for n, s in zip(state_names, state, strict=True)}})
+            _, state = reference_model.step(row, state)  # type: ignore[attr-defined]
+    picks = rng.choice(len(collected), size=min(samples, len(collected)), replace=False)
+    return [collected[i] for i in sorted(picks)]
+
+
+@contextmanager
+def native_output_captured() -> Iterator[None]:
+    """Hold back what the converter prints at the file-descriptor level (it writes a page of
+    notes per call from C++ and Python alike); show it only if the conversion fails."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            capture.seek(0)
+            sys.stderr.write(capture.read().decode(errors="replace")[-4000:])
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def convert(step_model: object, variant: str, representative: list[dict[str, np.ndarray]] | None = None) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(step_model)
+    if variant == "float":
+        pass
+    elif variant == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "int8":
+        if not representative:
+            raise ValueError("int8 conversion needs representative inputs")
+
+        def dataset() -> Iterator[dict[str, np.ndarray]]:
+            yield from representative
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    with native_output_captured():
+        return bytes(converter.convert())

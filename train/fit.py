@@ -1,0 +1,74 @@
+"""Fitting the sequence model: Adam, early stopping on validation loss, seeded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from edge_lstm_train.model import TrailingWindowLoss, build_sequence_model
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    window: int = 16
+    state_size: int = 32
+    bottleneck: int = 8
+    cell: str = "lstm"
+    dropout: float = 0.0
+    l2: float = 0.0
+    seq_len: int = 128
+    stride: int = 32
+    batch_size: int = 32
+    epochs: int = 40
+    patience: int = 5
+    learning_rate: float = 3e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
+        for name in ("window", "state_size", "bottleneck", "seq_len", "stride", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.seq_len < 2 * self.window:
+            raise ValueError(f"seq_len ({self.seq_len}) must be at least twice the window ({self.window})")
+
+
+def seed_everything(seed: int) -> None:
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def fit_sequence_model(config: ModelConfig, train: tuple[np.ndarray, np.ndarray],
+                       validation: tuple[np.ndarray, np.ndarray], verbose: int = 1) -> tuple[keras.Model, dict[str, Any]]:
+    seed_everything(config.seed)
+    n_features = train[0].shape[-1]
+    model = build_sequence_model(n_features, config.window, config.state_size, config.bottleneck,
+                                 cell=config.cell, dropout=config.dropout, l2=config.l2)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=TrailingWindowLoss(config.window))
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
+    ]
+    history = model.fit(
+        train[0], train[1],
+        validation_data=validation,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    val_losses = [float(v) for v in history.history["val_loss"]]
+    summary = {
+        "epochs_run": len(val_losses),
+        "best_epoch": int(np.argmin(val_losses)) + 1,
+        "train_loss": float(history.history["loss"][int(np.argmin(val_losses))]),
+        "val_loss": float(min(val_losses)),
+    }
+    return model, summary

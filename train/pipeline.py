@@ -1,0 +1,195 @@
+"""From recordings to a verified model bundle: split, scale, fit, export, verify, calibrate, write."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+# TensorFlow's C++ logging is noise for a command-line user; Python exceptions still surface.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from edge_lstm import __version__  # noqa: E402
+from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest  # noqa: E402
+from edge_lstm.core.scaling import StandardScaler  # noqa: E402
+from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold  # noqa: E402
+from edge_lstm.runtime.litert import LiteRTStepModel  # noqa: E402
+from edge_lstm.runtime.reference import NumpyStepModel  # noqa: E402
+from edge_lstm.sources.csv_file import Recording  # noqa: E402
+from edge_lstm_train import data, export, verify  # noqa: E402
+from edge_lstm_train.fit import ModelConfig, fit_sequence_model  # noqa: E402
+from edge_lstm_train.model import build_step_model, reference_weights  # noqa: E402
+
+# The float export must reproduce Keras to this (max abs reconstruction error over the calibration
+# stream); anything larger means the conversion is wrong, not merely imprecise.
+FLOAT_TOLERANCE = 1e-4
+# A full-integer model is deployed only if it detects like the float model: this agreement F1 on the
+# probe, and this median relative score error. Otherwise the dynamic-range model (int8 weights) is.
+INT8_MIN_AGREEMENT = 0.95
+INT8_MAX_MEDIAN_SCORE_ERROR = 0.10
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    val_fraction: float = 0.15
+    calib_fraction: float = 0.15
+    max_gap_periods: float = 5.0
+    quantile: float = 0.999
+    quantization: str = "auto"  # auto | float | dynamic | int8
+    debounce: DebounceSettings = DebounceSettings()
+    input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
+    name: str = "model"
+
+    def __post_init__(self) -> None:
+        if self.quantization not in ("auto", *export.VARIANTS):
+            raise ValueError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
+
+
+class ExportMismatch(RuntimeError):
+    """An exported file does not compute what the Keras model computes."""
+
+
+def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, options: TrainOptions,
+                 log: Callable[[str], None] = print, verbose: int = 1) -> dict[str, Any]:
+    started = time.perf_counter()
+    features = recordings[0].features
+    for rec in recordings[1:]:
+        if rec.features != features:
+            raise ValueError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+    splits = data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
+    log(f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
+        f"train {splits.rows('train')}, validation {splits.rows('validation')}, calibration "
+        f"{splits.rows('calibration')} rows; {splits.dropped_nan_rows} rows with NaN dropped, "
+        f"{splits.gap_cuts} timestamp gaps cut")
+    if not splits.train:
+        raise ValueError("no training rows left after the NaN and gap policy")
+    scaler = StandardScaler.fit(np.concatenate(splits.train))
+    train_seg = [scaler.transform(s) for s in splits.train]
+    val_seg = [scaler.transform(s) for s in splits.validation]
+    calib_seg = [s for s in (scaler.transform(s) for s in splits.calibration) if len(s) > 2 * config.window]
+    if not val_seg or not calib_seg:
+        raise ValueError("validation or calibration split is empty; provide more rows")
+
+    train_xy = data.crops(train_seg, config.seq_len, config.stride, config.window)
+    val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window)
+    log(f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, {len(val_xy[0])} validation crops")
+    sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, verbose=verbose)
+    log(f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
+        f"val loss {fit_summary['val_loss']:.4f}")
+
+    step_model = build_step_model(sequence_model, config.cell)
+    weights = reference_weights(sequence_model)
+    reference = NumpyStepModel(weights, cell=config.cell, window=config.window)
+    state_names = ["h", "c"] if config.cell == "lstm" else ["h"]
+    warmup = 2 * config.window
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the destination and renamed into place, so a failed run leaves no half bundle.
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        (workdir / "variants").mkdir()
+        np.savez(workdir / REFERENCE_WEIGHTS, **weights)
+        representative = export.representative_inputs(reference, train_seg, state_names, seed=config.seed)
+        keras_recons = verify.keras_reconstructions(sequence_model, calib_seg)
+        probes = verify.probe_segments(calib_seg, seed=config.seed)
+        keras_probe = verify.keras_reconstructions(sequence_model, probes)
+        ref_clean = verify.scores(keras_recons, calib_seg, warmup)
+        ref_probe = verify.scores(keras_probe, probes, warmup)
+        variants: dict[str, dict[str, Any]] = {}
+        for variant in export.VARIANTS:
+            path = workdir / "variants" / f"{variant}.tflite"
+            path.write_bytes(export.convert(step_model, variant, representative))
+            runtime = LiteRTStepModel(path, n_features=len(features), window=config.window,
+                                      state_names=state_names, state_sizes=[config.state_size] * len(state_names))
+            recons = verify.streamed_reconstructions(runtime, calib_seg)
+            clean = verify.scores(recons, calib_seg, warmup)
+            probe = verify.scores(verify.streamed_reconstructions(runtime, probes), probes, warmup)
+            report = verify.fidelity(keras_recons, recons, ref_clean, clean)
+            report["detection_agreement_f1"] = verify.detection_agreement((ref_clean, ref_probe), (clean, probe),
+                                                                          options.quantile)
+            report.update(file=f"variants/{variant}.tflite", bytes=path.stat().st_size)
+            variants[variant] = {**report, "_clean_scores": clean}
+            log(f"export {variant:7s}: {report['bytes']:6d} bytes, max |recon - keras| "
+                f"{report['max_abs_reconstruction_error']:.2e}, median score error "
+                f"{100 * report['score_rel_error_median']:.2f} %, detection agreement "
+                f"{report['detection_agreement_f1']:.3f}")
+        if variants["float"]["max_abs_reconstruction_error"] > FLOAT_TOLERANCE:
+            raise ExportMismatch(
+                f"float TFLite differs from Keras by {variants['float']['max_abs_reconstruction_error']:.2e} "
+                f"(tolerance {FLOAT_TOLERANCE:.0e}); refusing to write the bundle"
+            )
+        deployed = _choose_variant(options.quantization, variants)
+        scores = variants[deployed]["_clean_scores"]
+        threshold = quantile_threshold(scores, options.quantile)
+        log(f"deploy: {deployed} model; threshold {threshold:.4f} = quantile {options.quantile} of "
+            f"{len(scores)} held-out calibration scores")
+        shutil.copyfile(workdir / variants[deployed]["file"], workdir / MODEL)
+        train_all = np.concatenate(train_seg)
+        manifest = {
+            "model_id": "",
+            "name": options.name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "package_version": __version__,
+            "features": features,
+            "scaler": scaler.to_dict(),
+            "input_range": {
+                "low": [float(v) for v in train_all.min(axis=0) - options.input_margin],
+                "high": [float(v) for v in train_all.max(axis=0) + options.input_margin],
+            },
+            "window": config.window,
+            "cell": config.cell,
+            "state": [{"name": n, "size": config.state_size} for n in state_names],
+            "bottleneck": config.bottleneck,
+            "sample_period_s": splits.sample_period_s,
+            "threshold": {"method": "quantile", "quantile": options.quantile, "value": threshold,
+                          "calibration_samples": len(scores)},
+            "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
+            "quantization": {
+                "deployed": deployed,
+                "rule": f"int8 if detection agreement >= {INT8_MIN_AGREEMENT} and median score error <= "
+                        f"{INT8_MAX_MEDIAN_SCORE_ERROR}, else dynamic (auto mode)",
+                "variants": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
+                             for k, v in variants.items()},
+            },
+            "training": {
+                "files": [r.path.name for r in recordings],
+                "rows": int(sum(len(r) for r in recordings)),
+                "data_fingerprint": data.fingerprint(recordings),
+                "split_rows": {p: splits.rows(p) for p in ("train", "validation", "calibration")},
+                "dropped_nan_rows": splits.dropped_nan_rows,
+                "gap_cuts": splits.gap_cuts,
+                "config": asdict(config),
+                **fit_summary,
+            },
+        }
+        files = [MODEL, REFERENCE_WEIGHTS, *(v["file"] for v in variants.values())]
+        manifest["model_id"] = ""
+        manifest = write_manifest(workdir, manifest, files)
+        manifest["model_id"] = f"{options.name}-{manifest['files'][MODEL][:8]}"
+        manifest = write_manifest(workdir, manifest, files)
+        if out.exists():
+            shutil.rmtree(out)
+        workdir.rename(out)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    manifest["training"]["seconds"] = round(time.perf_counter() - started, 1)
+    return manifest
+
+
+def _choose_variant(requested: str, variants: dict[str, dict[str, Any]]) -> str:
+    if requested != "auto":
+        return requested
+    int8 = variants["int8"]
+    if (int8["detection_agreement_f1"] >= INT8_MIN_AGREEMENT
+            and int8["score_rel_error_median"] <= INT8_MAX_MEDIAN_SCORE_ERROR):
+        return "int8"
+    return "dynamic"
