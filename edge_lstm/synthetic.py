@@ -77,12 +77,17 @@ def faulty_stream(n: int = 6000, seed: int = 1, start_index: int = 0) -> Stream:
     values = stream.values
     rng = np.random.default_rng(seed + 1000)
     col = {name: i for i, name in enumerate(FEATURES)}
-    quarter = n // 5
+    fifth = n // 5
+    # A frozen reading is only visible while the process moves, so the stuck fault is placed where
+    # the true pressure changes most over its span (searched near 3/5 of the stream).
+    stuck_len = 300
+    candidates = range(3 * fifth - fifth // 2, 3 * fifth + fifth // 2, 25)
+    stuck_at = max(candidates, key=lambda s: float(np.ptp(values[s : s + stuck_len, col["pressure"]])))
     faults = [
-        Fault("spike", "vibration", quarter, quarter + 5),
-        Fault("drift", "bearing_temp", 2 * quarter, 2 * quarter + 600),
-        Fault("stuck", "pressure", 3 * quarter, 3 * quarter + 300),
-        Fault("noise", "motor_current", 4 * quarter, 4 * quarter + 150),
+        Fault("spike", "vibration", fifth, fifth + 5),
+        Fault("drift", "bearing_temp", 2 * fifth, 2 * fifth + 600),
+        Fault("stuck", "pressure", stuck_at, stuck_at + stuck_len),
+        Fault("noise", "motor_current", 4 * fifth, 4 * fifth + 150),
     ]
     for fault in faults:
         c, span = col[fault.sensor], slice(fault.start, fault.end)

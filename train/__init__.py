@@ -11,4 +11,7 @@ INSTALL_HINT = "pip install 'edge-lstm[train]'  (TensorFlow 2.21; about 1.6 GB)"
 def tensorflow_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("tensorflow") is not None
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False

@@ -49,18 +49,18 @@ class LiteRTStepModel:
             inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
             outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
         except (ValueError, RuntimeError) as error:
-            raise ModelFileError(f"{self.path}: not a loadable LiteRT step model ({error})") from error
+            raise ModelFileError(f"{self.path.name}: not a loadable LiteRT step model ({error})") from error
         # The runner holds references into the interpreter; drop it before (re)allocating tensors.
         del runner
         gc.collect()
         expected_inputs = {"x", *self._state_names}
         if set(inputs) != expected_inputs:
             raise ModelFileError(
-                f"{self.path}: model inputs are {sorted(inputs)}, expected {sorted(expected_inputs)}"
+                f"{self.path.name}: model inputs are {sorted(inputs)}, expected {sorted(expected_inputs)}"
             )
         expected_outputs = [f"output_{i}" for i in range(1 + len(self._state_names))]
         if sorted(outputs) != expected_outputs:
-            raise ModelFileError(f"{self.path}: model outputs are {sorted(outputs)}, expected {expected_outputs}")
+            raise ModelFileError(f"{self.path.name}: model outputs are {sorted(outputs)}, expected {expected_outputs}")
         self._x_index = inputs["x"]
         self._state_in = [inputs[name] for name in self._state_names]
         self._recon_out = outputs["output_0"]
@@ -79,16 +79,16 @@ class LiteRTStepModel:
 
     def _check_shapes(self) -> None:
         recon = self._interpreter.get_output_details()
-        by_index = {d["index"]: tuple(d["shape"]) for d in recon}
+        by_index = {d["index"]: tuple(int(v) for v in d["shape"]) for d in recon}
         want = (1, self.window * self.n_features)
         if by_index.get(self._recon_out) != want:
             raise ModelFileError(
-                f"{self.path}: reconstruction output has shape {by_index.get(self._recon_out)}, "
+                f"{self.path.name}: reconstruction output has shape {by_index.get(self._recon_out)}, "
                 f"expected {want} (window {self.window} x {self.n_features} features)"
             )
         for index, size in zip(self._state_out, self.state_sizes, strict=True):
             if by_index.get(index) != (1, size):
-                raise ModelFileError(f"{self.path}: a state output has shape {by_index.get(index)}, expected (1, {size})")
+                raise ModelFileError(f"{self.path.name}: a state output has shape {by_index.get(index)}, expected (1, {size})")
 
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
         batch = x.shape[0]

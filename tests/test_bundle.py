@@ -1,0 +1,108 @@
+"""Bundles: the round trip, and one exact line for each way a bundle can be wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_lstm.bundle import BundleError, load_bundle, write_manifest
+
+pytestmark = pytest.mark.slow
+
+
+def _edit_manifest(bundle: Path, **changes: object) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest.update(changes)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_round_trip_keeps_everything_the_device_needs(bundle_dir: Path) -> None:
+    bundle = load_bundle(bundle_dir)
+    m = bundle.manifest
+    assert m["schema_version"] == 1
+    assert bundle.features == ["vibration", "motor_current", "bearing_temp", "pressure", "flow"]
+    assert bundle.state_names == ["h", "c"] and bundle.window == 16
+    assert re.fullmatch(r"test-[0-9a-f]{8}", bundle.model_id)
+    assert m["model_id"].endswith(m["files"]["model.tflite"][:8])
+    assert len(m["training"]["data_fingerprint"]) == 64
+    assert m["threshold"]["method"] == "quantile" and m["threshold"]["value"] > 0
+    assert m["quantization"]["deployed"] in m["quantization"]["variants"]
+    settings = bundle.detector_settings()
+    assert settings.threshold == bundle.threshold and settings.warmup >= bundle.window
+    state = bundle.open_model().step(np.zeros((1, 5), np.float32), (np.zeros((1, 32), np.float32),) * 2)[1]
+    assert [s.shape for s in state] == [(1, 32), (1, 32)]
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=f"^{tmp_path / 'nope'}: bundle directory not found$"):
+        load_bundle(tmp_path / "nope")
+
+
+def test_directory_without_manifest(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"not a model bundle \(no manifest.json\)$"):
+        load_bundle(tmp_path)
+
+
+def test_corrupt_manifest(bundle_copy: Path) -> None:
+    (bundle_copy / "manifest.json").write_text('{"schema_version": 1,')
+    with pytest.raises(BundleError, match=r"manifest.json is corrupt \(Expecting"):
+        load_bundle(bundle_copy)
+
+
+def test_tampered_model_file(bundle_copy: Path) -> None:
+    data = bytearray((bundle_copy / "model.tflite").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bundle_copy / "model.tflite").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"model.tflite does not match its sha256 in manifest.json .*"
+                                          r"the file was modified or corrupted$"):
+        load_bundle(bundle_copy)
+
+
+def test_missing_model_file(bundle_copy: Path) -> None:
+    (bundle_copy / "model.tflite").unlink()
+    with pytest.raises(BundleError, match=r": model.tflite is missing$"):
+        load_bundle(bundle_copy)
+
+
+def test_unsupported_schema_version(bundle_copy: Path) -> None:
+    _edit_manifest(bundle_copy, schema_version=99)
+    with pytest.raises(BundleError, match=r"bundle schema version 99 is not supported by this edge-lstm \(supports 1\)"):
+        load_bundle(bundle_copy)
+
+
+def test_manifest_missing_fields(bundle_copy: Path) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    del manifest["scaler"], manifest["window"]
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"manifest.json lacks required field\(s\): scaler, window$"):
+        load_bundle(bundle_copy)
+
+
+def test_model_file_that_is_not_a_model_even_with_a_matching_hash(bundle_copy: Path) -> None:
+    (bundle_copy / "model.tflite").write_bytes(b"definitely not a flatbuffer")
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    bundle = load_bundle(bundle_copy)
+    with pytest.raises(BundleError, match=r"incompatible model file: .*not a loadable LiteRT step model"):
+        bundle.open_model()
+
+
+def test_manifest_that_disagrees_with_the_model(bundle_copy: Path) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["window"] = 8
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    bundle = load_bundle(bundle_copy)
+    with pytest.raises(BundleError, match=r"reconstruction output has shape \(1, 80\), expected \(1, 40\)"):
+        bundle.open_model()
+
+
+def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["scaler"] = {"mean": [0.0], "scale": [1.0]}
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    with pytest.raises(BundleError, match=r"scaler has 1 features but the bundle lists 5$"):
+        load_bundle(bundle_copy)
