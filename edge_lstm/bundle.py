@@ -22,8 +22,17 @@ MANIFEST = "manifest.json"
 MODEL = "model.tflite"
 REFERENCE_WEIGHTS = "reference_weights.npz"
 REQUIRED_KEYS = (
-    "schema_version", "model_id", "features", "scaler", "window", "cell", "state", "threshold",
-    "alerting", "quantization", "files",
+    "schema_version",
+    "model_id",
+    "features",
+    "scaler",
+    "window",
+    "cell",
+    "state",
+    "threshold",
+    "alerting",
+    "quantization",
+    "files",
 )
 
 
@@ -175,9 +184,7 @@ def _check_consistent(bundle: Bundle) -> None:
     except (KeyError, ValueError, TypeError) as error:
         raise BundleError(f"{bundle.path}: invalid scaler in {MANIFEST} ({error})") from None
     if n == 0 or scaler.n_features != n:
-        raise BundleError(
-            f"{bundle.path}: scaler has {scaler.n_features} features but the bundle lists {n}"
-        )
+        raise BundleError(f"{bundle.path}: scaler has {scaler.n_features} features but the bundle lists {n}")
     if not isinstance(m["window"], int) or m["window"] < 1:
         raise BundleError(f"{bundle.path}: window must be a positive integer, got {m['window']!r}")
     threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None

@@ -26,8 +26,9 @@ class FaultOutcome:
     delay: int | None  # samples from fault start to the first alerting sample
 
 
-def fault_outcomes(faults: list[synthetic.Fault], alerting: npt.NDArray[np.bool_],
-                   tolerance: int) -> list[FaultOutcome]:
+def fault_outcomes(
+    faults: list[synthetic.Fault], alerting: npt.NDArray[np.bool_], tolerance: int
+) -> list[FaultOutcome]:
     """A fault is caught if an alert is active between its start and ``tolerance`` samples after its end."""
     outcomes = []
     for fault in faults:
@@ -40,7 +41,8 @@ def fault_outcomes(faults: list[synthetic.Fault], alerting: npt.NDArray[np.bool_
 def false_alarms(faults: list[synthetic.Fault], events: list[AlertEvent], tolerance: int) -> list[AlertEvent]:
     """Alert starts that begin outside every fault (with ``tolerance`` samples of slack after its end)."""
     return [
-        e for e in events
+        e
+        for e in events
         if e.event == "alert_start" and not any(f.start <= e.index < f.end + tolerance for f in faults)
     ]
 
@@ -59,12 +61,17 @@ def summary_lines(outcomes: list[FaultOutcome], alarms: list[AlertEvent], result
     lines = [f"{'fault':8s} {'sensor':14s} {'samples':>13s}  {'caught':6s}  delay"]
     for o in outcomes:
         delay = f"{o.delay} samples" if o.delay is not None else "-"
-        lines.append(f"{o.fault.kind:8s} {o.fault.sensor:14s} {o.fault.start:>6d}-{o.fault.end:<6d}  "
-                     f"{'yes' if o.caught else 'NO':6s}  {delay}")
+        lines.append(
+            f"{o.fault.kind:8s} {o.fault.sensor:14s} {o.fault.start:>6d}-{o.fault.end:<6d}  "
+            f"{'yes' if o.caught else 'NO':6s}  {delay}"
+        )
     caught = sum(o.caught for o in outcomes)
     delays = [o.delay for o in outcomes if o.delay is not None]
-    lines.append(f"faults caught: {caught}/{len(outcomes)}; false alarms: {len(alarms)} in {test_rows} samples; "
-                 f"mean detection delay: {np.mean(delays):.1f} samples" if delays else
-                 f"faults caught: 0/{len(outcomes)}; false alarms: {len(alarms)}")
+    lines.append(
+        f"faults caught: {caught}/{len(outcomes)}; false alarms: {len(alarms)} in {test_rows} samples; "
+        f"mean detection delay: {np.mean(delays):.1f} samples"
+        if delays
+        else f"faults caught: 0/{len(outcomes)}; false alarms: {len(alarms)}"
+    )
     lines.append(f"replay: {result.us_per_sample:.1f} us per sample end to end (parse + scale + LiteRT step + score)")
     return lines

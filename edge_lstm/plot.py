@@ -22,8 +22,13 @@ def _spans(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def plot_replay(path: str | Path, recording: Recording, result: ReplayResult, title: str = "",
-                labels: npt.NDArray[np.bool_] | None = None) -> Path:
+def plot_replay(
+    path: str | Path,
+    recording: Recording,
+    result: ReplayResult,
+    title: str = "",
+    labels: npt.NDArray[np.bool_] | None = None,
+) -> Path:
     try:
         import matplotlib
 
@@ -33,8 +38,9 @@ def plot_replay(path: str | Path, recording: Recording, result: ReplayResult, ti
         raise PlotUnavailable(f"plotting needs matplotlib: {PLOT_HINT}") from None
     values = recording.values
     x = np.arange(len(values))
-    fig, (ax_signals, ax_score) = plt.subplots(2, 1, figsize=(13, 7), sharex=True,
-                                               gridspec_kw={"height_ratios": [3, 2]})
+    fig, (ax_signals, ax_score) = plt.subplots(
+        2, 1, figsize=(13, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
     std = np.nanstd(values, axis=0)
     std[std == 0] = 1.0
     offset = 0.0
@@ -52,8 +58,16 @@ def plot_replay(path: str | Path, recording: Recording, result: ReplayResult, ti
             ax.axvspan(a, b, color="tab:red", alpha=0.18, lw=0, label="alert" if ax is ax_score and k == 0 else None)
         if labels is not None:
             for k, (a, b) in enumerate(_spans(labels)):
-                ax.axvspan(a, b, ymin=0, ymax=0.04, color="black", alpha=0.8, lw=0,
-                           label="labelled fault" if ax is ax_score and k == 0 else None)
+                ax.axvspan(
+                    a,
+                    b,
+                    ymin=0,
+                    ymax=0.04,
+                    color="black",
+                    alpha=0.8,
+                    lw=0,
+                    label="labelled fault" if ax is ax_score and k == 0 else None,
+                )
     ax_score.set_ylabel("reconstruction error")
     ax_score.set_xlabel("sample")
     ax_score.legend(loc="upper right", fontsize=8)

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from edge_lstm.bundle import Bundle
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.detector import Counters, StreamDetector
+from edge_lstm.core.stepmodel import StepModel
 from edge_lstm.sources.csv_file import Recording
 
 
@@ -29,9 +30,16 @@ class ReplayResult:
         return 1e6 * self.seconds / max(len(self.scores), 1)
 
 
-def replay(recording: Recording, bundle: Bundle, *, threshold: float | None = None, stream: str = "replay",
-           model: object | None = None, on_event: Callable[[AlertEvent], None] | None = None,
-           progress: Callable[[int], None] | None = None) -> ReplayResult:
+def replay(
+    recording: Recording,
+    bundle: Bundle,
+    *,
+    threshold: float | None = None,
+    stream: str = "replay",
+    model: StepModel | None = None,
+    on_event: Callable[[AlertEvent], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
     """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant)."""
     if recording.features != bundle.features:
         raise ValueError(

@@ -7,6 +7,7 @@ out-of-range value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 import numpy as np
 import numpy.typing as npt
@@ -105,14 +106,14 @@ def faulty_stream(n: int = 6000, seed: int = 1, start_index: int = 0) -> Stream:
 
 def write_csv(path: str, stream: Stream, with_labels: bool = False) -> None:
     """Write a stream as a CSV file with an ISO 8601 ``timestamp`` column."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     header = ["timestamp", *FEATURES] + (["anomaly"] if with_labels else [])
     labels = stream.labels
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(",".join(header) + "\n")
         for i, (ts, row) in enumerate(zip(stream.timestamps, stream.values, strict=True)):
-            stamp = datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            stamp = datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
             cells = [stamp, *(f"{v:.5f}" for v in row)]
             if with_labels:
                 cells.append(str(int(labels[i])))

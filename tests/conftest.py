@@ -36,13 +36,20 @@ def normal_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory, normal_csv: Path) -> Path:
     """A real bundle: Keras fit, three TFLite exports verified through LiteRT, calibrated threshold."""
     tensorflow_or_fail()
-    from edge_lstm.sources.csv_file import read_csv
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
 
+    from edge_lstm.sources.csv_file import read_csv
+
     out = tmp_path_factory.mktemp("bundles") / "synthetic"
-    train_bundle([read_csv(normal_csv)], out, ModelConfig(epochs=30, stride=32), TrainOptions(name="test"),
-                 log=lambda _m: None, verbose=0)
+    train_bundle(
+        [read_csv(normal_csv)],
+        out,
+        ModelConfig(epochs=30, stride=32),
+        TrainOptions(name="test"),
+        log=lambda _m: None,
+        verbose=0,
+    )
     return out
 
 
@@ -56,8 +63,9 @@ def bundle_copy(tmp_path: Path, bundle_dir: Path) -> Path:
     return target
 
 
-def random_reference_weights(n_features: int = 3, units: int = 8, window: int = 4, bottleneck: int = 4,
-                             seed: int = 0, cell: str = "lstm") -> dict[str, np.ndarray]:
+def random_reference_weights(
+    n_features: int = 3, units: int = 8, window: int = 4, bottleneck: int = 4, seed: int = 0, cell: str = "lstm"
+) -> dict[str, np.ndarray]:
     """Small random weights for the numpy cell: unit tests of the core without training anything."""
     rng = np.random.default_rng(seed)
     gates = 4 if cell == "lstm" else 3

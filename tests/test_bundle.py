@@ -57,8 +57,11 @@ def test_tampered_model_file(bundle_copy: Path) -> None:
     data = bytearray((bundle_copy / "model.tflite").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (bundle_copy / "model.tflite").write_bytes(bytes(data))
-    with pytest.raises(BundleError, match=r"model.tflite does not match its sha256 in manifest.json .*"
-                                          r"the file was modified or corrupted$"):
+    with pytest.raises(
+        BundleError,
+        match=r"model.tflite does not match its sha256 in manifest.json .*"
+        r"the file was modified or corrupted$",
+    ):
         load_bundle(bundle_copy)
 
 
@@ -70,7 +73,9 @@ def test_missing_model_file(bundle_copy: Path) -> None:
 
 def test_unsupported_schema_version(bundle_copy: Path) -> None:
     _edit_manifest(bundle_copy, schema_version=99)
-    with pytest.raises(BundleError, match=r"bundle schema version 99 is not supported by this edge-lstm \(supports 1\)"):
+    with pytest.raises(
+        BundleError, match=r"bundle schema version 99 is not supported by this edge-lstm \(supports 1\)"
+    ):
         load_bundle(bundle_copy)
 
 

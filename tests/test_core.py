@@ -8,7 +8,7 @@ from conftest import random_reference_weights
 
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
 from edge_lstm.core.scaling import StandardScaler
-from edge_lstm.core.scoring import TrailingWindow, contributions, sequence_sensor_errors, sensor_errors
+from edge_lstm.core.scoring import TrailingWindow, contributions, sensor_errors, sequence_sensor_errors
 from edge_lstm.core.stepmodel import run_sequence
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition, quantile_threshold
 from edge_lstm.runtime.reference import NumpyStepModel
@@ -18,8 +18,14 @@ FEATURES = ["a", "b", "c"]
 
 def make_detector(threshold: float = 1.0, **overrides: object) -> StreamDetector:
     model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
-    settings = DetectorSettings(features=FEATURES, window=4, scaler=StandardScaler(np.zeros(3, np.float32),
-                                np.ones(3, np.float32)), threshold=threshold, warmup=6, **overrides)  # type: ignore[arg-type]
+    settings = DetectorSettings(
+        features=FEATURES,
+        window=4,
+        scaler=StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
+        threshold=threshold,
+        warmup=6,
+        **overrides,
+    )  # type: ignore[arg-type]
     return StreamDetector(settings, model, stream="s1")
 
 

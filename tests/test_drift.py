@@ -32,8 +32,9 @@ def test_false_alarm_rate_of_the_last_tenth_is_within_1_5x_of_the_first(bundle_d
     assert last <= 1.5 * first, (first, last)
     # The rate can also fall with the slow regimes of the process; what must not happen is that the
     # carried state itself changes the scores. After 90,000 steps they equal a fresh start's.
-    fresh = replay(Recording(Path("last-tenth"), synthetic.FEATURES, stream.values[-tenth:],
-                             stream.timestamps[-tenth:]), bundle).scores
+    fresh = replay(
+        Recording(Path("last-tenth"), synthetic.FEATURES, stream.values[-tenth:], stream.timestamps[-tenth:]), bundle
+    ).scores
     warm = bundle.manifest["alerting"]["warmup"] + 200
     np.testing.assert_allclose(scores[-tenth + warm :], fresh[warm:], rtol=0.02, atol=1e-4)
 

@@ -41,8 +41,9 @@ def median_period(recordings: list[Recording]) -> float | None:
     return float(np.median(positive)) if positive.size else None
 
 
-def _cut(values: npt.NDArray[np.float64], times: npt.NDArray[np.float64] | None, max_gap: float | None,
-         splits: Splits) -> list[npt.NDArray[np.float64]]:
+def _cut(
+    values: npt.NDArray[np.float64], times: npt.NDArray[np.float64] | None, max_gap: float | None, splits: Splits
+) -> list[npt.NDArray[np.float64]]:
     bad = ~np.isfinite(values).all(axis=1)
     splits.dropped_nan_rows += int(bad.sum())
     breaks = bad.copy()
@@ -68,16 +69,17 @@ def _cut(values: npt.NDArray[np.float64], times: npt.NDArray[np.float64] | None,
     return [p for p in pieces if len(p)]
 
 
-def split_recordings(recordings: list[Recording], val_fraction: float, calib_fraction: float,
-                     max_gap_periods: float) -> Splits:
+def split_recordings(
+    recordings: list[Recording], val_fraction: float, calib_fraction: float, max_gap_periods: float
+) -> Splits:
     if not 0 < val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
         raise ValueError("validation and calibration fractions must be in (0, 1) and leave at least 10% to train")
     splits = Splits(sample_period_s=median_period(recordings))
     max_gap = None if splits.sample_period_s is None else max_gap_periods * splits.sample_period_s
     for rec in recordings:
         n = len(rec)
-        a = int(round(n * (1 - val_fraction - calib_fraction)))
-        b = int(round(n * (1 - calib_fraction)))
+        a = round(n * (1 - val_fraction - calib_fraction))
+        b = round(n * (1 - calib_fraction))
         for part, lo, hi in (("train", 0, a), ("validation", a, b), ("calibration", b, n)):
             times = None if rec.timestamps is None else rec.timestamps[lo:hi]
             getattr(splits, part).extend(_cut(rec.values[lo:hi], times, max_gap, splits))

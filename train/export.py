@@ -19,8 +19,9 @@ import numpy as np
 VARIANTS = ("float", "dynamic", "int8")
 
 
-def representative_inputs(reference_model: object, segments: list[np.ndarray], state_names: list[str],
-                          samples: int = 600, seed: int = 0) -> list[dict[str, np.ndarray]]:
+def representative_inputs(
+    reference_model: object, segments: list[np.ndarray], state_names: list[str], samples: int = 600, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
     from edge_lstm.core.stepmodel import zero_state
 
     rng = np.random.default_rng(seed)

@@ -7,7 +7,6 @@ from typing import Any
 
 import keras
 import numpy as np
-
 from edge_lstm_train.model import TrailingWindowLoss, build_sequence_model
 
 
@@ -44,19 +43,31 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def fit_sequence_model(config: ModelConfig, train: tuple[np.ndarray, np.ndarray],
-                       validation: tuple[np.ndarray, np.ndarray], verbose: int = 1) -> tuple[keras.Model, dict[str, Any]]:
+def fit_sequence_model(
+    config: ModelConfig,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    verbose: int = 1,
+) -> tuple[keras.Model, dict[str, Any]]:
     seed_everything(config.seed)
     n_features = train[0].shape[-1]
-    model = build_sequence_model(n_features, config.window, config.state_size, config.bottleneck,
-                                 cell=config.cell, dropout=config.dropout, l2=config.l2)
+    model = build_sequence_model(
+        n_features,
+        config.window,
+        config.state_size,
+        config.bottleneck,
+        cell=config.cell,
+        dropout=config.dropout,
+        l2=config.l2,
+    )
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=TrailingWindowLoss(config.window))
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
     ]
     history = model.fit(
-        train[0], train[1],
+        train[0],
+        train[1],
         validation_data=validation,
         epochs=config.epochs,
         batch_size=config.batch_size,

@@ -28,8 +28,15 @@ def _recurrent_layer(cell: str, units: int, **options: Any) -> Any:
     raise ValueError(f"unknown cell {cell!r}; expected 'lstm' or 'gru'")
 
 
-def build_sequence_model(n_features: int, window: int, state_size: int, bottleneck: int,
-                         cell: str = "lstm", dropout: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build_sequence_model(
+    n_features: int,
+    window: int,
+    state_size: int,
+    bottleneck: int,
+    cell: str = "lstm",
+    dropout: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     samples = keras.Input(shape=(None, n_features), name="samples")
     states = _recurrent_layer(cell, state_size, dropout=dropout, kernel_regularizer=regularizer)(samples)
@@ -76,9 +83,13 @@ def reference_weights(sequence_model: keras.Model) -> dict[str, np.ndarray]:
     bottleneck_kernel, bottleneck_bias = sequence_model.get_layer("bottleneck").get_weights()
     decoder_kernel, decoder_bias = sequence_model.get_layer("decoder").get_weights()
     return {
-        "cell_kernel": kernel, "cell_recurrent_kernel": recurrent, "cell_bias": bias,
-        "bottleneck_kernel": bottleneck_kernel, "bottleneck_bias": bottleneck_bias,
-        "decoder_kernel": decoder_kernel, "decoder_bias": decoder_bias,
+        "cell_kernel": kernel,
+        "cell_recurrent_kernel": recurrent,
+        "cell_bias": bias,
+        "bottleneck_kernel": bottleneck_kernel,
+        "bottleneck_bias": bottleneck_bias,
+        "decoder_kernel": decoder_kernel,
+        "decoder_bias": decoder_bias,
     }
 
 

@@ -7,26 +7,26 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 # TensorFlow's C++ logging is noise for a command-line user; Python exceptions still surface.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
+from edge_lstm_train import data, export, verify
+from edge_lstm_train.fit import ModelConfig, fit_sequence_model
+from edge_lstm_train.model import build_step_model, reference_weights
 
-from edge_lstm import __version__  # noqa: E402
-from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest  # noqa: E402
-from edge_lstm.core.scaling import StandardScaler  # noqa: E402
-from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold  # noqa: E402
-from edge_lstm.runtime.litert import LiteRTStepModel  # noqa: E402
-from edge_lstm.runtime.reference import NumpyStepModel  # noqa: E402
-from edge_lstm.sources.csv_file import Recording  # noqa: E402
-from edge_lstm_train import data, export, verify  # noqa: E402
-from edge_lstm_train.fit import ModelConfig, fit_sequence_model  # noqa: E402
-from edge_lstm_train.model import build_step_model, reference_weights  # noqa: E402
+from edge_lstm import __version__
+from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold
+from edge_lstm.runtime.litert import LiteRTStepModel
+from edge_lstm.runtime.reference import NumpyStepModel
+from edge_lstm.sources.csv_file import Recording
 
 # The float export must reproduce Keras to this (max abs reconstruction error over the calibration
 # stream); anything larger means the conversion is wrong, not merely imprecise.
@@ -44,7 +44,7 @@ class TrainOptions:
     max_gap_periods: float = 5.0
     quantile: float = 0.999
     quantization: str = "auto"  # auto | float | dynamic | int8
-    debounce: DebounceSettings = DebounceSettings()
+    debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
 
@@ -57,18 +57,26 @@ class ExportMismatch(RuntimeError):
     """An exported file does not compute what the Keras model computes."""
 
 
-def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, options: TrainOptions,
-                 log: Callable[[str], None] = print, verbose: int = 1) -> dict[str, Any]:
+def train_bundle(
+    recordings: list[Recording],
+    out: Path,
+    config: ModelConfig,
+    options: TrainOptions,
+    log: Callable[[str], None] = print,
+    verbose: int = 1,
+) -> dict[str, Any]:
     started = time.perf_counter()
     features = recordings[0].features
     for rec in recordings[1:]:
         if rec.features != features:
             raise ValueError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
     splits = data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
-    log(f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
+    log(
+        f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
         f"train {splits.rows('train')}, validation {splits.rows('validation')}, calibration "
         f"{splits.rows('calibration')} rows; {splits.dropped_nan_rows} rows with NaN dropped, "
-        f"{splits.gap_cuts} timestamp gaps cut")
+        f"{splits.gap_cuts} timestamp gaps cut"
+    )
     if not splits.train:
         raise ValueError("no training rows left after the NaN and gap policy")
     scaler = StandardScaler.fit(np.concatenate(splits.train))
@@ -82,8 +90,10 @@ def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, op
     val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window)
     log(f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, {len(val_xy[0])} validation crops")
     sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, verbose=verbose)
-    log(f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
-        f"val loss {fit_summary['val_loss']:.4f}")
+    log(
+        f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
+        f"val loss {fit_summary['val_loss']:.4f}"
+    )
 
     step_model = build_step_model(sequence_model, config.cell)
     weights = reference_weights(sequence_model)
@@ -107,20 +117,28 @@ def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, op
         for variant in export.VARIANTS:
             path = workdir / "variants" / f"{variant}.tflite"
             path.write_bytes(export.convert(step_model, variant, representative))
-            runtime = LiteRTStepModel(path, n_features=len(features), window=config.window,
-                                      state_names=state_names, state_sizes=[config.state_size] * len(state_names))
+            runtime = LiteRTStepModel(
+                path,
+                n_features=len(features),
+                window=config.window,
+                state_names=state_names,
+                state_sizes=[config.state_size] * len(state_names),
+            )
             recons = verify.streamed_reconstructions(runtime, calib_seg)
             clean = verify.scores(recons, calib_seg, warmup)
             probe = verify.scores(verify.streamed_reconstructions(runtime, probes), probes, warmup)
             report = verify.fidelity(keras_recons, recons, ref_clean, clean)
-            report["detection_agreement_f1"] = verify.detection_agreement((ref_clean, ref_probe), (clean, probe),
-                                                                          options.quantile)
+            report["detection_agreement_f1"] = verify.detection_agreement(
+                (ref_clean, ref_probe), (clean, probe), options.quantile
+            )
             report.update(file=f"variants/{variant}.tflite", bytes=path.stat().st_size)
             variants[variant] = {**report, "_clean_scores": clean}
-            log(f"export {variant:7s}: {report['bytes']:6d} bytes, max |recon - keras| "
+            log(
+                f"export {variant:7s}: {report['bytes']:6d} bytes, max |recon - keras| "
                 f"{report['max_abs_reconstruction_error']:.2e}, median score error "
                 f"{100 * report['score_rel_error_median']:.2f} %, detection agreement "
-                f"{report['detection_agreement_f1']:.3f}")
+                f"{report['detection_agreement_f1']:.3f}"
+            )
         if variants["float"]["max_abs_reconstruction_error"] > FLOAT_TOLERANCE:
             raise ExportMismatch(
                 f"float TFLite differs from Keras by {variants['float']['max_abs_reconstruction_error']:.2e} "
@@ -129,14 +147,16 @@ def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, op
         deployed = _choose_variant(options.quantization, variants)
         scores = variants[deployed]["_clean_scores"]
         threshold = quantile_threshold(scores, options.quantile)
-        log(f"deploy: {deployed} model; threshold {threshold:.4f} = quantile {options.quantile} of "
-            f"{len(scores)} held-out calibration scores")
+        log(
+            f"deploy: {deployed} model; threshold {threshold:.4f} = quantile {options.quantile} of "
+            f"{len(scores)} held-out calibration scores"
+        )
         shutil.copyfile(workdir / variants[deployed]["file"], workdir / MODEL)
         train_all = np.concatenate(train_seg)
         manifest = {
             "model_id": "",
             "name": options.name,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "package_version": __version__,
             "features": features,
             "scaler": scaler.to_dict(),
@@ -149,15 +169,20 @@ def train_bundle(recordings: list[Recording], out: Path, config: ModelConfig, op
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
-            "threshold": {"method": "quantile", "quantile": options.quantile, "value": threshold,
-                          "calibration_samples": len(scores)},
+            "threshold": {
+                "method": "quantile",
+                "quantile": options.quantile,
+                "value": threshold,
+                "calibration_samples": len(scores),
+            },
             "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
             "quantization": {
                 "deployed": deployed,
                 "rule": f"int8 if detection agreement >= {INT8_MIN_AGREEMENT} and median score error <= "
-                        f"{INT8_MAX_MEDIAN_SCORE_ERROR}, else dynamic (auto mode)",
-                "variants": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")}
-                             for k, v in variants.items()},
+                f"{INT8_MAX_MEDIAN_SCORE_ERROR}, else dynamic (auto mode)",
+                "variants": {
+                    k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in variants.items()
+                },
             },
             "training": {
                 "files": [r.path.name for r in recordings],
@@ -189,7 +214,9 @@ def _choose_variant(requested: str, variants: dict[str, dict[str, Any]]) -> str:
     if requested != "auto":
         return requested
     int8 = variants["int8"]
-    if (int8["detection_agreement_f1"] >= INT8_MIN_AGREEMENT
-            and int8["score_rel_error_median"] <= INT8_MAX_MEDIAN_SCORE_ERROR):
+    if (
+        int8["detection_agreement_f1"] >= INT8_MIN_AGREEMENT
+        and int8["score_rel_error_median"] <= INT8_MAX_MEDIAN_SCORE_ERROR
+    ):
         return "int8"
     return "dynamic"

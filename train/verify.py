@@ -28,13 +28,16 @@ def streamed_reconstructions(model: StepModel, segments: list[np.ndarray]) -> li
 
 def scores(reconstructions: list[np.ndarray], segments: list[np.ndarray], warmup: int) -> np.ndarray:
     """Scores of all segments, warm-up rows of each segment left out (as the detector does)."""
-    parts = [sequence_sensor_errors(r, s.astype(np.float32)).mean(axis=1)[warmup:]
-             for r, s in zip(reconstructions, segments, strict=True)]
+    parts = [
+        sequence_sensor_errors(r, s.astype(np.float32)).mean(axis=1)[warmup:]
+        for r, s in zip(reconstructions, segments, strict=True)
+    ]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def probe_segments(segments: list[np.ndarray], seed: int = 0, every: int = 250, length: int = 40,
-                   offset: float = 3.0) -> list[np.ndarray]:
+def probe_segments(
+    segments: list[np.ndarray], seed: int = 0, every: int = 250, length: int = 40, offset: float = 3.0
+) -> list[np.ndarray]:
     """Copies of ``segments`` with a +-``offset`` sigma step on one random sensor every ``every`` rows."""
     rng = np.random.default_rng(seed)
     probes = []
@@ -53,8 +56,12 @@ def agreement_f1(reference: np.ndarray, candidate: np.ndarray) -> float:
     return 1.0 if either == 0 else 2.0 * both / either
 
 
-def fidelity(reference_recons: list[np.ndarray], candidate_recons: list[np.ndarray],
-             reference_scores: np.ndarray, candidate_scores: np.ndarray) -> dict[str, float]:
+def fidelity(
+    reference_recons: list[np.ndarray],
+    candidate_recons: list[np.ndarray],
+    reference_scores: np.ndarray,
+    candidate_scores: np.ndarray,
+) -> dict[str, float]:
     max_error = max(float(np.abs(r - c).max()) for r, c in zip(reference_recons, candidate_recons, strict=True))
     relative = np.abs(candidate_scores - reference_scores) / np.maximum(np.abs(reference_scores), 1e-12)
     return {
@@ -64,8 +71,9 @@ def fidelity(reference_recons: list[np.ndarray], candidate_recons: list[np.ndarr
     }
 
 
-def detection_agreement(reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray],
-                        quantile: float) -> float:
+def detection_agreement(
+    reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray], quantile: float
+) -> float:
     """(clean scores, probe scores) for each model; each decides with its own calibrated threshold."""
     ref_decisions = reference[1] > quantile_threshold(reference[0], quantile)
     cand_decisions = candidate[1] > quantile_threshold(candidate[0], quantile)

@@ -88,7 +88,9 @@ class LiteRTStepModel:
             )
         for index, size in zip(self._state_out, self.state_sizes, strict=True):
             if by_index.get(index) != (1, size):
-                raise ModelFileError(f"{self.path.name}: a state output has shape {by_index.get(index)}, expected (1, {size})")
+                raise ModelFileError(
+                    f"{self.path.name}: a state output has shape {by_index.get(index)}, expected (1, {size})"
+                )
 
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
         batch = x.shape[0]

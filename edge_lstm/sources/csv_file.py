@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,7 @@ def parse_timestamp(text: str) -> float:
         pass
     moment = datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -101,15 +101,11 @@ def read_csv(
         rows = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(rows)]
         time_index = _resolve_timestamp(header, timestamp, path)
-        label_indices = {
-            name: i for i, name in enumerate(header) if name.lower() in LABEL_NAMES and i != time_index
-        }
+        label_indices = {name: i for i, name in enumerate(header) if name.lower() in LABEL_NAMES and i != time_index}
         if columns:
             missing = [name for name in columns if name not in header]
             if missing:
-                raise CSVFormatError(
-                    f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}"
-                )
+                raise CSVFormatError(f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}")
             feature_indices = [header.index(name) for name in columns]
         else:
             skip = set(label_indices.values()) | {header.index(n) for n in exclude if n in header}
@@ -126,9 +122,7 @@ def read_csv(
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise CSVFormatError(
-                    f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}"
-                )
+                raise CSVFormatError(f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}")
             value_rows.append([_number(row[i], path, line_number, header[i]) for i in feature_indices])
             if time_index is not None:
                 cell = row[time_index]
@@ -159,6 +153,4 @@ def _number(cell: str, path: Path, line_number: int, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise CSVFormatError(
-            f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}"
-        ) from None
+        raise CSVFormatError(f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}") from None

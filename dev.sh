@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The front door. Each command sets up what it needs (a virtual environment in .venv) and runs:
+#   ./dev.sh demo    train, quantize and stream a faulty sensor stream with visible alerts
+#   ./dev.sh test    lint, type-check and run the test suite
+#   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=${EDGE_LSTM_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; exit 1; fi
+}
+
+apt_install() {  # apt_install PACKAGE...: only what is missing, only on Debian-like systems
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { echo "please install: ${missing[*]}" >&2; exit 1; }
+  say "installing system packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+check_python() {
+  command -v "$PYTHON" >/dev/null || { echo "edge-lstm needs Python 3.11 or newer ($PYTHON not found)" >&2; exit 1; }
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "edge-lstm needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1)" >&2; exit 1; }
+  # Debian ships venv separately (python3-venv); without it `python3 -m venv` cannot bootstrap pip.
+  "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+}
+
+venv() {  # venv EXTRAS: create .venv and install the package with those extras, once per change
+  local extras=$1
+  check_python
+  [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
+  local stamp="$VENV/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    say "installing edge-lstm[$extras] into $VENV (TensorFlow is large: the first time takes a few minutes)"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[$extras]"
+    touch "$stamp"
+  fi
+}
+
+case "${1:-help}" in
+  demo)
+    shift
+    venv train
+    say "edge-lstm demo $*"
+    "$VENV/bin/edge-lstm" demo "$@"
+    ;;
+  test)
+    shift
+    venv train,dev
+    say "ruff"
+    "$VENV/bin/ruff" check edge_lstm train tests
+    say "mypy (edge_lstm)"
+    "$VENV/bin/mypy"
+    say "pytest"
+    "$VENV/bin/python" -m pytest "$@"
+    ;;
+  bench)
+    shift
+    venv train
+    [ -f demo-output/bundle/manifest.json ] || "$VENV/bin/edge-lstm" demo
+    "$VENV/bin/edge-lstm" bench --model demo-output/bundle "$@"
+    ;;
+  *)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+esac
