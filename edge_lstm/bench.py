@@ -16,6 +16,17 @@ from edge_lstm.core.detector import StreamDetector
 from edge_lstm.core.stepmodel import StepModel, zero_state
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith(("model name", "hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown cpu"
+
+
 def _median_us(fn: Any, repeats: int) -> float:
     times = np.empty(repeats)
     for i in range(repeats):
@@ -43,7 +54,7 @@ def run_benchmark(bundle: Bundle, repeats: int = 10_000) -> dict[str, Any]:
     deployed = bundle.open_model()
     results: dict[str, Any] = {
         "package_version": __version__,
-        "machine": f"{platform.machine()}, {platform.processor() or 'unknown cpu'}, python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {_cpu_name()}, python {platform.python_version()}",
         "model_id": bundle.model_id,
         "deployed_variant": bundle.manifest["quantization"]["deployed"],
         "repeats": repeats,

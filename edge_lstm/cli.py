@@ -98,12 +98,12 @@ def main() -> None:
 @click.option("--state-size", default=32, show_default=True, help="Recurrent state size (units).")
 @click.option("--bottleneck", default=8, show_default=True, help="Bottleneck width between state and reconstruction.")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
-@click.option("--epochs", default=60, show_default=True, help="Maximum epochs (early stopping on validation loss).")
+@click.option("--epochs", default=150, show_default=True, help="Maximum epochs (early stopping on validation loss).")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--seq-len", default=128, show_default=True, help="Training crop length in samples.")
-@click.option("--stride", default=16, show_default=True, help="Step between training crops.")
+@click.option("--stride", default=32, show_default=True, help="Step between training crops.")
 @click.option("--learning-rate", default=3e-3, show_default=True)
-@click.option("--patience", default=6, show_default=True, help="Epochs without improvement before stopping.")
+@click.option("--patience", default=8, show_default=True, help="Epochs without improvement before stopping.")
 @click.option(
     "--quantile", default=0.999, show_default=True, help="Threshold = this quantile of held-out normal scores."
 )
@@ -117,7 +117,7 @@ def main() -> None:
 @click.option(
     "--val-fraction", default=0.15, show_default=True, help="Share of each file (by time) for early stopping."
 )
-@click.option("--calib-fraction", default=0.15, show_default=True, help="Last share of each file for the threshold.")
+@click.option("--calib-fraction", default=0.25, show_default=True, help="Last share of each file for the threshold.")
 @click.option(
     "--max-gap-periods",
     default=5.0,
@@ -288,7 +288,7 @@ def replay(
     show_default=True,
     help="Where the data, bundle and plot go.",
 )
-@click.option("--epochs", default=60, show_default=True, help="Maximum training epochs.")
+@click.option("--epochs", default=150, show_default=True, help="Maximum training epochs.")
 def demo(out: Path, epochs: int) -> None:
     """Generate sensor data, train, quantize, replay a stream with injected faults, show the alerts.
 

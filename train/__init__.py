@@ -5,6 +5,12 @@ Installed as ``edge_lstm_train`` by the ``train`` extra. The device package neve
 
 from __future__ import annotations
 
+import os
+
+# TensorFlow's C++ start-up and graph notes are noise on a command line; Python errors still surface.
+# Set here, before any submodule imports TensorFlow.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 INSTALL_HINT = "pip install 'edge-lstm[train]'  (TensorFlow 2.21; about 1.6 GB)"
 
 

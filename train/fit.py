@@ -21,8 +21,8 @@ class ModelConfig:
     seq_len: int = 128
     stride: int = 32
     batch_size: int = 32
-    epochs: int = 40
-    patience: int = 5
+    epochs: int = 150
+    patience: int = 8
     learning_rate: float = 3e-3
     seed: int = 0
 

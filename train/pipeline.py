@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -11,9 +10,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-# TensorFlow's C++ logging is noise for a command-line user; Python exceptions still surface.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 from edge_lstm_train import data, export, verify
@@ -40,7 +36,7 @@ INT8_MAX_MEDIAN_SCORE_ERROR = 0.10
 @dataclass(frozen=True)
 class TrainOptions:
     val_fraction: float = 0.15
-    calib_fraction: float = 0.15
+    calib_fraction: float = 0.25
     max_gap_periods: float = 5.0
     quantile: float = 0.999
     quantization: str = "auto"  # auto | float | dynamic | int8
