@@ -126,7 +126,7 @@ def main() -> None:
 )
 @click.option("--name", default="model", show_default=True, help="Model name, used in the model id.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="No per-epoch progress.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train(
     data: tuple[Path, ...],
     out: Path,
@@ -198,7 +198,7 @@ def train(
             name=name,
         )
         manifest = train_bundle(
-            recordings, out, config, options, log=lambda m: click.echo(m, err=True), verbose=0 if quiet else 2
+            recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet
         )
     click.echo(
         f"wrote {out} (model {manifest['model_id']}, {manifest['quantization']['deployed']}, "
@@ -324,7 +324,7 @@ def demo(out: Path, epochs: int) -> None:
             ModelConfig(epochs=epochs),
             TrainOptions(name="demo"),
             log=lambda m: say("      " + m),
-            verbose=0,
+            progress=True,
         )
         bundle = load_bundle(out / "bundle")
         recording = read_csv(test_csv, columns=bundle.features)

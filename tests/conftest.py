@@ -48,7 +48,7 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory, normal_csv: Path) -> Pa
         ModelConfig(epochs=30, stride=32),
         TrainOptions(name="test"),
         log=lambda _m: None,
-        verbose=0,
+        progress=False,
     )
     return out
 

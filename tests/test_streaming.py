@@ -30,7 +30,7 @@ def keras_pair(request: pytest.FixtureRequest) -> tuple[object, object, str]:
     config = ModelConfig(window=8, state_size=16, bottleneck=4, cell=cell, epochs=2, seq_len=64, stride=32)
     train = crops([scaled[:2400]], 64, 32, 8)
     val = crops([scaled[2400:]], 64, 64, 8)
-    sequence_model, _ = fit_sequence_model(config, train, val, verbose=0)
+    sequence_model, _ = fit_sequence_model(config, train, val, progress=False)
     return sequence_model, build_step_model(sequence_model, cell), cell
 
 

@@ -8,13 +8,10 @@ list can silently calibrate the wrong tensors, and random states calibrate the w
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
+from edge_lstm_train import native_output_captured
 
 VARIANTS = ("float", "dynamic", "int8")
 
@@ -34,33 +31,6 @@ def representative_inputs(
             _, state = reference_model.step(row, state)  # type: ignore[attr-defined]
     picks = rng.choice(len(collected), size=min(samples, len(collected)), replace=False)
     return [collected[i] for i in sorted(picks)]
-
-
-@contextmanager
-def native_output_captured() -> Iterator[None]:
-    """Hold back what the converter prints at the file-descriptor level (it writes a page of
-    notes per call from C++ and Python alike); show it only if the conversion fails."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as capture:
-        os.dup2(capture.fileno(), 1)
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            capture.seek(0)
-            sys.stderr.write(capture.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def convert(step_model: object, variant: str, representative: list[dict[str, np.ndarray]] | None = None) -> bytes:

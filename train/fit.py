@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
+
+from edge_lstm_train import import_tensorflow_quietly
+
+import_tensorflow_quietly()
 
 import keras
 import numpy as np
@@ -43,11 +48,40 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """One progress bar over epochs on stderr, with the losses; early stopping ends it cleanly."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self._epochs = epochs
+        self._bar: Any = None
+        self._best = float("inf")
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        import click
+
+        self._bar = click.progressbar(
+            length=self._epochs, label="      fit", file=sys.stderr, show_eta=True, item_show_func=lambda s: s
+        )
+        self._bar.__enter__()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        self._best = min(self._best, float(logs.get("val_loss", np.inf)))
+        self._bar.update(
+            1,
+            f"loss {logs.get('loss', np.nan):.4f}  val_loss {logs.get('val_loss', np.nan):.4f}  best {self._best:.4f}",
+        )
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        self._bar.__exit__(None, None, None)
+
+
 def fit_sequence_model(
     config: ModelConfig,
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
-    verbose: int = 1,
+    progress: bool = True,
 ) -> tuple[keras.Model, dict[str, Any]]:
     seed_everything(config.seed)
     n_features = train[0].shape[-1]
@@ -65,6 +99,8 @@ def fit_sequence_model(
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
     ]
+    if progress:
+        callbacks.append(EpochProgress(config.epochs))
     history = model.fit(
         train[0],
         train[1],
@@ -73,7 +109,7 @@ def fit_sequence_model(
         batch_size=config.batch_size,
         shuffle=True,
         callbacks=callbacks,
-        verbose=verbose,
+        verbose=0,
     )
     val_losses = [float(v) for v in history.history["val_loss"]]
     summary = {

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge_lstm_train import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
 import keras
 import numpy as np
 from keras import layers, ops

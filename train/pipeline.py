@@ -59,7 +59,7 @@ def train_bundle(
     config: ModelConfig,
     options: TrainOptions,
     log: Callable[[str], None] = print,
-    verbose: int = 1,
+    progress: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     features = recordings[0].features
@@ -85,7 +85,7 @@ def train_bundle(
     train_xy = data.crops(train_seg, config.seq_len, config.stride, config.window)
     val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window)
     log(f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, {len(val_xy[0])} validation crops")
-    sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, verbose=verbose)
+    sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, progress=progress)
     log(
         f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
         f"val loss {fit_summary['val_loss']:.4f}"

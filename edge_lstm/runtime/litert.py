@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_lstm.core.stepmodel import State
+from edge_lstm.runtime.quiet import native_output_captured
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -44,7 +45,8 @@ class LiteRTStepModel:
         self.state_sizes = tuple(state_sizes)
         self._state_names = list(state_names)
         try:
-            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+            with native_output_captured():
+                self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
             runner = self._interpreter.get_signature_runner()
             inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
             outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
@@ -66,7 +68,8 @@ class LiteRTStepModel:
         self._recon_out = outputs["output_0"]
         self._state_out = [outputs[f"output_{i + 1}"] for i in range(len(self._state_names))]
         self._batch = 0
-        self._resize(1)
+        with native_output_captured():  # the first allocation announces the XNNPACK delegate
+            self._resize(1)
         self._check_shapes()
 
     def _resize(self, batch: int) -> None:
