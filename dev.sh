@@ -57,6 +57,9 @@ case "${1:-help}" in
   test)
     shift
     venv train,dev
+    # The tests run a real broker and a real subscriber.
+    command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto mosquitto-clients
+    command -v mosquitto_sub >/dev/null || apt_install mosquitto-clients
     say "ruff"
     "$VENV/bin/ruff" check edge_lstm train tests
     say "mypy (edge_lstm)"

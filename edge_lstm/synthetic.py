@@ -73,7 +73,8 @@ def normal_stream(n: int, seed: int = 0, start_index: int = 0, period_s: float =
 
 
 def faulty_stream(n: int = 6000, seed: int = 1, start_index: int = 0) -> Stream:
-    """Normal operation with four injected faults, one of each kind, spread over the stream."""
+    """Normal operation with four injected faults, one of each kind, spread over the stream
+    (shortened to fit when ``n`` is below 3,000)."""
     stream = normal_stream(n, seed=seed, start_index=start_index)
     values = stream.values
     rng = np.random.default_rng(seed + 1000)
@@ -81,14 +82,14 @@ def faulty_stream(n: int = 6000, seed: int = 1, start_index: int = 0) -> Stream:
     fifth = n // 5
     # A frozen reading is only visible while the process moves, so the stuck fault is placed where
     # the true pressure changes most over its span (searched near 3/5 of the stream).
-    stuck_len = 300
+    stuck_len = min(300, fifth)
     candidates = range(3 * fifth - fifth // 2, 3 * fifth + fifth // 2, 25)
     stuck_at = max(candidates, key=lambda s: float(np.ptp(values[s : s + stuck_len, col["pressure"]])))
     faults = [
         Fault("spike", "vibration", fifth, fifth + 5),
-        Fault("drift", "bearing_temp", 2 * fifth, 2 * fifth + 600),
+        Fault("drift", "bearing_temp", 2 * fifth, 2 * fifth + min(600, fifth)),
         Fault("stuck", "pressure", stuck_at, stuck_at + stuck_len),
-        Fault("noise", "motor_current", 4 * fifth, 4 * fifth + 150),
+        Fault("noise", "motor_current", 4 * fifth, 4 * fifth + min(150, fifth)),
     ]
     for fault in faults:
         c, span = col[fault.sensor], slice(fault.start, fault.end)

@@ -4,8 +4,8 @@ The step itself is split out (``admit`` then ``complete``) so that a caller hold
 advance all pending samples in one batched model call; ``process`` does both for a single stream.
 
 Input policy (each case is counted, none raises):
-* a sample with the wrong number of values, or any NaN/inf, is skipped: the state is left as it was
-  (NaN never becomes 0);
+* a sample with the wrong number of values, or any NaN, inf or absurd (>= 1e30) value, is skipped:
+  the state is left as it was (NaN never becomes 0);
 * a timestamp equal to the previous one is a duplicate and is skipped; an earlier one is out of order
   and is skipped;
 * a gap longer than ``gap_reset_periods`` sample periods resets the state and the window: the stream
@@ -28,6 +28,7 @@ from edge_lstm.core.stepmodel import State, StepModel, zero_state
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
 
 FloatArray = npt.NDArray[np.float32]
+MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample invalid
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ class StreamDetector:
         c = self.counters
         index = c.samples
         c.samples += 1
-        row = np.asarray(values, dtype=np.float32)
-        if row.shape != (len(self.settings.features),) or not np.isfinite(row).all():
+        row = np.asarray(values, dtype=np.float64)
+        # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
+        if row.shape != (len(self.settings.features),) or not (np.abs(row) < MAX_READING).all():
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if timestamp is not None and self._last_time is not None:

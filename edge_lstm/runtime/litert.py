@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,20 +38,20 @@ class LiteRTStepModel:
         state_sizes: list[int],
         num_threads: int = 1,
     ) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = Path(path)
+        self._num_threads = num_threads
         self.n_features = n_features
         self.window = window
         self.state_sizes = tuple(state_sizes)
         self._state_names = list(state_names)
         try:
+            self._content = self.path.read_bytes()
             with native_output_captured():
-                self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+                self._interpreter = self._new_interpreter()
             runner = self._interpreter.get_signature_runner()
             inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
             outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
-        except (ValueError, RuntimeError) as error:
+        except (ValueError, RuntimeError, OSError) as error:
             raise ModelFileError(f"{self.path.name}: not a loadable LiteRT step model ({error})") from error
         # The runner holds references into the interpreter; drop it before (re)allocating tensors.
         del runner
@@ -67,17 +68,27 @@ class LiteRTStepModel:
         self._state_in = [inputs[name] for name in self._state_names]
         self._recon_out = outputs["output_0"]
         self._state_out = [outputs[f"output_{i + 1}"] for i in range(len(self._state_names))]
-        self._batch = 0
+        # One interpreter per batch size seen: re-allocating tensors on every change of batch size
+        # (streams come and go in a daemon) would cost more than the invoke itself.
+        self._by_batch: dict[int, Any] = {}
         with native_output_captured():  # the first allocation announces the XNNPACK delegate
-            self._resize(1)
+            self._use_batch(1, self._interpreter)
         self._check_shapes()
 
-    def _resize(self, batch: int) -> None:
-        interp = self._interpreter
-        interp.resize_tensor_input(self._x_index, [batch, self.n_features])
-        for index, size in zip(self._state_in, self.state_sizes, strict=True):
-            interp.resize_tensor_input(index, [batch, size])
-        interp.allocate_tensors()
+    def _new_interpreter(self) -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_content=self._content, num_threads=self._num_threads)
+
+    def _use_batch(self, batch: int, interp: Any = None) -> None:
+        if batch not in self._by_batch:
+            interp = interp or self._new_interpreter()
+            interp.resize_tensor_input(self._x_index, [batch, self.n_features])
+            for index, size in zip(self._state_in, self.state_sizes, strict=True):
+                interp.resize_tensor_input(index, [batch, size])
+            interp.allocate_tensors()
+            self._by_batch[batch] = interp
+        self._interpreter = self._by_batch[batch]
         self._batch = batch
 
     def _check_shapes(self) -> None:
@@ -98,7 +109,7 @@ class LiteRTStepModel:
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
         batch = x.shape[0]
         if batch != self._batch:
-            self._resize(batch)
+            self._use_batch(batch)
         interp = self._interpreter
         interp.set_tensor(self._x_index, np.ascontiguousarray(x, dtype=np.float32))
         for index, value in zip(self._state_in, state, strict=True):

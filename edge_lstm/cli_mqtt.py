@@ -1,0 +1,216 @@
+"""The MQTT-side commands: ``run``, ``check-config``, ``alerts`` and ``simulate``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli import EXIT_CONFIG, CLIError, main, translated_errors
+
+
+def _load_config(path: Path, **overrides: Any) -> Any:
+    from edge_lstm.config import ConfigError, load_config
+
+    try:
+        return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as error:
+        raise CLIError(str(error), EXIT_CONFIG) from None
+
+
+def _check_streams(config: Any) -> list[str]:
+    """Bundles load and every stream's payload fields cover the bundle's features. Exit 78 if not."""
+    from edge_lstm.bundle import BundleError, load_bundle
+    from edge_lstm.sources.payload import PayloadParser
+
+    lines = []
+    for i, stream in enumerate(config.streams, start=1):
+        path = stream.bundle or config.bundle
+        try:
+            bundle = load_bundle(path)
+            bundle.open_model()
+            PayloadParser(stream.format, tuple(bundle.features), stream.fields, stream.timestamp_field)
+        except BundleError as error:
+            raise CLIError(f"{config.source}: [[streams]] {i}: {error}", EXIT_CONFIG) from None
+        except ValueError as error:
+            raise CLIError(f"{config.source}: [[streams]] {i} fields: {error}", EXIT_CONFIG) from None
+        threshold = stream.threshold if stream.threshold is not None else bundle.threshold
+        lines.append(
+            f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
+            f"{len(bundle.features)} features, threshold {threshold:.4g}"
+        )
+    return lines
+
+
+def _mqtt_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Take the broker settings from this daemon config.",
+    )(fn)
+    fn = click.option("--port", type=int, default=None, help="Broker port (default 1883).")(fn)
+    fn = click.option("--host", default=None, help="Broker host (default localhost).")(fn)
+    return fn
+
+
+def _mqtt_settings(config_path: Path | None, host: str | None, port: int | None) -> Any:
+    from dataclasses import replace
+
+    from edge_lstm.config import MQTTSettings
+
+    settings = _load_config(config_path).mqtt if config_path else MQTTSettings()
+    return replace(settings, host=host or settings.host, port=port or settings.port)
+
+
+@main.command("check-config")
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
+def check_config(config_path: Path) -> None:
+    """Validate a daemon config and check it against each stream's model bundle.
+
+    Exits 78 (EX_CONFIG) with one line naming the key when something is wrong.
+
+    Example: edge-lstm check-config /etc/edge-lstm/config.toml
+    """
+    config = _load_config(config_path)
+    lines = _check_streams(config)
+    click.echo(f"{config_path}: OK; broker {config.mqtt.host}:{config.mqtt.port} as {config.mqtt.client_id}")
+    for line in lines:
+        click.echo("  " + line)
+    click.echo(f"  alerts -> {config.alerts.topic} (QoS {config.alerts.qos}); status -> {config.status()}")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Daemon config (TOML).",
+)
+@click.option("--host", default=None, help="Override [mqtt] host.")
+@click.option("--port", type=int, default=None, help="Override [mqtt] port.")
+@click.option("--bundle", default=None, help="Override [model] bundle.")
+@click.option("--client-id", default=None, help="Override [mqtt] client_id.")
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
+def run(
+    config_path: Path, host: str | None, port: int | None, bundle: str | None, client_id: str | None, log_level: str
+) -> None:
+    """Run the detector daemon: subscribe to sensor topics, score every sample, publish alerts.
+
+    Settings come from the flag, else EDGE_LSTM_* environment variables (EDGE_LSTM_MQTT_HOST,
+    EDGE_LSTM_MQTT_PORT, EDGE_LSTM_MQTT_USERNAME, EDGE_LSTM_MQTT_PASSWORD, EDGE_LSTM_BUNDLE, ...),
+    else the config file, else the default. Stops cleanly on SIGTERM / Ctrl-C.
+
+    Example: edge-lstm run --config /etc/edge-lstm/config.toml
+    """
+    import logging
+
+    from edge_lstm.service import serve
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _load_config(config_path, host=host, port=port, bundle=bundle, client_id=client_id)
+    _check_streams(config)
+    serve(config)
+
+
+@main.command()
+@_mqtt_options
+@click.option("--topic", default="edge-lstm/+/alert", show_default=True, help="Alert topic pattern.")
+@click.option("--json", "as_json", is_flag=True, help="Print each alert as a JSON line instead of a table row.")
+@click.option("--count", type=int, default=None, help="Stop after this many alerts.")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+def alerts(
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    topic: str,
+    as_json: bool,
+    count: int | None,
+    timeout: float | None,
+) -> None:
+    """Show live alerts from the broker, as a table or as JSON lines.
+
+    Example: edge-lstm alerts --host raspberrypi.local
+    """
+    from edge_lstm.mqtt_tools import TABLE_HEADER, table_row, watch_alerts
+
+    settings = _mqtt_settings(config_path, host, port)
+    if not as_json:
+        click.echo(TABLE_HEADER)
+
+    def show(alert: dict[str, Any] | None, raw: bytes) -> None:
+        if as_json:
+            click.echo(raw.decode(errors="replace"))
+        elif alert is None:
+            click.echo(f"(not an alert object: {raw[:60]!r})")
+        else:
+            click.echo(table_row(alert))
+
+    try:
+        watch_alerts(settings, topic, show, count=count, timeout=timeout)
+    except OSError as error:
+        raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.argument("csv_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_mqtt_options
+@click.option(
+    "--topic", default="sensors/{stream}/pump", show_default=True, help="Topic template; {stream} becomes s1, s2, ..."
+)
+@click.option(
+    "--rate", type=float, default=10.0, show_default=True, help="Messages per second (0: as fast as possible)."
+)
+@click.option("--streams", type=int, default=1, show_default=True, help="Synthetic streams to interleave.")
+@click.option("--count", type=int, default=6000, show_default=True, help="Samples per synthetic stream.")
+@click.option("--faults/--no-faults", default=True, show_default=True, help="Inject the four demo faults.")
+@click.option("--format", "fmt", type=click.Choice(["json", "json_array", "csv"]), default="json", show_default=True)
+@click.option("--qos", type=click.IntRange(0, 2), default=0, show_default=True)
+def simulate(
+    csv_file: Path | None,
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    topic: str,
+    rate: float,
+    streams: int,
+    count: int,
+    faults: bool,
+    fmt: str,
+    qos: int,
+) -> None:
+    """Publish a CSV file, or the built-in synthetic machine, to MQTT at a chosen rate.
+
+    Without a CSV, publishes --streams synthetic 5-sensor streams (with the demo's injected faults
+    unless --no-faults). Each JSON payload carries the sensor values and "ts" (publish time).
+
+    Example: edge-lstm simulate --rate 50 --streams 3
+    """
+    from edge_lstm.mqtt_tools import publish_stream, synthetic_rows
+    from edge_lstm.synthetic import FEATURES
+
+    settings = _mqtt_settings(config_path, host, port)
+    with translated_errors():
+        if csv_file is not None:
+            from edge_lstm.sources.csv_file import read_csv
+
+            recording = read_csv(csv_file)
+            rows: Iterator[tuple[int, Any]] = ((0, row) for row in recording.values)
+            features, total = recording.features, len(recording)
+        else:
+            rows, features, total = synthetic_rows(streams, count, faults), FEATURES, streams * count
+    try:
+        with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
+            sent = publish_stream(settings, topic, rows, features, rate, fmt=fmt, qos=qos, progress=bar.update)
+    except OSError as error:
+        raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
+    click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)

@@ -1,0 +1,248 @@
+"""The daemon's configuration: one TOML file, validated up front with exact messages.
+
+Precedence: command-line flag > environment (``EDGE_LSTM_*``) > file > default. Secrets never have
+to live in the TOML: the MQTT password comes from ``EDGE_LSTM_MQTT_PASSWORD`` or ``password_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("json", "json_array", "csv")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file, the key and what is wrong."""
+
+
+@dataclass(frozen=True)
+class MQTTSettings:
+    host: str = "localhost"
+    port: int = 1883
+    client_id: str = "edge-lstm"
+    keepalive: int = 30
+    qos: int = 1
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls_ca_file: str | None = None
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    topic: str  # subscription pattern, MQTT wildcards allowed
+    format: str = "json"
+    fields: tuple[str, ...] | None = None  # JSON names / array or CSV positions; default: bundle features
+    timestamp_field: str | None = None
+    bundle: str | None = None  # default: [model] bundle
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    topic: str = "edge-lstm/{stream}/alert"
+    qos: int = 1
+    state_topic: str | None = "edge-lstm/{stream}/state"  # retained per-stream state; "" to disable
+    homeassistant_discovery: bool = False
+    discovery_prefix: str = "homeassistant"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    bundle: str
+    streams: tuple[StreamSettings, ...]
+    mqtt: MQTTSettings = field(default_factory=MQTTSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    status_topic: str = "edge-lstm/{client_id}/status"
+    health_topic: str = "edge-lstm/{client_id}/health"
+    health_interval_s: float = 30.0
+    queue_size: int = 10_000
+    outbox_size: int = 1_000
+    outbox_path: str | None = None
+    source: Path | None = None
+
+    def status(self) -> str:
+        return self.status_topic.format(client_id=self.mqtt.client_id)
+
+    def health(self) -> str:
+        return self.health_topic.format(client_id=self.mqtt.client_id)
+
+
+_SECTIONS = {"mqtt", "model", "streams", "alerts", "status", "queue", "outbox"}
+_KEYS = {
+    "mqtt": {
+        "host",
+        "port",
+        "client_id",
+        "keepalive",
+        "qos",
+        "username",
+        "password_file",
+        "tls_ca_file",
+        "reconnect_min_s",
+        "reconnect_max_s",
+    },
+    "model": {"bundle"},
+    "streams": {"topic", "format", "fields", "timestamp_field", "bundle", "threshold"},
+    "alerts": {"topic", "qos", "state_topic", "homeassistant_discovery", "discovery_prefix"},
+    "status": {"topic", "health_topic", "health_interval_s"},
+    "queue": {"max_samples"},
+    "outbox": {"max_alerts", "path"},
+}
+
+
+class _Reader:
+    """Typed access to one table of the TOML with messages that name the file and the key."""
+
+    def __init__(self, source: str, table: dict[str, Any], where: str) -> None:
+        self.source, self.table, self.where = source, table, where
+        unknown = sorted(set(table) - _KEYS[where.split("[")[0]])
+        if unknown:
+            allowed = ", ".join(sorted(_KEYS[where.split("[")[0]]))
+            raise ConfigError(f"{source}: unknown key [{where}] {unknown[0]!r}; allowed keys: {allowed}")
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: [{self.where}] {key}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, int, default)
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {low} and {high}, got {value}")
+        return int(value)
+
+    def number(self, key: str, default: float | None, low: float = 0.0) -> float | None:
+        value = self.get(key, (int, float), default)
+        if value is not None and not value > low:
+            raise self.fail(key, f"must be greater than {low:g}, got {value}")
+        return None if value is None else float(value)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(f"EDGE_LSTM_{name}")
+    return value if value not in (None, "") else None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> DaemonConfig:
+    """Read, validate and resolve a daemon config. ``overrides`` come from command-line flags."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML ({error})") from None
+    unknown = sorted(set(raw) - _SECTIONS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{unknown[0]}]; known sections: {', '.join(sorted(_SECTIONS))}")
+    overrides = overrides or {}
+    tables = {}
+    for name in _SECTIONS - {"streams"}:
+        value = raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        tables[name] = _Reader(source, value, name)
+
+    m = tables["mqtt"]
+    password = _env("MQTT_PASSWORD")
+    password_file = m.get("password_file", str)
+    if password is None and password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise m.fail("password_file", f"cannot read {password_file} ({error.strerror})") from None
+    port_text = overrides.get("port") or _env("MQTT_PORT")
+    mqtt = MQTTSettings(
+        host=overrides.get("host") or _env("MQTT_HOST") or m.get("host", str, "localhost"),
+        port=int(port_text) if port_text else m.integer("port", 1883, 1, 65535),
+        client_id=overrides.get("client_id") or _env("MQTT_CLIENT_ID") or m.get("client_id", str, "edge-lstm"),
+        keepalive=m.integer("keepalive", 30, 5, 3600),
+        qos=m.integer("qos", 1, 0, 2),
+        username=_env("MQTT_USERNAME") or m.get("username", str),
+        password=password,
+        tls_ca_file=m.get("tls_ca_file", str),
+        reconnect_min_s=m.number("reconnect_min_s", 1.0) or 1.0,
+        reconnect_max_s=m.number("reconnect_max_s", 30.0) or 30.0,
+    )
+    bundle = overrides.get("bundle") or _env("BUNDLE") or tables["model"].get("bundle", str)
+    if not bundle:
+        raise ConfigError(f"{source}: [model] bundle: required (the model bundle directory)")
+
+    streams_raw = raw.get("streams")
+    if not isinstance(streams_raw, list) or not streams_raw:
+        raise ConfigError(f"{source}: at least one [[streams]] table is required")
+    streams = []
+    for i, table in enumerate(streams_raw):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [[streams]] entry {i + 1} must be a table")
+        r = _Reader(source, table, f"streams[{i + 1}]")
+        topic = r.get("topic", str)
+        if not topic:
+            raise r.fail("topic", "required (an MQTT topic pattern, e.g. 'sensors/+/pump')")
+        _check_pattern(topic, r)
+        fmt = r.get("format", str, "json")
+        if fmt not in FORMATS:
+            raise r.fail("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        fields = r.get("fields", list)
+        if fields is not None and (not fields or not all(isinstance(f, str) for f in fields)):
+            raise r.fail("fields", "must be a non-empty list of strings")
+        streams.append(
+            StreamSettings(
+                topic=topic,
+                format=fmt,
+                fields=tuple(fields) if fields else None,
+                timestamp_field=r.get("timestamp_field", str),
+                bundle=r.get("bundle", str),
+                threshold=r.number("threshold", None),
+            )
+        )
+
+    a = tables["alerts"]
+    alerts = AlertSettings(
+        topic=a.get("topic", str, AlertSettings.topic),
+        qos=a.integer("qos", 1, 0, 2),
+        state_topic=a.get("state_topic", str, AlertSettings.state_topic) or None,
+        homeassistant_discovery=a.get("homeassistant_discovery", bool, False),
+        discovery_prefix=a.get("discovery_prefix", str, "homeassistant"),
+    )
+    if "{stream}" not in alerts.topic:
+        raise a.fail("topic", f"must contain {{stream}} so each stream has its own topic, got {alerts.topic!r}")
+    s = tables["status"]
+    return DaemonConfig(
+        bundle=bundle,
+        streams=tuple(streams),
+        mqtt=mqtt,
+        alerts=alerts,
+        status_topic=s.get("topic", str, DaemonConfig.status_topic),
+        health_topic=s.get("health_topic", str, DaemonConfig.health_topic),
+        health_interval_s=s.number("health_interval_s", 30.0) or 30.0,
+        queue_size=tables["queue"].integer("max_samples", 10_000, 1, 10_000_000),
+        outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
+        outbox_path=tables["outbox"].get("path", str),
+        source=path,
+    )
+
+
+def _check_pattern(topic: str, reader: _Reader) -> None:
+    levels = topic.split("/")
+    for i, level in enumerate(levels):
+        if "#" in level and (level != "#" or i != len(levels) - 1):
+            raise reader.fail("topic", f"'#' must be a whole last level, got {topic!r}")
+        if "+" in level and level != "+":
+            raise reader.fail("topic", f"'+' must be a whole level, got {topic!r}")

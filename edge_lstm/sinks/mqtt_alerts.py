@@ -1,0 +1,117 @@
+"""Alerts, per-stream state, Home Assistant discovery and health, published on MQTT.
+
+Alerts go through the outbox (bounded, journalled on disk) and are handed to paho at once with QoS 1;
+paho keeps unacknowledged QoS 1 messages across a reconnect and resends them, and the outbox entry is
+removed only when the broker acknowledges it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from edge_lstm.config import AlertSettings
+from edge_lstm.core.alerts import AlertEvent
+from edge_lstm.sinks.outbox import Outbox
+
+log = logging.getLogger("edge_lstm.alerts")
+
+
+def _compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+class MQTTAlertSink:
+    def __init__(self, client: Any, settings: AlertSettings, outbox: Outbox, status_topic: str) -> None:
+        self._client = client
+        self._settings = settings
+        self._outbox = outbox
+        self._status_topic = status_topic
+        self._lock = threading.Lock()  # on_publish runs on paho's thread, publishing on the worker's
+        self._in_flight: dict[int, int] = {}  # paho mid -> outbox id
+        self._early_acks: set[int] = set()  # acks that overtook the bookkeeping of their publish
+        self.published = 0
+        self.acknowledged = 0
+
+    # -- alerts ------------------------------------------------------------------------------------
+    def alert_topic(self, stream: str) -> str:
+        return self._settings.topic.format(stream=stream)
+
+    def emit(self, event: AlertEvent) -> None:
+        topic, payload = self.alert_topic(event.stream), _compact(event.to_dict())
+        key = self._outbox.add(topic, payload)
+        if key is None:
+            log.error(
+                "outbox full (%d alerts unacknowledged): dropped %s for stream %s",
+                self._outbox.capacity,
+                event.event,
+                event.stream,
+            )
+            return
+        self._send(key, topic, payload)
+        if self._settings.state_topic:
+            state = {
+                "state": "alerting" if event.event == "alert_start" else "normal",
+                "score": round(event.score, 6),
+                "threshold": round(event.threshold, 6),
+                "timestamp": event.timestamp,
+                "model_id": event.model_id,
+            }
+            self._client.publish(
+                self._settings.state_topic.format(stream=event.stream), _compact(state), qos=1, retain=True
+            )
+
+    def resend_journal(self) -> None:
+        """Alerts left unacknowledged by an earlier run (read from the on-disk journal)."""
+        for key, topic, payload in self._outbox.items():
+            self._send(key, topic, payload)
+
+    def _send(self, key: int, topic: str, payload: str) -> None:
+        with self._lock:
+            info = self._client.publish(topic, payload, qos=self._settings.qos)
+            self.published += 1
+            if info.mid in self._early_acks:
+                self._early_acks.discard(info.mid)
+                self._outbox.acknowledge(key)
+                self.acknowledged += 1
+            else:
+                self._in_flight[info.mid] = key
+
+    def on_publish(self, mid: int) -> None:
+        with self._lock:
+            key = self._in_flight.pop(mid, None)
+            if key is None:
+                self._early_acks.add(mid)
+                if len(self._early_acks) > 10_000:  # acks of non-alert messages (state, health)
+                    self._early_acks.clear()
+                return
+            self._outbox.acknowledge(key)
+            self.acknowledged += 1
+
+    # -- discovery and health ----------------------------------------------------------------------
+    def announce(self, stream: str, model_id: str) -> None:
+        if not self._settings.homeassistant_discovery or not self._settings.state_topic:
+            return
+        object_id = "edge_lstm_" + "".join(c if c.isalnum() else "_" for c in stream)
+        config = {
+            "name": f"Anomaly {stream}",
+            "unique_id": object_id,
+            "object_id": object_id,
+            "device_class": "problem",
+            "state_topic": self._settings.state_topic.format(stream=stream),
+            "value_template": "{{ value_json.state }}",
+            "payload_on": "alerting",
+            "payload_off": "normal",
+            "json_attributes_topic": self.alert_topic(stream),
+            "availability_topic": self._status_topic,
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": {"identifiers": ["edge-lstm"], "name": "edge-lstm", "model": model_id},
+        }
+        topic = f"{self._settings.discovery_prefix}/binary_sensor/{object_id}/config"
+        self._client.publish(topic, _compact(config), qos=1, retain=True)
+
+    def health(self, topic: str, document: dict[str, Any]) -> None:
+        self._client.publish(topic, _compact(document), qos=0, retain=True)

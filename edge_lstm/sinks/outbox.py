@@ -1,0 +1,103 @@
+"""Alerts that are not yet acknowledged by the broker: bounded, in memory and on disk.
+
+Every alert enters the outbox before it is handed to the MQTT client and leaves it when the broker
+acknowledges it (QoS 1 PUBACK). While the broker is unreachable alerts accumulate here; after a
+reconnect they are sent in order. The disk copy is an append-only JSON-lines journal, compacted
+when it grows, so alerts also survive a daemon restart.
+
+Drop policy when full: the *newest* alert is refused and counted (``dropped``), so the start of an
+incident, which is the most useful part, is never pushed out by its own later events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("edge_lstm.outbox")
+
+
+class Outbox:
+    def __init__(self, capacity: int, path: str | Path | None = None) -> None:
+        self.capacity = capacity
+        self.path = Path(path) if path else None
+        self.dropped = 0
+        self._pending: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._next_id = 0
+        self._journal_lines = 0
+        if self.path is not None:
+            self._load()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, topic: str, payload: str) -> int | None:
+        """Keep an alert until acknowledged. Returns its id, or None if the outbox is full."""
+        if len(self._pending) >= self.capacity:
+            self.dropped += 1
+            return None
+        key = self._next_id
+        self._next_id += 1
+        self._pending[key] = {"topic": topic, "payload": payload}
+        self._journal({"add": key, "topic": topic, "payload": payload})
+        return key
+
+    def acknowledge(self, key: int) -> None:
+        if self._pending.pop(key, None) is not None:
+            self._journal({"ack": key})
+
+    def items(self) -> list[tuple[int, str, str]]:
+        return [(k, v["topic"], v["payload"]) for k, v in self._pending.items()]
+
+    # -- the journal ---------------------------------------------------------------------------------
+    def _journal(self, record: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        if self._journal_lines > 4 * self.capacity + 100:
+            self._compact()
+            if "ack" in record:
+                return
+        try:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._journal_lines += 1
+        except OSError as error:
+            log.error("cannot write the outbox journal %s (%s); alerts are kept in memory only", self.path, error)
+
+    def _compact(self) -> None:
+        assert self.path is not None
+        temporary = self.path.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            for key, value in self._pending.items():
+                handle.write(json.dumps({"add": key, **value}, separators=(",", ":")) + "\n")
+        os.replace(temporary, self.path)
+        self._journal_lines = len(self._pending)
+
+    def _load(self) -> None:
+        assert self.path is not None
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return
+        bad = 0
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+                if "add" in record:
+                    self._pending[int(record["add"])] = {"topic": record["topic"], "payload": record["payload"]}
+                elif "ack" in record:
+                    self._pending.pop(int(record["ack"]), None)
+            except (ValueError, KeyError, TypeError):
+                bad += 1  # a line torn by a power cut: the rest of the journal still counts
+        if bad:
+            log.warning("outbox journal %s: %d unreadable line(s) skipped", self.path, bad)
+        while len(self._pending) > self.capacity:
+            self._pending.popitem(last=True)
+            self.dropped += 1
+        self._next_id = max(self._pending, default=-1) + 1
+        self._compact()
+        if self._pending:
+            log.info("outbox: %d unacknowledged alert(s) from before the restart will be sent", len(self._pending))

@@ -1,0 +1,109 @@
+"""Daemon configuration: validation with exact messages, precedence, and `check-config`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edge_lstm.cli import EXIT_CONFIG, main
+from edge_lstm.config import ConfigError, load_config
+from edge_lstm.sources.payload import PayloadError, PayloadParser, stream_id
+
+MINIMAL = '[model]\nbundle = "b"\n[[streams]]\ntopic = "sensors/+/pump"\n'
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_resolved_topics(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.qos) == ("localhost", 1883, 1)
+    assert config.status() == "edge-lstm/edge-lstm/status"
+    assert config.streams[0].format == "json" and config.queue_size == 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[mqtt]\nport = 70000\n" + MINIMAL, r"\[mqtt\] port: must be between 1 and 65535, got 70000$"),
+        ('[mqtt]\nport = "x"\n' + MINIMAL, r"\[mqtt\] port: expected int, got 'x'$"),
+        ("[mqtt]\nqos = true\n" + MINIMAL, r"\[mqtt\] qos: expected int, got True$"),
+        ('[mqtt]\nhots = "a"\n' + MINIMAL, r"unknown key \[mqtt\] 'hots'; allowed keys: client_id, host, "),
+        ("[extra]\n" + MINIMAL, r"unknown section \[extra\]; known sections: "),
+        ('[[streams]]\ntopic = "a"\n', r"\[model\] bundle: required \(the model bundle directory\)$"),
+        ('[model]\nbundle = "b"\n', r"at least one \[\[streams\]\] table is required$"),
+        (MINIMAL + 'format = "xml"\n', r"\[streams\[1\]\] format: must be one of json, json_array, csv, got 'xml'$"),
+        ('[model]\nbundle = "b"\n[[streams]]\ntopic = "a/b#"\n', r"'#' must be a whole last level, got 'a/b#'$"),
+        (MINIMAL + "threshold = -1\n", r"\[streams\[1\]\] threshold: must be greater than 0, got -1$"),
+        ('[alerts]\ntopic = "alerts"\n' + MINIMAL, r"\[alerts\] topic: must contain \{stream\}"),
+        ("[mqtt\n", r"not valid TOML"),
+    ],
+)
+def test_invalid_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+
+
+def test_precedence_flag_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[mqtt]\nhost = "file-host"\nport = 1000\npassword_file = "pw"\n' + MINIMAL)
+    (tmp_path / "pw").write_text("from-file\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(path).mqtt.host == "file-host" and load_config(path).mqtt.password == "from-file"
+    monkeypatch.setenv("EDGE_LSTM_MQTT_HOST", "env-host")
+    monkeypatch.setenv("EDGE_LSTM_MQTT_PASSWORD", "from-env")
+    assert load_config(path).mqtt.host == "env-host" and load_config(path).mqtt.password == "from-env"
+    assert load_config(path, {"host": "flag-host"}).mqtt.host == "flag-host"
+    assert "from-env" not in repr(load_config(path).mqtt)
+
+
+def test_unreadable_password_file(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[mqtt]\npassword_file = "{tmp_path}/absent"\n' + MINIMAL)
+    with pytest.raises(ConfigError, match=r"\[mqtt\] password_file: cannot read .*absent \(No such file"):
+        load_config(path)
+
+
+def test_check_config_exits_78_for_a_bad_config_and_a_missing_bundle(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, "[mqtt]\nport = 0\n" + MINIMAL))])
+    assert result.exit_code == EXIT_CONFIG
+    assert result.output.strip().endswith("[mqtt] port: must be between 1 and 65535, got 0")
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, MINIMAL))])
+    assert result.exit_code == EXIT_CONFIG
+    assert "[[streams]] 1: b: bundle directory not found" in result.output
+
+
+@pytest.mark.slow
+def test_check_config_against_the_bundle_features(tmp_path: Path, bundle_dir: Path) -> None:
+    good = f'[model]\nbundle = "{bundle_dir}"\n[[streams]]\ntopic = "s/+"\n'
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, good))])
+    assert result.exit_code == 0, result.output
+    assert "5 features" in result.output
+    bad = good + 'format = "csv"\nfields = ["vibration", "flow"]\n'
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, bad))])
+    assert result.exit_code == EXIT_CONFIG
+    assert "lack the model feature 'motor_current'" in result.output
+
+
+def test_stream_ids_come_from_the_topic() -> None:
+    assert stream_id("sensors/+/pump", "sensors/p7/pump") == "p7"
+    assert stream_id("plant/#", "plant/line1/pump2") == "line1/pump2"
+    assert stream_id("a/b", "a/b") == "b"
+    assert stream_id("sensors/+/pump", "sensors/p7/fan") is None
+    assert stream_id("sensors/+/pump", "sensors/p7/pump/x") is None
+
+
+def test_payload_formats_map_fields_to_the_feature_order() -> None:
+    features = ("a", "b")
+    parse = PayloadParser("json", features, timestamp_field="ts").parse
+    values, ts = parse(b'{"b": 2, "a": "1.5", "ts": "2026-01-01T00:00:01"}')
+    assert list(values) == [1.5, 2.0] and ts == 1767225601.0
+    values, ts = PayloadParser("csv", features, fields=("b", "a"), timestamp_field="first").parse(b"10,2,1\n")
+    assert list(values) == [1.0, 2.0] and ts == 10.0
+    values, _ = PayloadParser("json_array", features).parse(b"[1, null]")
+    assert values[0] == 1.0 and values[1] != values[1]  # null is NaN, never 0
+    with pytest.raises(PayloadError, match=r"array has 3 values, expected 2"):
+        PayloadParser("json_array", features).parse(b"[1, 2, 3]")
