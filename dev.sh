@@ -60,6 +60,7 @@ case "${1:-help}" in
     # The tests run a real broker and a real subscriber.
     command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto mosquitto-clients
     command -v mosquitto_sub >/dev/null || apt_install mosquitto-clients
+    command -v systemd-analyze >/dev/null || apt_install systemd  # `systemd-analyze verify` of the units
     say "ruff"
     "$VENV/bin/ruff" check edge_lstm train tests
     say "mypy (edge_lstm)"

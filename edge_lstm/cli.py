@@ -410,6 +410,3 @@ def info(model_dir: Path) -> None:
 # The daemon-side commands (run, check-config, alerts, simulate) live in their own module and
 # register themselves on `main`; imported last because they use the helpers above.
 from edge_lstm import cli_mqtt  # noqa: E402, F401
-
-if __name__ == "__main__":
-    main()

@@ -214,3 +214,62 @@ def simulate(
     except OSError as error:
         raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
     click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)
+
+
+@main.command("bench-mqtt")
+@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path), help="Model bundle directory.")
+@click.option(
+    "--rates",
+    default="2000,5000,10000,15000,20000",
+    show_default=True,
+    help="Comma-separated publish rates (samples/s) to try.",
+)
+@click.option("--seconds", default=5.0, show_default=True, help="Publishing time per rate.")
+@click.option("--streams", default=4, show_default=True, help="Streams the samples are spread over.")
+@click.option("--latency-rate", default=1000.0, show_default=True, help="Rate for the latency run.")
+@click.option("--latency-seconds", default=20.0, show_default=True)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("bench-results/mqtt.json"),
+    show_default=True,
+    help="JSON file the figures are written to.",
+)
+def bench_mqtt(
+    model_dir: Path,
+    rates: str,
+    seconds: float,
+    streams: int,
+    latency_rate: float,
+    latency_seconds: float,
+    results: Path,
+) -> None:
+    """Measure daemon throughput and latency through a real mosquitto broker on loopback.
+
+    Starts its own broker, runs the daemon pinned to one core and a publisher on another, and
+    reports, per publish rate, what was scored and lost, and publish-to-alert latency.
+
+    Example: edge-lstm bench-mqtt --model demo-output/bundle
+    """
+    import json
+
+    from edge_lstm.bench_mqtt import BenchError, run_mqtt_benchmark
+    from edge_lstm.bundle import load_bundle
+
+    with translated_errors():
+        load_bundle(model_dir)
+        try:
+            figures = run_mqtt_benchmark(
+                model_dir,
+                [float(r) for r in rates.split(",")],
+                seconds,
+                streams,
+                latency_rate,
+                latency_seconds,
+                log=click.echo,
+            )
+        except BenchError as error:
+            raise CLIError(str(error)) from None
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"max lossless throughput {figures['max_lossless_throughput']:.0f} samples/s; written to {results}")

@@ -73,6 +73,7 @@ class Daemon:
             self.bundles[path] = load_bundle(path)
             self.models[path] = self.bundles[path].open_model()
         self.streams: dict[tuple[int, str], Stream] = {}
+        self._by_topic: dict[str, Stream] = {}  # topic -> stream, so routing is one dict lookup
         self.counters: Counter[str] = Counter()
         self._queue: deque[tuple[str, bytes, float]] = deque()
         self._cond = threading.Condition()
@@ -243,6 +244,15 @@ class Daemon:
         )
 
     def _route(self, topic: str) -> Stream | None:
+        known = self._by_topic.get(topic)
+        if known is not None:
+            return known
+        stream = self._match(topic)
+        if stream is not None and len(self._by_topic) < 4 * MAX_STREAMS:
+            self._by_topic[topic] = stream
+        return stream
+
+    def _match(self, topic: str) -> Stream | None:
         for index, settings in enumerate(self.config.streams):
             sid = stream_id(settings.topic, topic)
             if sid is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -17,6 +18,10 @@ log = logging.getLogger("edge_lstm.service")
 
 def start(config: DaemonConfig) -> tuple[Daemon, Any]:
     """Load the models, connect (asynchronously: an absent broker is retried with backoff)."""
+    # Two busy threads share the GIL: paho's network thread and the worker. At the default 5 ms
+    # switch interval a sample can wait several intervals for the worker; 0.5 ms keeps the p99
+    # queueing delay in single milliseconds at 10,000 samples/s for a small cost in switching.
+    sys.setswitchinterval(0.0005)
     daemon = Daemon(config)
     client = make_client(config.mqtt, will=(config.status(), "offline"))
     daemon.attach(client)

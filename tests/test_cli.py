@@ -43,7 +43,7 @@ def test_replay_prints_alerts_as_json_lines_and_a_summary(tmp_path: Path, bundle
         [
             sys.executable,
             "-m",
-            "edge_lstm.cli",
+            "edge_lstm",
             "replay",
             str(csv_path),
             "--model",
