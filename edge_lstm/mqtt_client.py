@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 from typing import Any
@@ -36,10 +37,8 @@ def make_client(settings: MQTTSettings, client_id: str | None = None, will: tupl
 def _no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
     """Small MQTT packets must not wait for Nagle's algorithm: with delayed ACKs on the other side
     that costs up to 40 ms per alert, far more than scoring it."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not a TCP socket (e.g. websockets): nothing to tune
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass  # not a TCP socket (e.g. a websocket wrapper): nothing to tune
 
 
 def reason_text(reason_code: Any) -> str:
