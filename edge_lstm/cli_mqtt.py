@@ -154,7 +154,16 @@ def alerts(
             click.echo(table_row(alert))
 
     try:
-        watch_alerts(settings, topic, show, count=count, timeout=timeout)
+        watch_alerts(
+            settings,
+            topic,
+            show,
+            count=count,
+            timeout=timeout,
+            on_subscribed=lambda: click.echo(
+                f"watching {topic} on {settings.host}:{settings.port} (Ctrl-C to stop)", err=True
+            ),
+        )
     except OSError as error:
         raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
     except KeyboardInterrupt:

@@ -187,11 +187,28 @@ class Daemon:
             groups: dict[str, list[tuple[Stream, np.ndarray, float]]] = {}
             for stream in touched:
                 values, timestamp, received = stream.pending.popleft()
+                counters = stream.detector.counters
+                gaps, out_of_range = counters.gaps, counters.out_of_range
                 admitted = stream.detector.admit(values, timestamp)
                 stream.last_sample_at = time.time()
                 if isinstance(admitted, StepResult):
                     self._skipped(stream, admitted, values, timestamp)
                     continue
+                if counters.gaps != gaps:
+                    self._warn.warning(
+                        "gap",
+                        "stream %s: gap before the sample at %s: state reset, warming up for %d samples",
+                        stream.id,
+                        timestamp,
+                        stream.detector.settings.warmup,
+                    )
+                if counters.out_of_range != out_of_range:
+                    self._warn.warning(
+                        "range",
+                        "stream %s: values %s outside the training range (clipped for the model, scored as they are)",
+                        stream.id,
+                        np.array2string(values, precision=4),
+                    )
                 groups.setdefault(stream.bundle_path, []).append((stream, admitted, received))
             for path, group in groups.items():
                 self._advance(self.models[path], group)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -53,16 +54,23 @@ def publish_stream(
     client.connect(settings.host, settings.port, keepalive=settings.keepalive)
     client.loop_start()
     sent, started = 0, time.perf_counter()
+    recent: deque[Any] = deque(maxlen=1000)  # the last messages handed to paho, to wait for at the end
     try:
         for stream, values in rows:
             if rate > 0:
                 delay = started + sent / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            client.publish(topic.format(stream=f"s{stream + 1}"), encode(values, features, fmt, time.time()), qos=qos)
+            info = client.publish(
+                topic.format(stream=f"s{stream + 1}"), encode(values, features, fmt, time.time()), qos=qos
+            )
+            recent.append(info)
             sent += 1
             if progress is not None and sent % 100 == 0:
                 progress(100)
+        # Disconnecting at once would throw away what paho still holds in its queue.
+        for info in recent:
+            info.wait_for_publish(timeout=30)
     finally:
         client.disconnect()
         client.loop_stop()
@@ -91,11 +99,14 @@ def watch_alerts(
     on_alert: Callable[[dict[str, Any] | None, bytes], None],
     count: int | None = None,
     timeout: float | None = None,
+    on_subscribed: Callable[[], None] | None = None,
 ) -> int:
     """Subscribe and call ``on_alert(parsed or None, raw)`` per message until ``count`` or ``timeout``."""
     messages: queue.Queue[bytes] = queue.Queue()
     client = make_client(settings, client_id=f"edge-lstm-alerts-{time.time_ns() % 10**9}")
     client.on_connect = lambda c, _u, _f, rc, _p: None if rc.is_failure else c.subscribe(topic, qos=1)
+    if on_subscribed is not None:
+        client.on_subscribe = lambda *_: on_subscribed()
     client.on_message = lambda _c, _u, message: messages.put(message.payload)
     client.connect(settings.host, settings.port, keepalive=settings.keepalive)
     client.loop_start()

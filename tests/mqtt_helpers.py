@@ -51,6 +51,9 @@ class Broker:
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"persistence true\npersistence_location {directory}/\nautosave_interval 1\n"
+            # Tests publish bursts faster than real sensors; the default per-client queue (1000)
+            # would let the broker drop samples, which is the broker's policy, not the daemon's.
+            "max_queued_messages 100000\n"
         )
         self.process: subprocess.Popen[bytes] | None = None
 
