@@ -95,11 +95,11 @@ class Subscriber:
         self.process.wait(5)
 
 
-def write_config(directory: Path, port: int, bundle: Path, extra: str = "") -> DaemonConfig:
+def write_config(directory: Path, port: int, bundle: Path, extra: str = "", reconnect_s: int = 1) -> DaemonConfig:
     path = directory / "edge-lstm.toml"
     path.write_text(
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "test-daemon"\nreconnect_min_s = 1\n'
-        f'reconnect_max_s = 2\n\n[model]\nbundle = "{bundle}"\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "test-daemon"\nreconnect_min_s = {reconnect_s}\n'
+        f'reconnect_max_s = {reconnect_s + 1}\n\n[model]\nbundle = "{bundle}"\n\n'
         '[[streams]]\ntopic = "sensors/+/pump"\nformat = "json"\ntimestamp_field = "ts"\n\n'
         f'[outbox]\npath = "{directory}/outbox.jsonl"\nmax_alerts = 500\n' + extra
     )

@@ -88,7 +88,9 @@ def test_samples_in_alerts_out_to_an_independent_subscriber(tmp_path: Path, brok
 def test_alerts_raised_during_a_broker_outage_are_delivered_after_reconnect(
     tmp_path: Path, broker: Broker, bundle_dir: Path
 ) -> None:
-    config = write_config(tmp_path, broker.port, bundle_dir)
+    # The daemon retries after 3 s, the collector (mosquitto_sub) after 1 s: the collector is back
+    # and subscribed before the daemon delivers, whatever the broker restored of its session.
+    config = write_config(tmp_path, broker.port, bundle_dir, reconnect_s=3)
     collector = Subscriber(broker.port, "edge-lstm/+/alert", persistent_id="outage-collector")
     try:
         with running_daemon(config) as daemon:
