@@ -114,16 +114,17 @@ def _one_run(
     )
     watcher = Watcher(port, client_id)
     command = [sys.executable, "-m", "edge_lstm"]
+    log_path = directory / f"{client_id}.log"
+    log_file = log_path.open("w")  # a file, not a pipe: an unread pipe would block the daemon when full
     daemon = subprocess.Popen(
         [*command, "run", "--config", str(config), "--log-level", "warning"],
         preexec_fn=_pin(0),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
     )
     try:
         if not watcher.online.wait(30):
-            detail = daemon.stderr.read(2000).decode(errors="replace") if daemon.stderr else ""
-            raise BenchError(f"the daemon did not come online: {detail}")
+            raise BenchError(f"the daemon did not come online: {log_path.read_text()[-2000:]}")
         per_stream = max(1, int(rate * seconds / streams))
         total = per_stream * streams
         started = time.perf_counter()
@@ -179,8 +180,15 @@ def _one_run(
         }
     finally:
         daemon.terminate()
-        daemon.wait(15)
-        watcher.close()
+        try:
+            daemon.wait(20)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            detail = log_path.read_text()[-2000:]
+            raise BenchError(f"the daemon did not stop within 20 s of SIGTERM: {detail}") from None
+        finally:
+            log_file.close()
+            watcher.close()
 
 
 def run_mqtt_benchmark(

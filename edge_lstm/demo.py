@@ -73,5 +73,5 @@ def summary_lines(outcomes: list[FaultOutcome], alarms: list[AlertEvent], result
         if delays
         else f"faults caught: 0/{len(outcomes)}; false alarms: {len(alarms)}"
     )
-    lines.append(f"replay: {result.us_per_sample:.1f} us per sample end to end (parse + scale + LiteRT step + score)")
+    lines.append(f"replay: {result.us_per_sample:.1f} us per sample end to end (checks + scale + LiteRT step + score)")
     return lines

@@ -210,3 +210,35 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(tmp_path: Path, bundle_dir:
     assert [json.loads(p)["n"] for _, p, _ in daemon._queue] == list(range(15, 25))
     assert daemon.health()["queue_depth"] == 10
     time.sleep(0)
+
+
+def test_discovery_state_topics_and_alerts_left_from_a_previous_run(
+    tmp_path: Path, broker: Broker, bundle_dir: Path
+) -> None:
+    from edge_lstm.sinks.outbox import Outbox
+
+    # An alert that an earlier run could not deliver before it was stopped.
+    Outbox(10, tmp_path / "outbox.jsonl").add("edge-lstm/old/alert", '{"left": "over"}')
+    config = write_config(tmp_path, broker.port, bundle_dir, extra="[alerts]\nhomeassistant_discovery = true\n")
+    alerts = Subscriber(broker.port, "edge-lstm/+/alert")
+    with running_daemon(config) as daemon:
+        wait_for(lambda: '{"left": "over"}' in alerts.lines, 10, "the journalled alert")
+        client = publisher(broker.port)
+        publish_all(client, "sensors/pump9/pump", faulty_payloads(2500, seed=4))
+        wait_until_quiet(daemon, 2500)
+        client.disconnect()
+        alerting_at_end = daemon.streams[(0, "pump9")].detector.alerting
+    # Retained messages: a subscriber that arrives later still gets them.
+    discovery = Subscriber(broker.port, "homeassistant/binary_sensor/+/config")
+    state = Subscriber(broker.port, "edge-lstm/pump9/state")
+    try:
+        wait_for(lambda: bool(discovery.lines) and bool(state.lines), 10, "retained discovery and state")
+        config_message = json.loads(discovery.lines[0])
+        assert config_message["state_topic"] == "edge-lstm/pump9/state"
+        assert config_message["availability_topic"] == "edge-lstm/test-daemon/status"
+        assert config_message["device_class"] == "problem" and config_message["unique_id"] == "edge_lstm_pump9"
+        assert json.loads(state.lines[0])["state"] == ("alerting" if alerting_at_end else "normal")
+        assert len(Outbox(10, tmp_path / "outbox.jsonl")) == 0
+    finally:
+        for sub in (alerts, discovery, state):
+            sub.close()
