@@ -1,0 +1,1 @@
+"""Measuring detection on labelled data: point-wise, event-level and changepoint (NAB) metrics."""

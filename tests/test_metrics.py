@@ -1,0 +1,77 @@
+"""Every metric against small cases worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from edge_lstm.evaluation.metrics import event_counts, nab_score, point_counts, runs, scaled_sigmoid
+
+L = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0], dtype=bool)
+A = np.array([0, 1, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+
+
+def test_point_wise_counts_f1_far_mar() -> None:
+    c = point_counts(L, A)
+    assert (c.tp, c.fp, c.tn, c.fn) == (2, 2, 3, 3)
+    assert c.f1 == pytest.approx(2 * 2 / (2 * 2 + 2 + 3))
+    assert c.far == pytest.approx(100 * 2 / 5) and c.mar == pytest.approx(100 * 3 / 5)
+    always = point_counts(L, np.ones(10, bool))
+    assert always.far == 100.0 and always.mar == 0.0
+
+
+def test_events_detection_precision_and_delay() -> None:
+    assert runs(L) == [(2, 5), (7, 9)]
+    e = event_counts(L, A)
+    # Event (2,5) is detected one sample late; event (7,9) is missed. Alert runs (1,2) and (3,6):
+    # the first overlaps no event, the second overlaps (2,5).
+    assert (e.events, e.detected, e.alert_runs, e.correct_runs, e.delays) == (2, 1, 2, 1, (1,))
+    assert e.recall == 0.5 and e.precision == 0.5 and e.mean_delay == 1.0
+
+
+def test_scaled_sigmoid_landmarks() -> None:
+    assert scaled_sigmoid(-1.0) == pytest.approx(2 / (1 + math.exp(-5)) - 1)  # 0.98661
+    assert scaled_sigmoid(0.0) == 0.0
+    assert scaled_sigmoid(0.5) == pytest.approx(2 / (1 + math.exp(2.5)) - 1)  # -0.84828
+    assert scaled_sigmoid(3.5) == -1.0
+
+
+def test_nab_perfect_none_and_a_late_detection() -> None:
+    assert nab_score([10.0], [10.0], window=10).normalised == pytest.approx(100.0)
+    assert nab_score([10.0], [], window=10).normalised == 0.0
+    # Halfway through the window: sigmoid(-0.5) = 2/(1+e^-2.5) - 1 = 0.84828.
+    half = nab_score([10.0], [15.0], window=10)
+    assert half.raw == pytest.approx(0.848283639957513)
+    assert half.normalised == pytest.approx(100 * (0.848283639957513 + 1) / (0.9866142981514305 + 1))
+
+
+def test_nab_first_detection_only_and_false_positives() -> None:
+    # Detections at 12 and 18 fall in the window [10, 20): only 12 counts, 18 is neither TP nor FP.
+    both = nab_score([10.0], [12.0, 18.0], window=10)
+    assert both.raw == pytest.approx(scaled_sigmoid(-0.8))
+    # A detection at 25, half a window after the window ends, costs 0.11 * sigmoid(0.5) (standard).
+    fp = nab_score([10.0], [12.0, 25.0], window=10)
+    assert fp.raw == pytest.approx(scaled_sigmoid(-0.8) + 0.11 * scaled_sigmoid(0.5))
+    # Before any window a false positive costs the full A_FP.
+    early = nab_score([10.0], [2.0, 12.0], window=10, profile="low_fp")
+    assert early.raw == pytest.approx(scaled_sigmoid(-0.8) - 0.22)
+
+
+def test_nab_overlapping_windows_share_no_detection() -> None:
+    # Windows [0, 10) and [5, 15). A detection at 6 lies in both: it goes to the earlier window; the
+    # second window takes the next detection inside it (12); 13 is then ignored.
+    score = nab_score([0.0, 5.0], [6.0, 12.0, 13.0], window=10)
+    assert score.raw == pytest.approx(scaled_sigmoid(-0.4) + scaled_sigmoid(-0.3))
+    # With one detection only, the later window is missed.
+    lonely = nab_score([0.0, 5.0], [6.0], window=10, profile="low_fn")
+    assert lonely.raw == pytest.approx(scaled_sigmoid(-0.4) - 2.0)
+    assert lonely.null == -4.0
+
+
+def test_scores_pool_by_summing_before_normalising() -> None:
+    pooled = nab_score([10.0], [10.0], window=10) + nab_score([10.0], [], window=10)
+    assert pooled.normalised == pytest.approx(50.0)
+    assert (point_counts(L, A) + point_counts(L, A)).tp == 4
+    assert (event_counts(L, A) + event_counts(L, A)).delays == (1, 1)
