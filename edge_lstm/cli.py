@@ -407,6 +407,6 @@ def info(model_dir: Path) -> None:
         )
 
 
-# The daemon-side commands (run, check-config, alerts, simulate) live in their own module and
+# The daemon-side commands (run, check-config, alerts, simulate) and `evaluate` live in their own modules and
 # register themselves on `main`; imported last because they use the helpers above.
-from edge_lstm import cli_mqtt  # noqa: E402, F401
+from edge_lstm import cli_evaluate, cli_mqtt  # noqa: E402, F401

@@ -83,11 +83,16 @@ def faulty_stream(n: int = 6000, seed: int = 1, start_index: int = 0) -> Stream:
     # A frozen reading is only visible while the process moves, so the stuck fault is placed where
     # the true pressure changes most over its span (searched near 3/5 of the stream).
     stuck_len = min(300, fifth)
-    candidates = range(3 * fifth - fifth // 2, 3 * fifth + fifth // 2, 25)
+    drift_end = 2 * fifth + min(600, fifth)
+    candidates = [  # between the drift and the noise burst, never overlapping either
+        s
+        for s in range(3 * fifth - fifth // 2, 3 * fifth + fifth // 2, 25)
+        if s >= drift_end and s + stuck_len <= 4 * fifth
+    ] or [drift_end]  # a very short stream has no room to choose
     stuck_at = max(candidates, key=lambda s: float(np.ptp(values[s : s + stuck_len, col["pressure"]])))
     faults = [
         Fault("spike", "vibration", fifth, fifth + 5),
-        Fault("drift", "bearing_temp", 2 * fifth, 2 * fifth + min(600, fifth)),
+        Fault("drift", "bearing_temp", 2 * fifth, drift_end),
         Fault("stuck", "pressure", stuck_at, stuck_at + stuck_len),
         Fault("noise", "motor_current", 4 * fifth, 4 * fifth + min(150, fifth)),
     ]

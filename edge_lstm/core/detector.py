@@ -143,7 +143,12 @@ class StreamDetector:
                 self.reset()
         if timestamp is not None:
             self._last_time = timestamp
-        scaled = self.settings.scaler.transform(row)
+        scaler = self.settings.scaler
+        standardized = (row - scaler.mean) / scaler.scale  # float64 here: cannot overflow
+        if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
+            c.invalid += 1
+            return StepResult(index, None, self.alerting, skipped="invalid")
+        scaled = standardized.astype(np.float32)
         self._pending = scaled
         self._pending_index = index
         self._pending_time = timestamp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -41,20 +43,21 @@ class TrailingWindow:
         return self._buffer
 
 
-def sensor_errors(reconstruction: FloatArray, window: FloatArray) -> FloatArray:
-    """Mean squared error per sensor over the window: shape (features,)."""
-    diff = reconstruction - window
+def sensor_errors(reconstruction: FloatArray, window: FloatArray) -> npt.NDArray[np.float64]:
+    """Mean squared error per sensor over the window: shape (features,), float64 because a reading
+    far outside the training range squares past float32's range."""
+    diff = reconstruction.astype(np.float64) - window
     # np.add.reduce rather than .mean(): the same sum without the Python-level wrapper, which is
     # most of the cost on arrays this small (this runs once per sample).
-    return np.asarray(np.add.reduce(diff * diff, axis=0) * (1.0 / diff.shape[0]), dtype=np.float32)
+    return np.add.reduce(diff * diff, axis=0) * (1.0 / diff.shape[0])  # type: ignore[no-any-return]
 
 
-def score_of(errors: FloatArray) -> float:
+def score_of(errors: npt.NDArray[np.floating[Any]]) -> float:
     """The scalar score: mean of the per-sensor errors. Higher is more anomalous."""
     return float(np.add.reduce(errors)) / int(errors.shape[0])
 
 
-def contributions(errors: FloatArray, names: list[str]) -> dict[str, float]:
+def contributions(errors: npt.NDArray[np.floating[Any]], names: list[str]) -> dict[str, float]:
     """Each sensor's share of the error (sums to 1), largest first."""
     total = float(errors.sum())
     if total <= 0.0:

@@ -1,0 +1,106 @@
+"""``edge-lstm evaluate``: labelled CSV files through exactly the device path, scored like the field does.
+
+Each file is replayed one sample at a time through the bundle's deployed LiteRT model (or a stored
+variant), and the alerting signal is compared with the file's ``anomaly`` labels. Warm-up samples
+count as "no alert", as on the device. Changepoints come from a ``changepoint`` column when there is
+one, else from the start of each labelled anomaly. Results pool over files by summing counts (and
+NAB scores) before taking ratios, as SKAB's leaderboard does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import Bundle
+from edge_lstm.core.stepmodel import StepModel
+from edge_lstm.evaluation.metrics import (
+    PROFILES,
+    EventCounts,
+    NABScore,
+    PointCounts,
+    event_counts,
+    nab_score,
+    point_counts,
+    runs,
+)
+from edge_lstm.replay import ReplayResult, replay
+from edge_lstm.sources.csv_file import Recording
+
+
+@dataclass
+class FileResult:
+    name: str
+    rows: int
+    points: PointCounts
+    events: EventCounts
+    nab: dict[str, NABScore] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.name, "rows": self.rows, **summary(self.points, self.events, self.nab)}
+
+
+def summary(points: PointCounts, events: EventCounts, nab: dict[str, NABScore]) -> dict[str, Any]:
+    return {
+        "f1": round(points.f1, 4),
+        "far": round(points.far, 2),
+        "mar": round(points.mar, 2),
+        "counts": {"tp": points.tp, "fp": points.fp, "tn": points.tn, "fn": points.fn},
+        "event_precision": round(events.precision, 4),
+        "event_recall": round(events.recall, 4),
+        "events": events.events,
+        "mean_delay_samples": None if events.mean_delay is None else round(events.mean_delay, 1),
+        **{f"cp_{profile}": round(score.normalised, 2) for profile, score in nab.items()},
+    }
+
+
+def evaluate_recording(
+    recording: Recording, bundle: Bundle, window_s: float = 60.0, model: StepModel | None = None
+) -> tuple[FileResult, ReplayResult]:
+    if "anomaly" not in recording.labels:
+        raise ValueError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
+    labels = recording.labels["anomaly"] > 0
+    result = replay(recording, bundle, model=model, stream=recording.path.stem)
+    times = recording.timestamps if recording.timestamps is not None else np.arange(len(recording), dtype=float)
+    window = (
+        window_s
+        if recording.timestamps is not None
+        else window_s / float(bundle.manifest.get("sample_period_s") or 1.0)
+    )
+    if "changepoint" in recording.labels:
+        cp_index = np.flatnonzero(recording.labels["changepoint"] > 0)
+    else:
+        cp_index = np.array([start for start, _ in runs(labels)], dtype=int)
+    changepoints = [float(times[i]) for i in cp_index]
+    detections = [float(times[e.index]) for e in result.events if e.event == "alert_start"]
+    nab = {profile: nab_score(changepoints, detections, window, profile) for profile in PROFILES}
+    file_result = FileResult(
+        recording.path.name,
+        len(recording),
+        point_counts(labels, result.alerting),
+        event_counts(labels, result.alerting),
+        nab,
+    )
+    return file_result, result
+
+
+def pooled(results: list[FileResult]) -> dict[str, Any]:
+    points = sum((r.points for r in results[1:]), results[0].points)
+    events = sum((r.events for r in results[1:]), results[0].events)
+    nab = {p: sum((r.nab[p] for r in results[1:]), results[0].nab[p]) for p in PROFILES}
+    return {"files": len(results), "rows": sum(r.rows for r in results), **summary(points, events, nab)}
+
+
+def markdown(results: list[FileResult], total: dict[str, Any], title: str) -> str:
+    head = "| file | rows | F1 | FAR % | MAR % | event P | event R | delay | NAB std | NAB lowFP | NAB lowFN |"
+    lines = [f"## {title}", "", head, "|" + "---|" * 11]
+    for row in [*(r.as_dict() for r in results), {"file": "**pooled**", **total}]:
+        delay = "-" if row["mean_delay_samples"] is None else f"{row['mean_delay_samples']:.1f}"
+        lines.append(
+            f"| {row['file']} | {row['rows']} | {row['f1']:.3f} | {row['far']:.2f} | {row['mar']:.2f} | "
+            f"{row['event_precision']:.2f} | {row['event_recall']:.2f} | {delay} | {row['cp_standard']:.2f} | "
+            f"{row['cp_low_fp']:.2f} | {row['cp_low_fn']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
