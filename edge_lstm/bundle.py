@@ -130,6 +130,7 @@ class Bundle:
             "sample_period_s": self.manifest.get("sample_period_s"),
             "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
             "model_id": self.model_id,
+            "spot": self.manifest["threshold"].get("spot") if threshold is None else None,
         }
         settings.update(overrides)
         return DetectorSettings(**settings)

@@ -108,6 +108,14 @@ def main() -> None:
     "--quantile", default=0.999, show_default=True, help="Threshold = this quantile of held-out normal scores."
 )
 @click.option(
+    "--threshold-method",
+    type=click.Choice(["quantile", "spot"]),
+    default="quantile",
+    show_default=True,
+    help="quantile: fixed; spot: an extreme-value threshold that keeps adapting per stream (Siffer et al. 2017).",
+)
+@click.option("--spot-q", default=1e-3, show_default=True, help="SPOT's target false-alarm probability per sample.")
+@click.option(
     "--quantization",
     type=click.Choice(["auto", "float", "dynamic", "int8"]),
     default="auto",
@@ -145,6 +153,8 @@ def train(
     learning_rate: float,
     patience: int,
     quantile: float,
+    threshold_method: str,
+    spot_q: float,
     quantization: str,
     val_fraction: float,
     calib_fraction: float,
@@ -194,6 +204,8 @@ def train(
             calib_fraction=calib_fraction,
             max_gap_periods=max_gap_periods,
             quantile=quantile,
+            threshold_method=threshold_method,
+            spot_q=spot_q,
             quantization=quantization,
             name=name,
         )

@@ -52,7 +52,11 @@ def plot_replay(
     ax_signals.set_ylabel("signals (standardized, stacked)")
     ax_signals.legend(loc="upper right", fontsize=8, ncol=min(len(recording.features), 5))
     ax_score.semilogy(x, result.scores, lw=0.7, color="tab:blue", label="score")
-    ax_score.axhline(result.threshold, color="tab:red", ls="--", lw=1, label=f"threshold {result.threshold:.3g}")
+    label = f"threshold {result.threshold:.3g}"
+    if result.thresholds is not None and np.ptp(result.thresholds) > 0:  # an adaptive (SPOT) threshold
+        ax_score.plot(x, result.thresholds, color="tab:red", ls="--", lw=1, label=label + " (adaptive, at end)")
+    else:
+        ax_score.axhline(result.threshold, color="tab:red", ls="--", lw=1, label=label)
     for ax in (ax_signals, ax_score):
         for k, (a, b) in enumerate(_spans(result.alerting)):
             ax.axvspan(a, b, color="tab:red", alpha=0.18, lw=0, label="alert" if ax is ax_score and k == 0 else None)

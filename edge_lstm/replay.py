@@ -22,8 +22,9 @@ class ReplayResult:
     alerting: npt.NDArray[np.bool_]
     events: list[AlertEvent] = field(default_factory=list)
     counters: Counters = field(default_factory=Counters)
-    threshold: float = 0.0
+    threshold: float = 0.0  # at the end of the replay
     seconds: float = 0.0
+    thresholds: npt.NDArray[np.float64] | None = None  # per sample: SPOT thresholds move
 
     @property
     def us_per_sample(self) -> float:
@@ -49,6 +50,7 @@ def replay(
     n = len(recording)
     scores = np.full(n, np.nan)
     alerting = np.zeros(n, dtype=bool)
+    thresholds = np.empty(n)
     events: list[AlertEvent] = []
     times = recording.timestamps
     started = time.perf_counter()
@@ -57,6 +59,7 @@ def replay(
         if result.score is not None:
             scores[i] = result.score
         alerting[i] = result.alerting
+        thresholds[i] = detector.threshold
         for event in result.events:
             events.append(event)
             if on_event is not None:
@@ -64,4 +67,4 @@ def replay(
         if progress is not None and i % 1000 == 999:
             progress(1000)
     elapsed = time.perf_counter() - started
-    return ReplayResult(scores, alerting, events, detector.counters, detector.settings.threshold, elapsed)
+    return ReplayResult(scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds)

@@ -58,3 +58,62 @@ def test_classic_spot_keeps_exceedances_out_of_the_tail() -> None:
     assert (spot.n, len(spot.excesses)) == (n + 1, fitted + 1)
     with pytest.raises(ValueError, match=r"q must be in \(0, 0.02\), got 0.5"):
         SPOT(q=0.5)
+
+
+def test_the_detector_adapts_its_spot_threshold_and_keeps_alerts_out_of_the_tail() -> None:
+    from test_core import make_detector
+
+    rng = np.random.default_rng(4)
+    calibrate = make_detector(threshold=1e9)
+    calibration = [calibrate.process(x, None).score for x in rng.normal(size=(3_000, 3))]
+    initial = SPOT(q=1e-2, level_quantile=0.95)
+    initial.initialize([s for s in calibration if s is not None])
+    detector = make_detector(threshold=initial.threshold, spot=initial.state())
+    mirror = SPOT.from_state(initial.state())  # fed by hand with what the detector should feed it
+    moved = False
+    for x in rng.normal(size=(3_000, 3)):
+        result = detector.process(x, None)
+        if result.score is None:
+            continue
+        mirror.observe(result.score, anomalous=detector.alerting)  # alert samples stay out of the tail
+        assert detector.threshold == pytest.approx(mirror.threshold, rel=1e-12)
+        moved |= detector.threshold != initial.threshold
+    assert moved and detector.counters.alerts >= 1
+
+
+@pytest.mark.slow
+def test_a_spot_bundle_round_trips_and_replays(tmp_path, normal_csv) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from edge_lstm import synthetic
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    out = tmp_path / "spot-bundle"
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(normal_csv),
+            "--out",
+            str(out),
+            "--epochs",
+            "8",
+            "--quiet",
+            "--threshold-method",
+            "spot",
+            "--spot-q",
+            "0.001",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out)
+    section = bundle.manifest["threshold"]
+    assert section["method"] == "spot" and section["q"] == 0.001 and len(section["spot"]["excesses"]) > 10
+    assert SPOT.from_state(section["spot"]).threshold == pytest.approx(section["value"], rel=1e-6)
+    stream = synthetic.faulty_stream(3000, seed=13, start_index=90_000)
+    run = replay(Recording(out, synthetic.FEATURES, stream.values, stream.timestamps), bundle)
+    assert run.thresholds is not None and np.ptp(run.thresholds[100:]) > 0  # it adapted
+    assert any(e.event == "alert_start" and 600 <= e.index < 640 for e in run.events)  # the spike

@@ -19,6 +19,7 @@ from edge_lstm_train.model import build_step_model, reference_weights
 from edge_lstm import __version__
 from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold
 from edge_lstm.runtime.litert import LiteRTStepModel
 from edge_lstm.runtime.reference import NumpyStepModel
@@ -39,12 +40,16 @@ class TrainOptions:
     calib_fraction: float = 0.25
     max_gap_periods: float = 5.0
     quantile: float = 0.999
+    threshold_method: str = "quantile"  # quantile | spot
+    spot_q: float = 1e-3  # SPOT's target false-alarm probability per sample
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
 
     def __post_init__(self) -> None:
+        if self.threshold_method not in ("quantile", "spot"):
+            raise ValueError(f"threshold method must be quantile or spot, got {self.threshold_method!r}")
         if self.quantization not in ("auto", *export.VARIANTS):
             raise ValueError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
 
@@ -142,9 +147,10 @@ def train_bundle(
             )
         deployed = _choose_variant(options.quantization, variants)
         scores = variants[deployed]["_clean_scores"]
-        threshold = quantile_threshold(scores, options.quantile)
+        threshold_settings = calibrate_threshold(scores, options)
+        threshold = threshold_settings["value"]
         log(
-            f"deploy: {deployed} model; threshold {threshold:.4f} = quantile {options.quantile} of "
+            f"deploy: {deployed} model; threshold {threshold:.4f} ({options.threshold_method}) from "
             f"{len(scores)} held-out calibration scores"
         )
         shutil.copyfile(workdir / variants[deployed]["file"], workdir / MODEL)
@@ -165,12 +171,7 @@ def train_bundle(
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
-            "threshold": {
-                "method": "quantile",
-                "quantile": options.quantile,
-                "value": threshold,
-                "calibration_samples": len(scores),
-            },
+            "threshold": threshold_settings,
             "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
             "quantization": {
                 "deployed": deployed,
@@ -204,6 +205,26 @@ def train_bundle(
         raise
     manifest["training"]["seconds"] = round(time.perf_counter() - started, 1)
     return manifest
+
+
+def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:
+    """The manifest's threshold section, from the deployed model's held-out calibration scores."""
+    if options.threshold_method == "spot":
+        spot = SPOT(q=options.spot_q)
+        value = spot.initialize(scores)
+        return {
+            "method": "spot",
+            "q": options.spot_q,
+            "value": value,
+            "calibration_samples": len(scores),
+            "spot": spot.state(),
+        }
+    return {
+        "method": "quantile",
+        "quantile": options.quantile,
+        "value": quantile_threshold(scores, options.quantile),
+        "calibration_samples": len(scores),
+    }
 
 
 def _choose_variant(requested: str, variants: dict[str, dict[str, Any]]) -> str:

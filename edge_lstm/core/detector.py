@@ -17,6 +17,7 @@ Input policy (each case is counted, none raises):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import TrailingWindow, contributions, score_of, sensor_errors
+from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import State, StepModel, zero_state
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
 
@@ -44,6 +46,9 @@ class DetectorSettings:
     sample_period_s: float | None = None
     gap_reset_periods: float = 10.0
     model_id: str = "unknown"
+    # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
+    # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
+    spot: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.warmup < self.window:
@@ -97,6 +102,7 @@ class StreamDetector:
         self._sequence = 0
         self._peak = 0.0
         self._pending: FloatArray | None = None
+        self._spot = SPOT.from_state(settings.spot) if settings.spot else None
         self._pending_index = 0
         self._pending_time: float | None = None
 
@@ -106,6 +112,11 @@ class StreamDetector:
         self.state = zero_state(self.model)
         self._window.reset()
         self._since_reset = 0
+
+    @property
+    def threshold(self) -> float:
+        """The threshold in force now (it moves when SPOT adapts)."""
+        return self._spot.threshold if self._spot is not None else self.settings.threshold
 
     @property
     def alerting(self) -> bool:
@@ -172,8 +183,11 @@ class StreamDetector:
         self.counters.scored += 1
         errors = sensor_errors(reconstruction, self._window.values)
         score = score_of(errors)
-        threshold = self.settings.threshold
+        threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
         transition = self._debounce.update(score, threshold)
+        if self._spot is not None:
+            # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
+            self._spot.observe(score, anomalous=self._debounce.active)
         if self._debounce.active:
             self._peak = max(self._peak, score)
         if transition is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -116,6 +117,28 @@ class SPOT:
     def _refit(self) -> None:
         self.gpd = fit_gpd(self.excesses)
         self.threshold = pot_threshold(self.gpd, self.level, self.q, self.n, len(self.excesses))
+
+    def state(self) -> dict[str, Any]:
+        """What a bundle stores to start every stream's SPOT where calibration left it."""
+        return {
+            "q": self.q,
+            "level_quantile": self.level_quantile,
+            "level": self.level,
+            "n": self.n,
+            "excesses": [round(e, 9) for e in self.excesses],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SPOT:
+        spot = cls(
+            q=float(state["q"]),
+            level_quantile=float(state["level_quantile"]),
+            level=float(state["level"]),
+            n=int(state["n"]),
+            excesses=[float(e) for e in state["excesses"]],
+        )
+        spot._refit()
+        return spot
 
     def exceeds(self, score: float) -> bool:
         return score > self.threshold
