@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import tensorflow_or_fail
@@ -37,3 +39,31 @@ def test_model_config_rejects_bad_values_with_exact_messages() -> None:
         ModelConfig(seq_len=20)
     with pytest.raises(ValueError, match=r"^quantization must be auto, float, dynamic or int8, got 'int4'$"):
         TrainOptions(quantization="int4")
+
+
+def test_a_single_sensor_stream_trains_and_detects(tmp_path: Path) -> None:
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    stream = synthetic.normal_stream(6000, seed=0)
+    csv_path = tmp_path / "flow.csv"
+    csv_path.write_text(
+        "timestamp,flow\n" + "".join(f"{t},{v}\n" for t, v in zip(stream.timestamps, stream.values[:, 4], strict=True))
+    )
+    out = tmp_path / "flow-bundle"
+    result = CliRunner().invoke(main, ["train", str(csv_path), "--out", str(out), "--epochs", "20", "--quiet"])
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out)
+    assert bundle.features == ["flow"]
+    test = synthetic.normal_stream(1500, seed=5, start_index=50_000)
+    values = test.values[:, 4:5].copy()
+    values[800:806] += 60.0  # a burst far outside the normal flow (about 10 sigma)
+    run = replay(Recording(csv_path, ["flow"], values, test.timestamps), bundle)
+    starts = [e for e in run.events if e.event == "alert_start"]
+    assert any(800 <= e.index < 830 for e in starts)
+    assert starts[0].contributions == {"flow": 1.0}
