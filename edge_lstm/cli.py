@@ -98,6 +98,10 @@ def main() -> None:
 @click.option("--state-size", default=32, show_default=True, help="Recurrent state size (units).")
 @click.option("--bottleneck", default=8, show_default=True, help="Bottleneck width between state and reconstruction.")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
+@click.option("--dropout", default=0.0, show_default=True, help="Input dropout of the recurrent layer while training.")
+@click.option(
+    "--l2", default=0.0, show_default=True, help="L2 weight regularization of the recurrent and bottleneck kernels."
+)
 @click.option("--epochs", default=150, show_default=True, help="Maximum epochs (early stopping on validation loss).")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--seq-len", default=128, show_default=True, help="Training crop length in samples.")
@@ -146,6 +150,8 @@ def train(
     state_size: int,
     bottleneck: int,
     cell: str,
+    dropout: float,
+    l2: float,
     epochs: int,
     batch_size: int,
     seq_len: int,
@@ -191,6 +197,8 @@ def train(
             state_size=state_size,
             bottleneck=bottleneck,
             cell=cell,
+            dropout=dropout,
+            l2=l2,
             epochs=epochs,
             batch_size=batch_size,
             seq_len=seq_len,

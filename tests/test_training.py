@@ -37,6 +37,8 @@ def test_model_config_rejects_bad_values_with_exact_messages() -> None:
         ModelConfig(cell="rnn")
     with pytest.raises(ValueError, match=r"^seq_len \(20\) must be at least twice the window \(16\)$"):
         ModelConfig(seq_len=20)
+    with pytest.raises(ValueError, match=r"^dropout must be in \[0, 1\), got 1.5$"):
+        ModelConfig(dropout=1.5)
     with pytest.raises(ValueError, match=r"^quantization must be auto, float, dynamic or int8, got 'int4'$"):
         TrainOptions(quantization="int4")
 
@@ -56,10 +58,16 @@ def test_a_single_sensor_stream_trains_and_detects(tmp_path: Path) -> None:
         "timestamp,flow\n" + "".join(f"{t},{v}\n" for t, v in zip(stream.timestamps, stream.values[:, 4], strict=True))
     )
     out = tmp_path / "flow-bundle"
-    result = CliRunner().invoke(main, ["train", str(csv_path), "--out", str(out), "--epochs", "20", "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        ["train", str(csv_path), "--out", str(out), "--epochs", "20", "--quiet", "--l2", "1e-5", "--dropout", "0.05"],
+    )
     assert result.exit_code == 0, result.output
     bundle = load_bundle(out)
     assert bundle.features == ["flow"]
+    assert (
+        bundle.manifest["training"]["config"]["l2"] == 1e-5 and bundle.manifest["training"]["config"]["dropout"] == 0.05
+    )
     test = synthetic.normal_stream(1500, seed=5, start_index=50_000)
     values = test.values[:, 4:5].copy()
     values[800:806] += 60.0  # a burst far outside the normal flow (about 10 sigma)

@@ -37,6 +37,10 @@ class ModelConfig:
         for name in ("window", "state_size", "bottleneck", "seq_len", "stride", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must not be negative, got {self.l2}")
         if self.seq_len < 2 * self.window:
             raise ValueError(f"seq_len ({self.seq_len}) must be at least twice the window ({self.window})")
 
