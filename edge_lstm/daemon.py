@@ -82,7 +82,8 @@ class Daemon:
         self._started = time.time()
         self._last_health = time.monotonic()
         self._samples_at_last_health = 0
-        self._warn = RateLimitedLog(log)
+        self._warn = RateLimitedLog(log)  # used by the worker thread only
+        self._ingest_warn = RateLimitedLog(log)  # used by the network thread only
         self._notifier = Notifier()
         self.client = client
         self.sink: MQTTAlertSink | None = None
@@ -129,8 +130,15 @@ class Daemon:
     def submit(self, topic: str, payload: bytes) -> None:
         with self._cond:
             if len(self._queue) >= self.config.queue_size:
-                self._queue.popleft()
+                dropped_topic = self._queue.popleft()[0]
                 self.counters["dropped"] += 1
+                self._ingest_warn.warning(
+                    "dropped",
+                    "sample queue full (%d): dropped the oldest sample (from %s); the worker is "
+                    "behind the incoming rate",
+                    self.config.queue_size,
+                    dropped_topic,
+                )
             self._queue.append((topic, payload, time.monotonic()))
             self._cond.notify()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -15,14 +16,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 TRAIN_ROWS = 12_000
 
 
+def unavailable(what: str, install: str) -> NoReturn:
+    """A test dependency is missing: a failure under CI (which installs everything), else a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI ({install})")
+    pytest.skip(f"{what} is not installed ({install})")  # local runs only: CI fails above
+
+
 def tensorflow_or_fail() -> None:
-    """In CI a missing TensorFlow is a failure, never a skip."""
     from edge_lstm_train import tensorflow_available
 
     if not tensorflow_available():
-        if os.environ.get("CI"):
-            pytest.fail("TensorFlow (the train extra) is required in CI")
-        pytest.skip("needs the train extra (TensorFlow)")
+        unavailable("TensorFlow (the train extra)", "pip install -e '.[train]'")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from conftest import unavailable
 
 from edge_lstm.config import DaemonConfig, load_config
 from edge_lstm.daemon import Daemon
@@ -21,9 +21,7 @@ from edge_lstm.daemon import Daemon
 def require(tool: str) -> str:
     path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required in CI (apt-get install mosquitto mosquitto-clients)")
-        pytest.skip(f"{tool} is not installed")
+        unavailable(tool, "apt-get install mosquitto mosquitto-clients")
     return path
 
 

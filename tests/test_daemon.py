@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +196,9 @@ def test_several_streams_at_once_give_the_same_alerts_as_each_alone(tmp_path: Pa
     )
 
 
-def test_a_full_queue_drops_the_oldest_and_counts_it(tmp_path: Path, bundle_dir: Path) -> None:
+def test_a_full_queue_drops_the_oldest_and_counts_it(
+    tmp_path: Path, bundle_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from edge_lstm.config import load_config
     from edge_lstm.daemon import Daemon
 
@@ -209,7 +210,9 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(tmp_path: Path, bundle_dir:
     assert daemon.counters["dropped"] == 15
     assert [json.loads(p)["n"] for _, p, _ in daemon._queue] == list(range(15, 25))
     assert daemon.health()["queue_depth"] == 10
-    time.sleep(0)
+    warnings = [r.getMessage() for r in caplog.records if "sample queue full" in r.getMessage()]
+    assert len(warnings) == 1  # rate-limited: the first drop is reported, the rest are counted
+    assert "dropped the oldest sample (from m/a)" in warnings[0]
 
 
 def test_discovery_state_topics_and_alerts_left_from_a_previous_run(
