@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.thresholds import DebounceSettings
 
 SCHEMA_VERSION = 1
@@ -83,6 +84,14 @@ class Bundle:
         return float(self.manifest["threshold"]["value"])
 
     @property
+    def scorer(self) -> Scorer:
+        return Scorer.from_dict(self.manifest.get("score"))
+
+    @property
+    def smooth(self) -> int:
+        return int(self.manifest.get("preprocessing", {}).get("smooth", 1))
+
+    @property
     def scaler(self) -> StandardScaler:
         return StandardScaler.from_dict(self.manifest["scaler"])
 
@@ -131,6 +140,8 @@ class Bundle:
             "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
             "model_id": self.model_id,
             "spot": self.manifest["threshold"].get("spot") if threshold is None else None,
+            "smooth": self.smooth,
+            "scorer": self.scorer,
         }
         settings.update(overrides)
         return DetectorSettings(**settings)
@@ -188,6 +199,15 @@ def _check_consistent(bundle: Bundle) -> None:
         raise BundleError(f"{bundle.path}: scaler has {scaler.n_features} features but the bundle lists {n}")
     if not isinstance(m["window"], int) or m["window"] < 1:
         raise BundleError(f"{bundle.path}: window must be a positive integer, got {m['window']!r}")
+    try:
+        scorer = Scorer.from_dict(m.get("score"))
+    except (ValueError, TypeError) as error:
+        raise BundleError(f"{bundle.path}: invalid score in {MANIFEST} ({error})") from None
+    if scorer.precision is not None and scorer.precision.shape != (n, n):
+        raise BundleError(f"{bundle.path}: score precision must be {n} x {n}, got {scorer.precision.shape}")
+    smooth = m.get("preprocessing", {}).get("smooth", 1)
+    if not isinstance(smooth, int) or smooth < 1:
+        raise BundleError(f"{bundle.path}: preprocessing.smooth must be a positive integer, got {smooth!r}")
     threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None
     if not isinstance(threshold, int | float) or not threshold > 0:
         raise BundleError(f"{bundle.path}: threshold value must be a positive number, got {threshold!r}")

@@ -85,149 +85,6 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Bundle directory to write."
-)
-@_csv_options
-@click.option(
-    "--columns", default=None, help="Comma-separated sensor columns, in order (default: all numeric non-label columns)."
-)
-@click.option("--exclude", default=None, help="Comma-separated columns to leave out.")
-@click.option("--window", default=16, show_default=True, help="Trailing samples reconstructed at each step.")
-@click.option("--state-size", default=32, show_default=True, help="Recurrent state size (units).")
-@click.option("--bottleneck", default=8, show_default=True, help="Bottleneck width between state and reconstruction.")
-@click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
-@click.option("--dropout", default=0.0, show_default=True, help="Input dropout of the recurrent layer while training.")
-@click.option(
-    "--l2", default=0.0, show_default=True, help="L2 weight regularization of the recurrent and bottleneck kernels."
-)
-@click.option("--epochs", default=150, show_default=True, help="Maximum epochs (early stopping on validation loss).")
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--seq-len", default=128, show_default=True, help="Training crop length in samples.")
-@click.option("--stride", default=32, show_default=True, help="Step between training crops.")
-@click.option("--learning-rate", default=3e-3, show_default=True)
-@click.option("--patience", default=8, show_default=True, help="Epochs without improvement before stopping.")
-@click.option(
-    "--quantile", default=0.999, show_default=True, help="Threshold = this quantile of held-out normal scores."
-)
-@click.option(
-    "--threshold-method",
-    type=click.Choice(["quantile", "spot"]),
-    default="quantile",
-    show_default=True,
-    help="quantile: fixed; spot: an extreme-value threshold that keeps adapting per stream (Siffer et al. 2017).",
-)
-@click.option("--spot-q", default=1e-3, show_default=True, help="SPOT's target false-alarm probability per sample.")
-@click.option(
-    "--quantization",
-    type=click.Choice(["auto", "float", "dynamic", "int8"]),
-    default="auto",
-    show_default=True,
-    help="Deployed model: auto picks int8 where it detects like float, else dynamic (int8 weights).",
-)
-@click.option(
-    "--val-fraction", default=0.15, show_default=True, help="Share of each file (by time) for early stopping."
-)
-@click.option("--calib-fraction", default=0.25, show_default=True, help="Last share of each file for the threshold.")
-@click.option(
-    "--max-gap-periods",
-    default=5.0,
-    show_default=True,
-    help="A timestamp gap longer than this many sample periods cuts the data.",
-)
-@click.option("--name", default="model", show_default=True, help="Model name, used in the model id.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(
-    data: tuple[Path, ...],
-    out: Path,
-    sep: str | None,
-    timestamp_col: str | None,
-    columns: str | None,
-    exclude: str | None,
-    window: int,
-    state_size: int,
-    bottleneck: int,
-    cell: str,
-    dropout: float,
-    l2: float,
-    epochs: int,
-    batch_size: int,
-    seq_len: int,
-    stride: int,
-    learning_rate: float,
-    patience: int,
-    quantile: float,
-    threshold_method: str,
-    spot_q: float,
-    quantization: str,
-    val_fraction: float,
-    calib_fraction: float,
-    max_gap_periods: float,
-    name: str,
-    seed: int,
-    quiet: bool,
-) -> None:
-    """Train on normal data (CSV) and write a verified model bundle.
-
-    The data is split by time inside each file: training, validation (early stopping) and
-    calibration (threshold), in that order. Rows with NaN are dropped and cut the sequence, as do
-    timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
-
-    Example: edge-lstm train normal.csv --out bundle/
-
-    Example (SKAB): edge-lstm train anomaly-free.csv --out pump-bundle/
-    """
-    _require_training_extra()
-    from edge_lstm_train.fit import ModelConfig
-    from edge_lstm_train.pipeline import TrainOptions, train_bundle
-
-    from edge_lstm.sources.csv_file import read_csv
-
-    with translated_errors():
-        recordings = [
-            read_csv(
-                p, sep=sep, timestamp=timestamp_col, columns=_split_names(columns), exclude=_split_names(exclude) or ()
-            )
-            for p in data
-        ]
-        config = ModelConfig(
-            window=window,
-            state_size=state_size,
-            bottleneck=bottleneck,
-            cell=cell,
-            dropout=dropout,
-            l2=l2,
-            epochs=epochs,
-            batch_size=batch_size,
-            seq_len=seq_len,
-            stride=stride,
-            learning_rate=learning_rate,
-            patience=patience,
-            seed=seed,
-        )
-        options = TrainOptions(
-            val_fraction=val_fraction,
-            calib_fraction=calib_fraction,
-            max_gap_periods=max_gap_periods,
-            quantile=quantile,
-            threshold_method=threshold_method,
-            spot_q=spot_q,
-            quantization=quantization,
-            name=name,
-        )
-        manifest = train_bundle(
-            recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet
-        )
-    click.echo(
-        f"wrote {out} (model {manifest['model_id']}, {manifest['quantization']['deployed']}, "
-        f"threshold {manifest['threshold']['value']:.4g}) in {manifest['training']['seconds']} s",
-        err=True,
-    )
-
-
-@main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path), help="Model bundle directory.")
 @_csv_options
@@ -417,7 +274,10 @@ def info(model_dir: Path) -> None:
         f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}, "
         f"sample period {m.get('sample_period_s')} s"
     )
-    click.echo(f"threshold {bundle.threshold:.6g} ({m['threshold']['method']} {m['threshold'].get('quantile')})")
+    t = m["threshold"]
+    knob = {"quantile": "quantile", "spot": "q", "max": "multiplier"}.get(t["method"], "")
+    click.echo(f"threshold {bundle.threshold:.6g} ({t['method']}, {knob} {t.get(knob)}); score {bundle.scorer.kind}")
+    click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
     click.echo(f"deployed: {q['deployed']}")
     for name, v in q["variants"].items():
         click.echo(
@@ -427,6 +287,6 @@ def info(model_dir: Path) -> None:
         )
 
 
-# The daemon-side commands (run, check-config, alerts, simulate) and `evaluate` live in their own modules and
+# `train`, the daemon-side commands (run, check-config, alerts, simulate) and `evaluate` live in their own modules and
 # register themselves on `main`; imported last because they use the helpers above.
-from edge_lstm import cli_evaluate, cli_mqtt  # noqa: E402, F401
+from edge_lstm import cli_evaluate, cli_mqtt, cli_train  # noqa: E402, F401

@@ -5,15 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from edge_lstm.cli import CLIError, main, translated_errors
+from edge_lstm.cli_skab import skab_options
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path), help="Model bundle directory.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--protocol",
+    type=click.Choice(["files", "skab"]),
+    default="files",
+    show_default=True,
+    help="files: score FILES with --model. skab: FILES is the SKAB data directory; train and score both "
+    "SKAB protocols (leaderboard: a bundle per file; fleet: one bundle for all files).",
+)
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model bundle directory (files protocol).")
 @click.option(
     "--variant",
     type=click.Choice(["float", "dynamic", "int8"]),
@@ -44,14 +54,17 @@ from edge_lstm.cli import CLIError, main, translated_errors
     default=None,
     help="Write one PNG per file: signals, score, threshold, labels, alerts.",
 )
+@skab_options
 def evaluate(
     files: tuple[Path, ...],
-    model_dir: Path,
+    protocol: str,
+    model_dir: Path | None,
     variant: str | None,
     window_s: float,
     json_path: Path | None,
     md_path: Path | None,
     plot_dir: Path | None,
+    **skab: Any,
 ) -> None:
     """Score labelled CSV files (with an `anomaly` column) through the deployed model, one sample at a time.
 
@@ -59,7 +72,21 @@ def evaluate(
     NAB changepoint score (standard, low-FP and low-FN profiles), per file and pooled over all files.
 
     Example: edge-lstm evaluate test_with_faults.csv --model bundle/ --markdown results.md --plots plots/
+
+    Example (SKAB benchmark, about 8 minutes): edge-lstm evaluate --protocol skab data/skab --json skab.json
     """
+    if protocol == "skab":
+        if len(files) != 1 or not files[0].is_dir():
+            raise click.UsageError("--protocol skab takes one argument: the SKAB data directory")
+        from edge_lstm.cli_skab import run_skab
+
+        run_skab(files[0], json_path, md_path, **skab)
+        return
+    if model_dir is None:
+        raise click.UsageError("--model is required (or use --protocol skab)")
+    for path in files:
+        if path.is_dir():
+            raise click.UsageError(f"{path} is a directory; for the SKAB data directory use --protocol skab")
     from edge_lstm.bundle import load_bundle
     from edge_lstm.evaluation.evaluate import evaluate_recording, markdown, pooled
     from edge_lstm.sources.csv_file import read_csv

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,13 +41,16 @@ def replay(
     model: StepModel | None = None,
     on_event: Callable[[AlertEvent], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> ReplayResult:
-    """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant)."""
+    """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant);
+    ``overrides`` replace detector settings (a scorer, the debounce) for experiments."""
     if recording.features != bundle.features:
         raise ValueError(
             f"{recording.path}: columns {recording.features} do not match the bundle's features {bundle.features}"
         )
-    detector = StreamDetector(bundle.detector_settings(threshold), model or bundle.open_model(), stream=stream)
+    settings = bundle.detector_settings(threshold, **(overrides or {}))
+    detector = StreamDetector(settings, model or bundle.open_model(), stream=stream)
     n = len(recording)
     scores = np.full(n, np.nan)
     alerting = np.zeros(n, dtype=bool)

@@ -72,8 +72,12 @@ def _cut(
 def split_recordings(
     recordings: list[Recording], val_fraction: float, calib_fraction: float, max_gap_periods: float
 ) -> Splits:
-    if not 0 < val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
-        raise ValueError("validation and calibration fractions must be in (0, 1) and leave at least 10% to train")
+    # A validation fraction of 0 is allowed: training then runs a fixed number of epochs.
+    if not 0 <= val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
+        raise ValueError(
+            "the validation fraction must be in [0, 1), the calibration fraction in (0, 1), and together "
+            "they must leave at least 10% to train"
+        )
     splits = Splits(sample_period_s=median_period(recordings))
     max_gap = None if splits.sample_period_s is None else max_gap_periods * splits.sample_period_s
     for rec in recordings:

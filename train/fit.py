@@ -72,10 +72,10 @@ class EpochProgress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = logs or {}
         self._best = min(self._best, float(logs.get("val_loss", np.inf)))
-        self._bar.update(
-            1,
-            f"loss {logs.get('loss', np.nan):.4f}  val_loss {logs.get('val_loss', np.nan):.4f}  best {self._best:.4f}",
-        )
+        text = f"loss {logs.get('loss', np.nan):.4f}"
+        if "val_loss" in logs:
+            text += f"  val_loss {logs['val_loss']:.4f}  best {self._best:.4f}"
+        self._bar.update(1, text)
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         self._bar.__exit__(None, None, None)
@@ -84,9 +84,12 @@ class EpochProgress(keras.callbacks.Callback):
 def fit_sequence_model(
     config: ModelConfig,
     train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
     progress: bool = True,
 ) -> tuple[keras.Model, dict[str, Any]]:
+    """Fit on ``train``; with ``validation``, stop early on its loss and keep the best epoch, else run
+    exactly ``config.epochs`` (for short or drifting data, where a time-split validation set would
+    pick an untrained model)."""
     seed_everything(config.seed)
     n_features = train[0].shape[-1]
     model = build_sequence_model(
@@ -99,10 +102,12 @@ def fit_sequence_model(
         l2=config.l2,
     )
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=TrailingWindowLoss(config.window))
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
-    ]
+    callbacks: list[keras.callbacks.Callback] = []
+    if validation is not None:
+        callbacks += [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
+        ]
     if progress:
         callbacks.append(EpochProgress(config.epochs))
     history = model.fit(
@@ -115,11 +120,15 @@ def fit_sequence_model(
         callbacks=callbacks,
         verbose=0,
     )
+    losses = [float(v) for v in history.history["loss"]]
+    if validation is None:
+        return model, {"epochs_run": len(losses), "best_epoch": len(losses), "train_loss": losses[-1], "val_loss": None}
     val_losses = [float(v) for v in history.history["val_loss"]]
+    best = int(np.argmin(val_losses))
     summary = {
         "epochs_run": len(val_losses),
-        "best_epoch": int(np.argmin(val_losses)) + 1,
-        "train_loss": float(history.history["loss"][int(np.argmin(val_losses))]),
-        "val_loss": float(min(val_losses)),
+        "best_epoch": best + 1,
+        "train_loss": losses[best],
+        "val_loss": val_losses[best],
     }
     return model, summary

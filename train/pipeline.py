@@ -19,6 +19,8 @@ from edge_lstm_train.model import build_step_model, reference_weights
 from edge_lstm import __version__
 from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
+from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold
 from edge_lstm.runtime.litert import LiteRTStepModel
@@ -40,18 +42,30 @@ class TrainOptions:
     calib_fraction: float = 0.25
     max_gap_periods: float = 5.0
     quantile: float = 0.999
-    threshold_method: str = "quantile"  # quantile | spot
+    threshold_method: str = "quantile"  # quantile | spot | max
     spot_q: float = 1e-3  # SPOT's target false-alarm probability per sample
+    multiplier: float = 1.5  # the max method: this many times the largest calibration score
+    smooth: int = 1  # causal trailing mean over this many scaled samples (1 = off)
+    score: str = "window_mse"  # window_mse | residual | mahalanobis
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
 
     def __post_init__(self) -> None:
-        if self.threshold_method not in ("quantile", "spot"):
-            raise ValueError(f"threshold method must be quantile or spot, got {self.threshold_method!r}")
+        if self.threshold_method not in THRESHOLD_METHODS:
+            raise ValueError(f"threshold method must be quantile, spot or max, got {self.threshold_method!r}")
+        if self.score not in SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}")
+        if self.smooth < 1:
+            raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
+        if not self.multiplier > 0:
+            raise ValueError(f"multiplier must be positive, got {self.multiplier}")
         if self.quantization not in ("auto", *export.VARIANTS):
             raise ValueError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
+
+
+THRESHOLD_METHODS = ("quantile", "spot", "max")
 
 
 class ExportMismatch(RuntimeError):
@@ -81,19 +95,23 @@ def train_bundle(
     if not splits.train:
         raise ValueError("no training rows left after the NaN and gap policy")
     scaler = StandardScaler.fit(np.concatenate(splits.train))
-    train_seg = [scaler.transform(s) for s in splits.train]
-    val_seg = [scaler.transform(s) for s in splits.validation]
-    calib_seg = [s for s in (scaler.transform(s) for s in splits.calibration) if len(s) > 2 * config.window]
-    if not val_seg or not calib_seg:
+    train_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.train]
+    val_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.validation]
+    calib_raw = [s for s in (scaler.transform(s) for s in splits.calibration) if len(s) > 2 * config.window]
+    calib_seg = [_smoothed(s, options.smooth) for s in calib_raw]
+    if not calib_seg or (options.val_fraction > 0 and not val_seg):
         raise ValueError("validation or calibration split is empty; provide more rows")
 
     train_xy = data.crops(train_seg, config.seq_len, config.stride, config.window)
-    val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window)
-    log(f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, {len(val_xy[0])} validation crops")
+    val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window) if val_seg else None
+    log(
+        f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, "
+        + (f"{len(val_xy[0])} validation crops" if val_xy else f"no validation: a fixed {config.epochs} epochs")
+    )
     sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, progress=progress)
     log(
         f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
-        f"val loss {fit_summary['val_loss']:.4f}"
+        + (f"val loss {fit_summary['val_loss']:.4f}" if val_xy else f"train loss {fit_summary['train_loss']:.4f}")
     )
 
     step_model = build_step_model(sequence_model, config.cell)
@@ -109,11 +127,13 @@ def train_bundle(
         (workdir / "variants").mkdir()
         np.savez(workdir / REFERENCE_WEIGHTS, **weights)
         representative = export.representative_inputs(reference, train_seg, state_names, seed=config.seed)
+        scorer = _fit_scorer(options.score, sequence_model, train_seg, warmup)
         keras_recons = verify.keras_reconstructions(sequence_model, calib_seg)
-        probes = verify.probe_segments(calib_seg, seed=config.seed)
+        # Faults are injected into the raw signal, then smoothed as the device would smooth them.
+        probes = [_smoothed(p, options.smooth) for p in verify.probe_segments(calib_raw, seed=config.seed)]
         keras_probe = verify.keras_reconstructions(sequence_model, probes)
-        ref_clean = verify.scores(keras_recons, calib_seg, warmup)
-        ref_probe = verify.scores(keras_probe, probes, warmup)
+        ref_clean = verify.scores(keras_recons, calib_seg, warmup, scorer)
+        ref_probe = verify.scores(keras_probe, probes, warmup, scorer)
         variants: dict[str, dict[str, Any]] = {}
         for variant in export.VARIANTS:
             path = workdir / "variants" / f"{variant}.tflite"
@@ -126,11 +146,11 @@ def train_bundle(
                 state_sizes=[config.state_size] * len(state_names),
             )
             recons = verify.streamed_reconstructions(runtime, calib_seg)
-            clean = verify.scores(recons, calib_seg, warmup)
-            probe = verify.scores(verify.streamed_reconstructions(runtime, probes), probes, warmup)
+            clean = verify.scores(recons, calib_seg, warmup, scorer)
+            probe = verify.scores(verify.streamed_reconstructions(runtime, probes), probes, warmup, scorer)
             report = verify.fidelity(keras_recons, recons, ref_clean, clean)
             report["detection_agreement_f1"] = verify.detection_agreement(
-                (ref_clean, ref_probe), (clean, probe), options.quantile
+                (ref_clean, ref_probe), (clean, probe), lambda s: float(calibrate_threshold(s, options)["value"])
             )
             report.update(file=f"variants/{variant}.tflite", bytes=path.stat().st_size)
             variants[variant] = {**report, "_clean_scores": clean}
@@ -171,6 +191,8 @@ def train_bundle(
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
+            "preprocessing": {"smooth": options.smooth},
+            "score": scorer.to_dict(),
             "threshold": threshold_settings,
             "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
             "quantization": {
@@ -219,12 +241,33 @@ def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, 
             "calibration_samples": len(scores),
             "spot": spot.state(),
         }
+    if options.threshold_method == "max":
+        return {
+            "method": "max",
+            "multiplier": options.multiplier,
+            "value": options.multiplier * float(np.max(scores)),
+            "calibration_samples": len(scores),
+        }
     return {
         "method": "quantile",
         "quantile": options.quantile,
         "value": quantile_threshold(scores, options.quantile),
         "calibration_samples": len(scores),
     }
+
+
+def _smoothed(segment: np.ndarray, k: int) -> np.ndarray:
+    return trailing_mean(segment, k) if k > 1 else segment
+
+
+def _fit_scorer(kind: str, sequence_model: Any, train_seg: list[np.ndarray], warmup: int) -> Scorer:
+    """The score function; for Mahalanobis, its covariance comes from the training rows' residuals
+    (part of the model, like the scaler), so the threshold still sees only held-out data."""
+    if kind != "mahalanobis":
+        return Scorer(kind)
+    recons = verify.keras_reconstructions(sequence_model, train_seg)
+    residuals = [mean_residuals(r, s)[warmup:] for r, s in zip(recons, train_seg, strict=True)]
+    return Scorer(kind, fit_precision(np.concatenate(residuals)))
 
 
 def _choose_variant(requested: str, variants: dict[str, dict[str, Any]]) -> str:

@@ -9,13 +9,13 @@ the float model's (F1 of agreement).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from edge_lstm.core.scoring import sequence_sensor_errors
+from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.stepmodel import StepModel, run_sequence
-from edge_lstm.core.thresholds import quantile_threshold
 
 
 def keras_reconstructions(sequence_model: Any, segments: list[np.ndarray]) -> list[np.ndarray]:
@@ -26,11 +26,13 @@ def streamed_reconstructions(model: StepModel, segments: list[np.ndarray]) -> li
     return [run_sequence(model, seg.astype(np.float32))[0] for seg in segments]
 
 
-def scores(reconstructions: list[np.ndarray], segments: list[np.ndarray], warmup: int) -> np.ndarray:
+def scores(
+    reconstructions: list[np.ndarray], segments: list[np.ndarray], warmup: int, scorer: Scorer | None = None
+) -> np.ndarray:
     """Scores of all segments, warm-up rows of each segment left out (as the detector does)."""
+    scorer = scorer or Scorer()
     parts = [
-        sequence_sensor_errors(r, s.astype(np.float32)).mean(axis=1)[warmup:]
-        for r, s in zip(reconstructions, segments, strict=True)
+        scorer.sequence_scores(r, s.astype(np.float32))[warmup:] for r, s in zip(reconstructions, segments, strict=True)
     ]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -43,7 +45,9 @@ def probe_segments(
     probes = []
     for seg in segments:
         probe = seg.astype(np.float32).copy()
-        for start in range(every // 2, len(probe) - length, every):
+        # Short calibration segments still get one step, in their middle.
+        first = min(every // 2, max(0, (len(probe) - length) // 2))
+        for start in range(first, len(probe) - length, every):
             channel = rng.integers(probe.shape[1])
             probe[start : start + length, channel] += offset * rng.choice([-1.0, 1.0])
         probes.append(probe)
@@ -72,9 +76,12 @@ def fidelity(
 
 
 def detection_agreement(
-    reference: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray], quantile: float
+    reference: tuple[np.ndarray, np.ndarray],
+    candidate: tuple[np.ndarray, np.ndarray],
+    threshold_of: Callable[[np.ndarray], float],
 ) -> float:
-    """(clean scores, probe scores) for each model; each decides with its own calibrated threshold."""
-    ref_decisions = reference[1] > quantile_threshold(reference[0], quantile)
-    cand_decisions = candidate[1] > quantile_threshold(candidate[0], quantile)
+    """(clean scores, probe scores) for each model; each decides with its own threshold, calibrated
+    by ``threshold_of`` from its own clean scores, as the bundle's threshold would be."""
+    ref_decisions = reference[1] > threshold_of(reference[0])
+    cand_decisions = candidate[1] > threshold_of(candidate[0])
     return agreement_f1(ref_decisions, cand_decisions)

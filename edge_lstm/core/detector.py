@@ -1,4 +1,4 @@
-"""One stream's detector: sample -> scale -> step -> reconstruction error -> threshold -> debounce -> alert.
+"""One stream's detector: sample -> scale -> smooth -> step -> reconstruction error -> threshold -> debounce -> alert.
 
 The step itself is split out (``admit`` then ``complete``) so that a caller holding many streams can
 advance all pending samples in one batched model call; ``process`` does both for a single stream.
@@ -24,7 +24,8 @@ import numpy.typing as npt
 
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.scaling import StandardScaler
-from edge_lstm.core.scoring import TrailingWindow, contributions, score_of, sensor_errors
+from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
+from edge_lstm.core.smoothing import TrailingMean
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import State, StepModel, zero_state
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
@@ -49,8 +50,12 @@ class DetectorSettings:
     # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
     # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
     spot: dict[str, Any] | None = None
+    smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
+    scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
+        if self.smooth < 1:
+            raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
         if self.warmup < self.window:
             raise ValueError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
         if self.threshold <= 0 or not np.isfinite(self.threshold):
@@ -96,6 +101,7 @@ class StreamDetector:
         self.counters = Counters()
         self.state: State = zero_state(model)
         self._window = TrailingWindow(settings.window, len(settings.features))
+        self._smoother = TrailingMean(settings.smooth, len(settings.features)) if settings.smooth > 1 else None
         self._debounce = Debounce(settings.debounce)
         self._since_reset = 0
         self._last_time: float | None = None
@@ -111,6 +117,8 @@ class StreamDetector:
         """Forget the stream's past: zero state, empty window, warm-up again."""
         self.state = zero_state(self.model)
         self._window.reset()
+        if self._smoother is not None:
+            self._smoother.reset()
         self._since_reset = 0
 
     @property
@@ -159,6 +167,8 @@ class StreamDetector:
         if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
+        if self._smoother is not None:
+            standardized = self._smoother.push(standardized)
         scaled = standardized.astype(np.float32)
         self._pending = scaled
         self._pending_index = index
@@ -181,7 +191,7 @@ class StreamDetector:
             self.counters.warming_up += 1
             return StepResult(index, None, self.alerting)
         self.counters.scored += 1
-        errors = sensor_errors(reconstruction, self._window.values)
+        errors = self.settings.scorer.sensor_terms(reconstruction, self._window.values)
         score = score_of(errors)
         threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
         transition = self._debounce.update(score, threshold)

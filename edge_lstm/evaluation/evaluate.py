@@ -57,33 +57,55 @@ def summary(points: PointCounts, events: EventCounts, nab: dict[str, NABScore]) 
 
 
 def evaluate_recording(
-    recording: Recording, bundle: Bundle, window_s: float = 60.0, model: StepModel | None = None
+    recording: Recording,
+    bundle: Bundle,
+    window_s: float = 60.0,
+    model: StepModel | None = None,
+    score_from: int = 0,
 ) -> tuple[FileResult, ReplayResult]:
+    """Replay the whole file (so state and smoothing are carried, as on a device that has been
+    running), and judge the decisions on rows ``score_from`` onward."""
     if "anomaly" not in recording.labels:
         raise ValueError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
-    labels = recording.labels["anomaly"] > 0
     result = replay(recording, bundle, model=model, stream=recording.path.stem)
-    times = recording.timestamps if recording.timestamps is not None else np.arange(len(recording), dtype=float)
-    window = (
-        window_s
-        if recording.timestamps is not None
-        else window_s / float(bundle.manifest.get("sample_period_s") or 1.0)
-    )
+    period = float(bundle.manifest.get("sample_period_s") or 1.0)
+    file_result = judge(recording, result.alerting, window_s, period, score_from)
+    return file_result, result
+
+
+def judge(
+    recording: Recording,
+    alerting: np.ndarray,
+    window_s: float = 60.0,
+    sample_period_s: float = 1.0,
+    score_from: int = 0,
+    name: str | None = None,
+) -> FileResult:
+    """Point, event and changepoint metrics of one file's alerting signal against its labels.
+
+    Changepoints come from a ``changepoint`` column when there is one, else from the start of each
+    labelled anomaly. Without timestamps, the changepoint window is converted to samples.
+
+    Detections follow SKAB's convention, so that the score compares with its leaderboard: every
+    change of the alerting signal (an alert starting *or* clearing) is a predicted changepoint, and
+    so is the first judged sample if an alert is active there."""
+    labels = recording.labels["anomaly"][score_from:] > 0
+    alerts = np.asarray(alerting, dtype=bool)[score_from:]
+    if recording.timestamps is not None:
+        times, window = recording.timestamps[score_from:], window_s
+    else:
+        times, window = np.arange(len(labels), dtype=float), window_s / sample_period_s
     if "changepoint" in recording.labels:
-        cp_index = np.flatnonzero(recording.labels["changepoint"] > 0)
+        cp_index = np.flatnonzero(recording.labels["changepoint"][score_from:] > 0)
     else:
         cp_index = np.array([start for start, _ in runs(labels)], dtype=int)
     changepoints = [float(times[i]) for i in cp_index]
-    detections = [float(times[e.index]) for e in result.events if e.event == "alert_start"]
+    edges = np.flatnonzero(np.diff(alerts.astype(np.int8)) != 0) + 1
+    detections = [float(times[i]) for i in ([0] if alerts[:1].any() else []) + edges.tolist()]
     nab = {profile: nab_score(changepoints, detections, window, profile) for profile in PROFILES}
-    file_result = FileResult(
-        recording.path.name,
-        len(recording),
-        point_counts(labels, result.alerting),
-        event_counts(labels, result.alerting),
-        nab,
+    return FileResult(
+        name or recording.path.name, len(labels), point_counts(labels, alerts), event_counts(labels, alerts), nab
     )
-    return file_result, result
 
 
 def pooled(results: list[FileResult]) -> dict[str, Any]:

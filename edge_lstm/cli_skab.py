@@ -1,0 +1,130 @@
+"""``edge-lstm evaluate --protocol skab``: train and judge both SKAB protocols, print them beside the
+published results, and write the JSON and Markdown reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli import _require_training_extra, translated_errors
+
+
+def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--protocols",
+            default="leaderboard,fleet",
+            show_default=True,
+            help="SKAB protocols to run, comma-separated.",
+        ),
+        click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True, help="SKAB."),
+        click.option("--dropout", default=0.0, show_default=True, help="SKAB: recurrent input dropout."),
+        click.option("--l2", default=0.0, show_default=True, help="SKAB: L2 weight regularization."),
+        click.option("--epochs", default=30, show_default=True, help="SKAB: training epochs per bundle."),
+        click.option("--smooth", default=5, show_default=True, help="SKAB: trailing-mean input smoothing."),
+        click.option(
+            "--score",
+            type=click.Choice(["window_mse", "residual", "mahalanobis"]),
+            default="residual",
+            show_default=True,
+            help="SKAB: the bundles' score.",
+        ),
+        click.option("--multiplier", default=1.7, show_default=True, help="SKAB: threshold = this x max normal score."),
+        click.option("--seed", default=0, show_default=True, help="SKAB: training seed."),
+        click.option("--limit", type=int, default=None, help="SKAB: only the first N files (a quick check)."),
+        click.option(
+            "--keep-bundles",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="SKAB: keep the trained bundles in this directory (default: a temporary one).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def run_skab(
+    root: Path,
+    json_path: Path | None,
+    md_path: Path | None,
+    protocols: str,
+    limit: int | None,
+    keep_bundles: Path | None,
+    **knobs: Any,
+) -> None:
+    _require_training_extra()
+    from edge_lstm.evaluation import skab
+    from edge_lstm.evaluation.skab_report import markdown, protocol_summary
+
+    chosen = [p.strip() for p in protocols.split(",") if p.strip()]
+    unknown = sorted(set(chosen) - {"leaderboard", "fleet"})
+    if unknown or not chosen:
+        raise click.UsageError(f"--protocols: expected leaderboard and/or fleet, got {protocols!r}")
+    started = time.perf_counter()
+    workdir = keep_bundles or Path(tempfile.mkdtemp(prefix="edge-lstm-skab-"))
+    summaries: dict[str, dict[str, Any]] = {}
+    with translated_errors():
+        config, options = skab.recipe(**knobs)
+        train = skab.bundle_trainer(config, options)
+        n_files = len(skab.skab_files(root)[:limit])
+        try:
+            for protocol in chosen:
+                label = f"{protocol:>11s}"
+                with click.progressbar(length=n_files, label=label, file=sys.stderr, item_show_func=str) as bar:
+                    run = skab.run_protocol(
+                        protocol,
+                        root,
+                        workdir / protocol,
+                        train,
+                        options.calib_fraction,
+                        on_file=lambda name, bar=bar: bar.update(1, name),  # type: ignore[misc]
+                        limit=limit,
+                    )
+                rows = skab.ablation(run, skab.default_rules(options.score, options.multiplier))
+                extra = {
+                    "deployed_model": ", ".join(f"{v} x{n}" for v, n in sorted(run.deployed.items())),
+                    "seconds": round(run.seconds, 1),
+                    "files": [r.as_dict() for r in run.results],
+                }
+                summaries[protocol] = protocol_summary(run.parts(run.results), rows, extra)
+                s = summaries[protocol]
+                click.echo(
+                    f"{protocol}: F1 {s['f1']:.3f}, FAR {s['far']:.2f} %, MAR {s['mar']:.2f} %, "
+                    f"NAB standard {s['cp_standard']:.2f} ({run.seconds:.0f} s)",
+                    err=True,
+                )
+        finally:
+            if keep_bundles is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+    total = time.perf_counter() - started
+    title = f"SKAB ({n_files} files), strictly causal, deployed model through LiteRT"
+    table = markdown(summaries, title)
+    click.echo(table)
+    click.echo(f"total time: {total:.0f} s")
+    document = {
+        "data": str(root),
+        "recipe": {"model": _plain(config), "training": _plain(options), "excluded": list(skab.EXCLUDED)},
+        "total_seconds": round(total, 1),
+        **summaries,
+    }
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if md_path is not None:
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(table + f"\nTotal time: {total:.0f} s.\n", encoding="utf-8")
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(obj), default=str))  # type: ignore[no-any-return]

@@ -1,0 +1,58 @@
+"""Decisions from a recorded score stream, for ablations: the same threshold and debounce objects the
+detector uses, applied after the fact so that one model run can be judged under several rules.
+
+A fixed threshold and the debounce are pure functions of the score sequence, so this reproduces the
+detector exactly; SPOT adapts on the scores and on the alert state, which is replayed here as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.core.spot import SPOT
+from edge_lstm.core.thresholds import Debounce, DebounceSettings, quantile_threshold
+
+NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A threshold method with its one knob, and a debounce."""
+
+    method: str  # max | quantile | spot
+    knob: float  # multiplier, quantile or q
+    debounce: DebounceSettings = NO_DEBOUNCE
+
+    @property
+    def label(self) -> str:
+        name = {"max": f"{self.knob:g} x max", "quantile": f"quantile {self.knob:g}", "spot": f"SPOT q={self.knob:g}"}
+        d = self.debounce
+        bounce = "none" if d == NO_DEBOUNCE else f"{d.fire_n}-of-{d.fire_m}, clear {d.clear_n} below {d.clear_ratio:g}"
+        return f"{name[self.method]}; debounce {bounce}"
+
+
+def decide(scores: npt.NDArray[np.float64], calibration: npt.NDArray[np.float64], rule: Rule) -> npt.NDArray[np.bool_]:
+    """The alerting flag per sample. NaN scores (warm-up, skipped samples) leave the alert state as
+    it is, as in the detector."""
+    calib = calibration[np.isfinite(calibration)]
+    spot = None
+    if rule.method == "spot":
+        spot = SPOT(q=rule.knob)
+        threshold = spot.initialize(calib)
+    elif rule.method == "quantile":
+        threshold = quantile_threshold(calib, rule.knob)
+    else:
+        threshold = rule.knob * float(np.max(calib))
+    debounce = Debounce(rule.debounce)
+    alerting = np.zeros(len(scores), dtype=bool)
+    for i, score in enumerate(scores):
+        if np.isfinite(score):
+            limit = spot.threshold if spot is not None else threshold
+            debounce.update(float(score), limit)
+            if spot is not None:
+                spot.observe(float(score), anomalous=debounce.active)
+        alerting[i] = debounce.active
+    return alerting

@@ -1,0 +1,245 @@
+"""The SKAB benchmark through the device path (Katser and Kozitsin, "Skoltech Anomaly Benchmark", 2020).
+
+Two protocols, both strictly causal and both judged on the deployed (quantized) LiteRT model, one
+sample at a time:
+
+* ``leaderboard``: SKAB's own protocol. One bundle per labelled file, trained on that file's first
+  400 rows and judged on the rest; counts pooled over the 34 files.
+* ``fleet``: one bundle for the whole machine, trained on the leading rows (up to 400, before any
+  labelled anomaly) of every file pooled with ``anomaly-free.csv``, judged on every file's rows
+  from 400 on.
+
+Each file is streamed whole, so the recurrent state and the input smoothing arrive at row 400 as they
+would on a device that has been running; only rows from 400 on are judged. Files are listed in
+valve1, valve2, other order, numerically; every third (index 2, 5, 8, ...) is the held-out part,
+fixed before any setting was tuned and reported separately.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import Bundle, load_bundle
+from edge_lstm.core.scoring import Scorer, fit_precision, mean_residuals
+from edge_lstm.core.smoothing import trailing_mean
+from edge_lstm.core.stepmodel import run_sequence
+from edge_lstm.core.thresholds import DebounceSettings
+from edge_lstm.evaluation.decisions import NO_DEBOUNCE, Rule, decide
+from edge_lstm.evaluation.evaluate import FileResult, evaluate_recording, judge, pooled
+from edge_lstm.replay import replay
+from edge_lstm.sources.csv_file import Recording, read_csv
+
+FOLDERS = ("valve1", "valve2", "other")
+TRAIN_ROWS = 400
+# Both temperatures drift by several sigma within a file during normal operation (the pump warms
+# up); with them in, no setting kept false alarms near 15 %. Measured, see the README.
+EXCLUDED = ("Temperature", "Thermocouple")
+WINDOW_S = 60.0
+OFF = 1e300  # a threshold nothing reaches: the detector then only records scores
+
+# Published SKAB results (SKAB README leaderboard): F1, FAR %, MAR %, changepoint NAB standard, look-ahead.
+PUBLISHED = (
+    ("Conv-AE", 0.78, 13.55, 28.02, 23.61, "58 future samples"),
+    ("MSET", 0.78, 39.73, 14.13, 13.84, "~30"),
+    ("T-squared+Q (PCA)", 0.76, 26.62, 24.92, 25.35, "none"),
+    ("LSTM-AE", 0.74, 29.96, 25.92, 23.51, "8"),
+    ("MSCRED", 0.36, 49.94, 69.88, 32.42, "-"),
+    ("Isolation forest", 0.29, 2.56, 82.89, 26.16, "none"),
+)
+
+
+def skab_files(root: Path) -> list[Path]:
+    files = [p for folder in FOLDERS for p in sorted((root / folder).glob("*.csv"), key=_numeric_stem)]
+    if not files:
+        raise ValueError(f"{root}: no SKAB files found (expected {', '.join(f + '/*.csv' for f in FOLDERS)})")
+    return files
+
+
+def _numeric_stem(path: Path) -> tuple[int, str]:
+    return (int(path.stem), "") if path.stem.isdigit() else (1 << 30, path.stem)
+
+
+def is_held_out(index: int) -> bool:
+    return index % 3 == 2
+
+
+def head(recording: Recording, rows: int) -> Recording:
+    return dataclasses.replace(
+        recording,
+        values=recording.values[:rows],
+        timestamps=None if recording.timestamps is None else recording.timestamps[:rows],
+        labels={k: v[:rows] for k, v in recording.labels.items()},
+    )
+
+
+@dataclass
+class Trace:
+    """One file's score streams under each (model variant, score) and where its calibration rows are."""
+
+    name: str
+    held_out: bool
+    recording: Recording
+    scores: dict[str, np.ndarray]
+    calibration: slice
+    sample_period_s: float
+
+
+@dataclass
+class ProtocolRun:
+    protocol: str
+    results: list[FileResult] = field(default_factory=list)
+    traces: list[Trace] = field(default_factory=list)
+    deployed: dict[str, int] = field(default_factory=dict)  # variant -> bundles
+    seconds: float = 0.0
+
+    def parts(self, results: list[FileResult]) -> dict[str, Any]:
+        held = [r for r, t in zip(results, self.traces, strict=True) if t.held_out]
+        tune = [r for r, t in zip(results, self.traces, strict=True) if not t.held_out]
+        return {"all": pooled(results), "tune": pooled(tune), "held_out": pooled(held)}
+
+
+def run_protocol(
+    protocol: str,
+    root: Path,
+    workdir: Path,
+    train: Callable[[list[Recording], Path], Bundle],
+    calib_fraction: float,
+    on_file: Callable[[str], None] = lambda name: None,
+    limit: int | None = None,
+) -> ProtocolRun:
+    """``train(recordings, out)`` writes and returns a bundle (the recipe lives with the caller)."""
+    started = time.perf_counter()
+    paths = skab_files(root)[:limit]
+    recordings = [read_csv(p, exclude=EXCLUDED) for p in paths]
+    run = ProtocolRun(protocol)
+    if protocol == "fleet":
+        leading = [head(r, _normal_lead(r)) for r in recordings]
+        normal = read_csv(root / "anomaly-free" / "anomaly-free.csv", exclude=EXCLUDED)
+        shared = train([*(r for r in leading if len(r) > 0), normal], workdir / "fleet")
+    for index, (path, recording) in enumerate(zip(paths, recordings, strict=True)):
+        name = f"{path.parent.name}/{path.name}"
+        on_file(name)
+        if protocol == "fleet":
+            bundle, fit_rows = shared, _normal_lead(recording)
+        else:
+            bundle, fit_rows = train([head(recording, TRAIN_ROWS)], workdir / name.replace("/", "-")), TRAIN_ROWS
+        variant = bundle.manifest["quantization"]["deployed"]
+        run.deployed[variant] = run.deployed.get(variant, 0) + (protocol != "fleet" or index == 0)
+        result, replayed = evaluate_recording(recording, bundle, WINDOW_S, score_from=TRAIN_ROWS)
+        result.name = name
+        run.results.append(result)
+        calibration = slice(round(fit_rows * (1 - calib_fraction)), fit_rows)
+        run.traces.append(
+            Trace(
+                name,
+                is_held_out(index),
+                recording,
+                _score_streams(recording, bundle, replayed.scores, calibration.start),
+                calibration,
+                float(bundle.manifest.get("sample_period_s") or 1.0),
+            )
+        )
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _normal_lead(recording: Recording) -> int:
+    """Rows before the first labelled anomaly, at most TRAIN_ROWS."""
+    anomalous = np.flatnonzero(recording.labels["anomaly"][:TRAIN_ROWS] > 0)
+    return int(anomalous[0]) if anomalous.size else min(TRAIN_ROWS, len(recording))
+
+
+def _score_streams(recording: Recording, bundle: Bundle, deployed: np.ndarray, fit_end: int) -> dict[str, np.ndarray]:
+    """Scores of the same file under the other variants and scores, all through the detector."""
+    own = bundle.scorer.kind
+    streams = {f"deployed/{own}": deployed}
+    float_model = bundle.open_model("float")
+    streams[f"float/{own}"] = replay(recording, bundle, threshold=OFF, model=float_model).scores
+    for kind in ("window_mse", "residual", "mahalanobis"):
+        if kind == own:
+            continue
+        scorer = _mahalanobis(recording, bundle, fit_end) if kind == "mahalanobis" else Scorer(kind)
+        streams[f"deployed/{kind}"] = replay(recording, bundle, threshold=OFF, overrides={"scorer": scorer}).scores
+    return streams
+
+
+def _mahalanobis(recording: Recording, bundle: Bundle, fit_end: int) -> Scorer:
+    """EncDec-AD's error covariance, fitted as training does: residuals of the training rows."""
+    scaled = trailing_mean(bundle.scaler.transform(recording.values[:fit_end]), bundle.smooth)
+    recons, _ = run_sequence(bundle.open_model(), scaled)
+    warmup = int(bundle.manifest["alerting"].get("warmup", 2 * bundle.window))
+    return Scorer("mahalanobis", fit_precision(mean_residuals(recons, scaled)[warmup:]))
+
+
+def ablation(run: ProtocolRun, rules: list[tuple[str, Rule]]) -> list[dict[str, Any]]:
+    """One row per (score stream, rule): pooled metrics over all, tune and held-out files."""
+    rows = []
+    for stream, rule in rules:
+        results = []
+        for trace in run.traces:
+            scores = trace.scores[stream]
+            alerting = decide(scores, scores[trace.calibration], rule)
+            results.append(judge(trace.recording, alerting, WINDOW_S, trace.sample_period_s, TRAIN_ROWS, trace.name))
+        variant, score = stream.split("/")
+        rows.append({"model": variant, "score": score, "rule": rule.label, **run.parts(results)})
+    return rows
+
+
+def default_rules(own_score: str, multiplier: float) -> list[tuple[str, Rule]]:
+    """The ablation the issue asks for: float vs deployed, each score, each threshold, debounce on/off."""
+    base = f"deployed/{own_score}"
+    rules = [
+        (base, Rule("max", multiplier)),
+        (f"float/{own_score}", Rule("max", multiplier)),
+        (base, Rule("max", multiplier, DebounceSettings())),
+        (base, Rule("quantile", 0.999)),
+        (base, Rule("spot", 1e-3)),
+    ]
+    others = [k for k in ("window_mse", "residual", "mahalanobis") if k != own_score]
+    return rules + [(f"deployed/{k}", Rule("max", multiplier)) for k in others]
+
+
+def recipe(
+    cell: str = "lstm",
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    seed: int = 0,
+    epochs: int = 30,
+    smooth: int = 5,
+    score: str = "residual",
+    multiplier: float = 1.7,
+) -> tuple[Any, Any]:
+    """The SKAB model and training settings (ModelConfig, TrainOptions); needs the train extra.
+
+    Small on purpose: 300 training rows per file. No validation split: on drifting data the time-split
+    validation set picked epoch 1 (an untrained model) as best, so a fixed number of epochs is run
+    and the last 100 of the 400 rows are kept for the threshold alone."""
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.pipeline import TrainOptions
+
+    config = ModelConfig(
+        window=8, state_size=16, bottleneck=4, cell=cell, dropout=dropout, l2=l2, seq_len=64, stride=4,
+        batch_size=16, epochs=epochs, learning_rate=3e-3, seed=seed,
+    )  # fmt: skip
+    options = TrainOptions(
+        val_fraction=0.0, calib_fraction=0.25, threshold_method="max", multiplier=multiplier, smooth=smooth,
+        score=score, debounce=NO_DEBOUNCE, name="skab",
+    )  # fmt: skip
+    return config, options
+
+
+def bundle_trainer(config: Any, options: Any) -> Callable[[list[Recording], Path], Bundle]:
+    from edge_lstm_train.pipeline import train_bundle
+
+    def train(recordings: list[Recording], out: Path) -> Bundle:
+        train_bundle(recordings, out, config, options, log=lambda message: None, progress=False)
+        return load_bundle(out)
+
+    return train
