@@ -92,6 +92,10 @@ class Bundle:
         return int(self.manifest.get("preprocessing", {}).get("smooth", 1))
 
     @property
+    def baseline(self) -> int:
+        return int(self.manifest.get("preprocessing", {}).get("baseline", 0))
+
+    @property
     def scaler(self) -> StandardScaler:
         return StandardScaler.from_dict(self.manifest["scaler"])
 
@@ -141,6 +145,7 @@ class Bundle:
             "model_id": self.model_id,
             "spot": self.manifest["threshold"].get("spot") if threshold is None else None,
             "smooth": self.smooth,
+            "baseline": self.baseline,
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -208,6 +213,9 @@ def _check_consistent(bundle: Bundle) -> None:
     smooth = m.get("preprocessing", {}).get("smooth", 1)
     if not isinstance(smooth, int) or smooth < 1:
         raise BundleError(f"{bundle.path}: preprocessing.smooth must be a positive integer, got {smooth!r}")
+    baseline = m.get("preprocessing", {}).get("baseline", 0)
+    if not isinstance(baseline, int) or baseline < 0 or baseline == 1:
+        raise BundleError(f"{bundle.path}: preprocessing.baseline must be 0 or at least 2, got {baseline!r}")
     threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None
     if not isinstance(threshold, int | float) or not threshold > 0:
         raise BundleError(f"{bundle.path}: threshold value must be a positive number, got {threshold!r}")

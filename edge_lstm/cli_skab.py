@@ -39,6 +39,12 @@ def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--multiplier", default=1.7, show_default=True, help="SKAB: threshold = this x max normal score."),
         click.option("--seed", default=0, show_default=True, help="SKAB: training seed."),
+        click.option(
+            "--fleet-baseline",
+            default=400,
+            show_default=True,
+            help="SKAB fleet: samples each stream spends learning its own operating point (0: one global scaler).",
+        ),
         click.option("--limit", type=int, default=None, help="SKAB: only the first N files (a quick check)."),
         click.option(
             "--keep-bundles",
@@ -59,6 +65,7 @@ def run_skab(
     protocols: str,
     limit: int | None,
     keep_bundles: Path | None,
+    fleet_baseline: int,
     **knobs: Any,
 ) -> None:
     _require_training_extra()
@@ -73,11 +80,11 @@ def run_skab(
     workdir = keep_bundles or Path(tempfile.mkdtemp(prefix="edge-lstm-skab-"))
     summaries: dict[str, dict[str, Any]] = {}
     with translated_errors():
-        config, options = skab.recipe(**knobs)
-        train = skab.bundle_trainer(config, options)
         n_files = len(skab.skab_files(root)[:limit])
         try:
             for protocol in chosen:
+                config, options = skab.recipe(**knobs, baseline=fleet_baseline if protocol == "fleet" else 0)
+                train = skab.bundle_trainer(config, options)
                 label = f"{protocol:>11s}"
                 with click.progressbar(length=n_files, label=label, file=sys.stderr, item_show_func=str) as bar:
                     run = skab.run_protocol(
@@ -93,6 +100,7 @@ def run_skab(
                 extra = {
                     "deployed_model": ", ".join(f"{v} x{n}" for v, n in sorted(run.deployed.items())),
                     "seconds": round(run.seconds, 1),
+                    "recipe": {"model": _plain(config), "training": _plain(options)},
                     "files": [r.as_dict() for r in run.results],
                 }
                 summaries[protocol] = protocol_summary(run.parts(run.results), rows, extra)
@@ -112,7 +120,7 @@ def run_skab(
     click.echo(f"total time: {total:.0f} s")
     document = {
         "data": str(root),
-        "recipe": {"model": _plain(config), "training": _plain(options), "excluded": list(skab.EXCLUDED)},
+        "excluded": list(skab.EXCLUDED),
         "total_seconds": round(total, 1),
         **summaries,
     }

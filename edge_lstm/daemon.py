@@ -256,8 +256,12 @@ class Daemon:
                 listener(event)
 
     def _skipped(self, stream: Stream, result: StepResult, values: np.ndarray, timestamp: float | None) -> None:
-        reason = result.skipped or "skipped"
         self.counters["samples"] += 1
+        if result.skipped is None:  # learning the stream's baseline: expected, not an error
+            if stream.detector.baseline is not None:
+                log.info("stream %s: baseline learned from %d samples", stream.id, stream.detector.counters.baseline)
+            return
+        reason = result.skipped
         self.counters[f"skipped.{reason}"] += 1
         self._warn.warning(
             f"skip:{reason}",

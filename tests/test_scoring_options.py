@@ -125,3 +125,42 @@ def test_a_gap_restarts_the_smoothing_too() -> None:
     assert after_gap == fresh_scores
     with pytest.raises(ValueError, match="smooth must be at least 1 sample, got 0"):
         DetectorSettings(features=["a"], window=4, scaler=scaler, threshold=1.0, warmup=4, smooth=0)
+
+
+def _baseline_detector(baseline: int) -> StreamDetector:
+    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
+    scaler = StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32))
+    settings = DetectorSettings(
+        features=["a", "b", "c"], window=4, scaler=scaler, threshold=1e9, warmup=4, baseline=baseline,
+        sample_period_s=1.0,
+    )  # fmt: skip
+    return StreamDetector(settings, model)
+
+
+def test_each_stream_learns_its_own_operating_point_then_scores_alike() -> None:
+    xs = np.random.default_rng(6).normal(size=(80, 3))
+    here, there = _baseline_detector(30), _baseline_detector(30)
+    offset, spread = np.array([125.0, -4.0, 0.2]), np.array([3.0, 0.5, 10.0])  # another pump, another set point
+    a = [here.process(x, float(t)) for t, x in enumerate(xs)]
+    b = [there.process(x * spread + offset, float(t)) for t, x in enumerate(xs)]
+    assert all(r.score is None and r.skipped is None for r in a[:30])  # learning: no decisions, not an error
+    assert here.counters.baseline == 30 and here.counters.invalid == 0
+    np.testing.assert_allclose([r.score for r in a[34:]], [r.score for r in b[34:]], rtol=1e-4)
+    learned = there.baseline
+    assert learned is not None
+    np.testing.assert_allclose(learned.mean, xs[:30].mean(axis=0) * spread + offset, rtol=1e-5)
+
+
+def test_a_gap_keeps_the_learned_baseline_and_invalid_samples_do_not_count_toward_it() -> None:
+    detector = _baseline_detector(10)
+    xs = np.random.default_rng(7).normal(size=(30, 3))
+    detector.process([np.nan, 0.0, 0.0], 0.0)
+    for t in range(10):
+        detector.process(xs[t], 1.0 + t)
+    assert detector.counters.baseline == 10 and detector.counters.invalid == 1
+    learned = detector.baseline
+    detector.process(xs[10], 5000.0)  # a long gap: state and window reset, baseline kept
+    assert detector.counters.gaps == 1 and learned is not None and detector.baseline is not None
+    np.testing.assert_array_equal(detector.baseline.mean, learned.mean)
+    with pytest.raises(ValueError, match="baseline must be 0 \\(off\\) or at least 2 samples, got 1"):
+        _baseline_detector(1)

@@ -73,7 +73,9 @@ def test_skab_protocols_end_to_end(tmp_path: Path, skab_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Conv-AE (published)" in result.output and "total time:" in result.output
     document = json.loads(out.read_text())
-    assert document["recipe"]["excluded"] == list(EXCLUDED)
+    assert document["excluded"] == list(EXCLUDED)
+    assert document["fleet"]["recipe"]["training"]["baseline"] == 400
+    assert document["leaderboard"]["recipe"]["training"]["baseline"] == 0
     for protocol in ("leaderboard", "fleet"):
         summary = document[protocol]
         assert {"f1", "far", "mar", "cp_standard", "cp_low_fp", "cp_low_fn"} <= set(summary)

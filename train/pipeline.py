@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -47,6 +48,7 @@ class TrainOptions:
     multiplier: float = 1.5  # the max method: this many times the largest calibration score
     smooth: int = 1  # causal trailing mean over this many scaled samples (1 = off)
     score: str = "window_mse"  # window_mse | residual | mahalanobis
+    baseline: int = 0  # standardize each recording by its own first rows first, as each stream will (0 = off)
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -59,6 +61,8 @@ class TrainOptions:
             raise ValueError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}")
         if self.smooth < 1:
             raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
+        if self.baseline < 0 or self.baseline == 1:
+            raise ValueError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if not self.multiplier > 0:
             raise ValueError(f"multiplier must be positive, got {self.multiplier}")
         if self.quantization not in ("auto", *export.VARIANTS):
@@ -85,6 +89,8 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise ValueError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+    if options.baseline:
+        recordings = [_own_baseline(r, options.baseline) for r in recordings]
     splits = data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -191,7 +197,7 @@ def train_bundle(
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
-            "preprocessing": {"smooth": options.smooth},
+            "preprocessing": {"smooth": options.smooth, "baseline": options.baseline},
             "score": scorer.to_dict(),
             "threshold": threshold_settings,
             "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
@@ -254,6 +260,17 @@ def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, 
         "value": quantile_threshold(scores, options.quantile),
         "calibration_samples": len(scores),
     }
+
+
+def _own_baseline(recording: Recording, rows: int) -> Recording:
+    """The recording standardized by its own first ``rows`` valid rows (all of them if it is shorter),
+    as the detector standardizes a stream by its first ``rows`` valid samples."""
+    valid = recording.values[np.isfinite(recording.values).all(axis=1)]
+    if len(valid) < 2:
+        raise ValueError(f"{recording.path}: fewer than 2 valid rows to learn a baseline from")
+    own = StandardScaler.fit(valid[:rows])
+    values = (recording.values - own.mean.astype(np.float64)) / own.scale.astype(np.float64)
+    return dataclasses.replace(recording, values=values)
 
 
 def _smoothed(segment: np.ndarray, k: int) -> np.ndarray:

@@ -12,6 +12,12 @@ Input policy (each case is counted, none raises):
   warms up again and no alert can fire during warm-up;
 * values outside the calibrated input range are counted and clipped *for the model input only*, so
   the recurrent state cannot saturate, while the error is still measured against the real value.
+
+Per-stream baseline (``baseline`` > 0): one bundle can serve machines that run at different operating
+points. Each stream first learns its own mean and spread from its first ``baseline`` valid samples
+(no decisions meanwhile; counted as ``baseline``), then standardizes by them before the bundle's
+scaler, exactly as training standardized each recording by its own leading rows. A gap does not
+forget the baseline: the machine is the same machine.
 """
 
 from __future__ import annotations
@@ -51,11 +57,14 @@ class DetectorSettings:
     # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
     spot: dict[str, Any] | None = None
     smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
+    baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
         if self.smooth < 1:
             raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
+        if self.baseline < 0 or self.baseline == 1:
+            raise ValueError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if self.warmup < self.window:
             raise ValueError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
         if self.threshold <= 0 or not np.isfinite(self.threshold):
@@ -72,6 +81,7 @@ class Counters:
     out_of_order: int = 0
     gaps: int = 0  # state resets after a gap
     out_of_range: int = 0
+    baseline: int = 0  # samples spent learning the stream's own operating point
     alerts: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -111,6 +121,9 @@ class StreamDetector:
         self._spot = SPOT.from_state(settings.spot) if settings.spot else None
         self._pending_index = 0
         self._pending_time: float | None = None
+        self._baseline_rows = np.empty((settings.baseline, len(settings.features))) if settings.baseline else None
+        self._offset = np.zeros(len(settings.features))  # the stream's own operating point, once learned
+        self._spread = np.ones(len(settings.features))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -162,8 +175,11 @@ class StreamDetector:
                 self.reset()
         if timestamp is not None:
             self._last_time = timestamp
+        if self._baseline_rows is not None:
+            return self._learn_baseline(index, row)
         scaler = self.settings.scaler
-        standardized = (row - scaler.mean) / scaler.scale  # float64 here: cannot overflow
+        # float64 here: cannot overflow
+        standardized = ((row - self._offset) / self._spread - scaler.mean) / scaler.scale
         if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
@@ -178,6 +194,24 @@ class StreamDetector:
             c.out_of_range += 1
             return np.clip(scaled, low, high)
         return scaled
+
+    def _learn_baseline(self, index: int, row: npt.NDArray[np.float64]) -> StepResult:
+        rows = self._baseline_rows
+        assert rows is not None
+        rows[self.counters.baseline] = row
+        self.counters.baseline += 1
+        if self.counters.baseline == len(rows):
+            baseline = StandardScaler.fit(rows)
+            self._offset, self._spread = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
+            self._baseline_rows = None
+        return StepResult(index, None, self.alerting)
+
+    @property
+    def baseline(self) -> StandardScaler | None:
+        """The stream's learned operating point (None until learned, or when baselines are off)."""
+        if not self.settings.baseline or self._baseline_rows is not None:
+            return None
+        return StandardScaler(self._offset.astype(np.float32), self._spread.astype(np.float32))
 
     def complete(self, reconstruction: FloatArray) -> StepResult:
         """Score the admitted sample against the model's reconstruction and update the alert state."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.bundle import Bundle, load_bundle
+from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.stepmodel import run_sequence
@@ -81,13 +82,14 @@ def head(recording: Recording, rows: int) -> Recording:
 
 @dataclass
 class Trace:
-    """One file's score streams under each (model variant, score) and where its calibration rows are."""
+    """One file's score streams under each (model variant, score), and the held-out normal scores of
+    the same streams that each threshold rule is calibrated on."""
 
     name: str
     held_out: bool
     recording: Recording
     scores: dict[str, np.ndarray]
-    calibration: slice
+    calibration: dict[str, np.ndarray]
     sample_period_s: float
 
 
@@ -114,38 +116,46 @@ def run_protocol(
     on_file: Callable[[str], None] = lambda name: None,
     limit: int | None = None,
 ) -> ProtocolRun:
-    """``train(recordings, out)`` writes and returns a bundle (the recipe lives with the caller)."""
+    """``train(recordings, out)`` writes and returns a bundle (the recipe lives with the caller).
+
+    Thresholds in the ablation are calibrated where the bundle's own threshold was: on the last
+    ``calib_fraction`` of the training rows, which training held out (leaderboard: rows 300-399 of
+    the file; fleet: the tail of ``anomaly-free.csv``, since each stream first spends 400 samples
+    learning its baseline)."""
     started = time.perf_counter()
     paths = skab_files(root)[:limit]
     recordings = [read_csv(p, exclude=EXCLUDED) for p in paths]
     run = ProtocolRun(protocol)
+    shared_calibration: dict[str, np.ndarray] = {}
     if protocol == "fleet":
         leading = [head(r, _normal_lead(r)) for r in recordings]
         normal = read_csv(root / "anomaly-free" / "anomaly-free.csv", exclude=EXCLUDED)
         shared = train([*(r for r in leading if len(r) > 0), normal], workdir / "fleet")
+        fit_end = round(len(normal) * (1 - calib_fraction))
+        fleet_scorer = _mahalanobis(head(normal, fit_end), shared)
+        normal_scores = _score_streams(normal, shared, None, fleet_scorer)
+        shared_calibration = {k: v[fit_end:] for k, v in normal_scores.items()}
     for index, (path, recording) in enumerate(zip(paths, recordings, strict=True)):
         name = f"{path.parent.name}/{path.name}"
         on_file(name)
         if protocol == "fleet":
-            bundle, fit_rows = shared, _normal_lead(recording)
+            bundle = shared
         else:
-            bundle, fit_rows = train([head(recording, TRAIN_ROWS)], workdir / name.replace("/", "-")), TRAIN_ROWS
+            bundle = train([head(recording, TRAIN_ROWS)], workdir / name.replace("/", "-"))
         variant = bundle.manifest["quantization"]["deployed"]
         run.deployed[variant] = run.deployed.get(variant, 0) + (protocol != "fleet" or index == 0)
         result, replayed = evaluate_recording(recording, bundle, WINDOW_S, score_from=TRAIN_ROWS)
         result.name = name
         run.results.append(result)
-        calibration = slice(round(fit_rows * (1 - calib_fraction)), fit_rows)
-        run.traces.append(
-            Trace(
-                name,
-                is_held_out(index),
-                recording,
-                _score_streams(recording, bundle, replayed.scores, calibration.start),
-                calibration,
-                float(bundle.manifest.get("sample_period_s") or 1.0),
-            )
-        )
+        if protocol == "fleet":
+            streams = _score_streams(recording, bundle, replayed.scores, fleet_scorer)
+            calibration = shared_calibration
+        else:
+            fit_end = round(TRAIN_ROWS * (1 - calib_fraction))
+            streams = _score_streams(recording, bundle, replayed.scores, _mahalanobis(head(recording, fit_end), bundle))
+            calibration = {k: v[fit_end:TRAIN_ROWS] for k, v in streams.items()}
+        period = float(bundle.manifest.get("sample_period_s") or 1.0)
+        run.traces.append(Trace(name, is_held_out(index), recording, streams, calibration, period))
     run.seconds = time.perf_counter() - started
     return run
 
@@ -156,23 +166,30 @@ def _normal_lead(recording: Recording) -> int:
     return int(anomalous[0]) if anomalous.size else min(TRAIN_ROWS, len(recording))
 
 
-def _score_streams(recording: Recording, bundle: Bundle, deployed: np.ndarray, fit_end: int) -> dict[str, np.ndarray]:
-    """Scores of the same file under the other variants and scores, all through the detector."""
+def _score_streams(
+    recording: Recording, bundle: Bundle, deployed: np.ndarray | None, mahalanobis: Scorer
+) -> dict[str, np.ndarray]:
+    """Scores of one file under each variant and score, all through the detector."""
     own = bundle.scorer.kind
-    streams = {f"deployed/{own}": deployed}
+    streams = {f"deployed/{own}": replay(recording, bundle, threshold=OFF).scores if deployed is None else deployed}
     float_model = bundle.open_model("float")
     streams[f"float/{own}"] = replay(recording, bundle, threshold=OFF, model=float_model).scores
     for kind in ("window_mse", "residual", "mahalanobis"):
         if kind == own:
             continue
-        scorer = _mahalanobis(recording, bundle, fit_end) if kind == "mahalanobis" else Scorer(kind)
+        scorer = mahalanobis if kind == "mahalanobis" else Scorer(kind)
         streams[f"deployed/{kind}"] = replay(recording, bundle, threshold=OFF, overrides={"scorer": scorer}).scores
     return streams
 
 
-def _mahalanobis(recording: Recording, bundle: Bundle, fit_end: int) -> Scorer:
-    """EncDec-AD's error covariance, fitted as training does: residuals of the training rows."""
-    scaled = trailing_mean(bundle.scaler.transform(recording.values[:fit_end]), bundle.smooth)
+def _mahalanobis(training_rows: Recording, bundle: Bundle) -> Scorer:
+    """EncDec-AD's error covariance, fitted as training does: residuals of the training rows, prepared
+    as the detector prepares them (own baseline, scaler, smoothing)."""
+    values = training_rows.values
+    if bundle.baseline:
+        own = StandardScaler.fit(values[: bundle.baseline])
+        values = (values - own.mean.astype(np.float64)) / own.scale.astype(np.float64)
+    scaled = trailing_mean(bundle.scaler.transform(values), bundle.smooth)
     recons, _ = run_sequence(bundle.open_model(), scaled)
     warmup = int(bundle.manifest["alerting"].get("warmup", 2 * bundle.window))
     return Scorer("mahalanobis", fit_precision(mean_residuals(recons, scaled)[warmup:]))
@@ -184,8 +201,7 @@ def ablation(run: ProtocolRun, rules: list[tuple[str, Rule]]) -> list[dict[str, 
     for stream, rule in rules:
         results = []
         for trace in run.traces:
-            scores = trace.scores[stream]
-            alerting = decide(scores, scores[trace.calibration], rule)
+            alerting = decide(trace.scores[stream], trace.calibration[stream], rule)
             results.append(judge(trace.recording, alerting, WINDOW_S, trace.sample_period_s, TRAIN_ROWS, trace.name))
         variant, score = stream.split("/")
         rows.append({"model": variant, "score": score, "rule": rule.label, **run.parts(results)})
@@ -215,6 +231,7 @@ def recipe(
     smooth: int = 5,
     score: str = "residual",
     multiplier: float = 1.7,
+    baseline: int = 0,
 ) -> tuple[Any, Any]:
     """The SKAB model and training settings (ModelConfig, TrainOptions); needs the train extra.
 
@@ -230,7 +247,7 @@ def recipe(
     )  # fmt: skip
     options = TrainOptions(
         val_fraction=0.0, calib_fraction=0.25, threshold_method="max", multiplier=multiplier, smooth=smooth,
-        score=score, debounce=NO_DEBOUNCE, name="skab",
+        score=score, debounce=NO_DEBOUNCE, baseline=baseline, name="skab",
     )  # fmt: skip
     return config, options
 
