@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL = "model.tflite"
 REFERENCE_WEIGHTS = "reference_weights.npz"
+CALIBRATION_SCORES = "calibration_scores.npy"  # the deployed model's held-out normal scores
 REQUIRED_KEYS = (
     "schema_version",
     "model_id",
@@ -125,7 +126,26 @@ class Bundle:
 
         return NumpyStepModel.from_file(self.file(REFERENCE_WEIGHTS), cell=self.cell, window=self.window)
 
-    def detector_settings(self, threshold: float | None = None, **overrides: Any) -> DetectorSettings:
+    def recalibrated(self, method: str, knob: float) -> dict[str, Any]:
+        """A threshold section by another method or knob, from the stored calibration scores."""
+        from edge_lstm.core.calibration import calibrate
+
+        if CALIBRATION_SCORES not in self.manifest["files"]:
+            raise BundleError(
+                f"{self.path}: this bundle stores no calibration scores (trained by an older edge-lstm); "
+                "set an absolute threshold instead, or retrain it"
+            )
+        try:
+            return calibrate(np.load(self.file(CALIBRATION_SCORES)), method, knob)
+        except ValueError as error:
+            raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
+
+    def detector_settings(
+        self, threshold: float | None = None, rule: tuple[str, float] | None = None, **overrides: Any
+    ) -> DetectorSettings:
+        """The device's settings; ``threshold`` (an absolute value) or ``rule`` (method, knob) replace the
+        bundle's own threshold."""
+        section = self.recalibrated(*rule) if rule is not None else self.manifest["threshold"]
         alerting = self.manifest["alerting"]
         limits = self.manifest.get("input_range")
         debounce = DebounceSettings(
@@ -135,7 +155,7 @@ class Bundle:
             "features": self.features,
             "window": self.window,
             "scaler": self.scaler,
-            "threshold": self.threshold if threshold is None else threshold,
+            "threshold": float(section["value"]) if threshold is None else threshold,
             "debounce": debounce,
             "warmup": int(alerting.get("warmup", 2 * self.window)),
             "input_low": np.asarray(limits["low"], dtype=np.float32) if limits else None,
@@ -143,7 +163,7 @@ class Bundle:
             "sample_period_s": self.manifest.get("sample_period_s"),
             "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
             "model_id": self.model_id,
-            "spot": self.manifest["threshold"].get("spot") if threshold is None else None,
+            "spot": section.get("spot") if threshold is None else None,
             "smooth": self.smooth,
             "baseline": self.baseline,
             "scorer": self.scorer,

@@ -37,10 +37,16 @@ def _check_streams(config: Any) -> list[str]:
             raise CLIError(f"{config.source}: [[streams]] {i}: {error}", EXIT_CONFIG) from None
         except ValueError as error:
             raise CLIError(f"{config.source}: [[streams]] {i} fields: {error}", EXIT_CONFIG) from None
-        threshold = stream.threshold if stream.threshold is not None else bundle.threshold
+        try:
+            settings = bundle.detector_settings(stream.threshold, stream.threshold_rule)
+        except BundleError as error:
+            raise CLIError(f"{config.source}: [[streams]] {i}: {error}", EXIT_CONFIG) from None
+        how = "from config" if stream.threshold is not None else "bundle"
+        if stream.threshold_rule is not None:
+            how = f"{stream.threshold_rule[0]} {stream.threshold_rule[1]:g}, recalibrated"
         lines.append(
             f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
-            f"{len(bundle.features)} features, threshold {threshold:.4g}"
+            f"{len(bundle.features)} features, threshold {settings.threshold:.4g} ({how})"
         )
     return lines
 

@@ -69,6 +69,13 @@ def _debounce_settings(text: str) -> Any:
 @click.option(
     "--smooth", default=1, show_default=True, help="Causal trailing mean over this many samples before the model."
 )
+@click.option(
+    "--baseline",
+    default=0,
+    show_default=True,
+    help="Serve machines at different operating points: each stream (and each training file) is first "
+    "standardized by its own first N samples; 0 = off.",
+)
 @click.option("--debounce", default="3/5", show_default=True, help="Alert after N of M scores over: N/M (1/1 = off).")
 @click.option(
     "--quantization",
@@ -118,6 +125,7 @@ def train(
     multiplier: float,
     score: str,
     smooth: int,
+    baseline: int,
     debounce: str,
     quantization: str,
     val_fraction: float,
@@ -175,6 +183,7 @@ def train(
             multiplier=multiplier,
             score=score,
             smooth=smooth,
+            baseline=baseline,
             debounce=_debounce_settings(debounce),
             quantization=quantization,
             name=name,

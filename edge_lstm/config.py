@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message names the file, the key and what is wrong."""
 
 
+# A stream may recalibrate its threshold from the bundle's stored calibration scores: key -> method.
+THRESHOLD_KEYS = {"threshold_quantile": "quantile", "threshold_multiplier": "max", "threshold_spot_q": "spot"}
+
+
 @dataclass(frozen=True)
 class MQTTSettings:
     host: str = "localhost"
@@ -40,7 +44,8 @@ class StreamSettings:
     fields: tuple[str, ...] | None = None  # JSON names / array or CSV positions; default: bundle features
     timestamp_field: str | None = None
     bundle: str | None = None  # default: [model] bundle
-    threshold: float | None = None
+    threshold: float | None = None  # an absolute threshold, or
+    threshold_rule: tuple[str, float] | None = None  # (method, knob) recalibrated from the bundle's scores
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ _KEYS = {
         "reconnect_max_s",
     },
     "model": {"bundle"},
-    "streams": {"topic", "format", "fields", "timestamp_field", "bundle", "threshold"},
+    "streams": {"topic", "format", "fields", "timestamp_field", "bundle", "threshold", *THRESHOLD_KEYS},
     "alerts": {"topic", "qos", "state_topic", "homeassistant_discovery", "discovery_prefix"},
     "status": {"topic", "health_topic", "health_interval_s"},
     "queue": {"max_samples"},
@@ -131,6 +136,21 @@ class _Reader:
         if value is not None and not value > low:
             raise self.fail(key, f"must be greater than {low:g}, got {value}")
         return None if value is None else float(value)
+
+
+def _threshold_rule(r: _Reader) -> tuple[str, float] | None:
+    """At most one threshold choice per stream: an absolute ``threshold`` or one method's knob."""
+    given = [key for key in ("threshold", *THRESHOLD_KEYS) if key in r.table]
+    if len(given) > 1:
+        raise r.fail(given[1], f"choose one of {', '.join(given)}, not several")
+    if not given or given[0] == "threshold":
+        return None
+    key = given[0]
+    value = r.number(key, None)
+    assert value is not None
+    if key != "threshold_multiplier" and not value < 1:
+        raise r.fail(key, f"must be between 0 and 1 (exclusive), got {value}")
+    return THRESHOLD_KEYS[key], value
 
 
 def _env(name: str) -> str | None:
@@ -210,6 +230,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
                 timestamp_field=r.get("timestamp_field", str),
                 bundle=r.get("bundle", str),
                 threshold=r.number("threshold", None),
+                threshold_rule=_threshold_rule(r),
             )
         )
 

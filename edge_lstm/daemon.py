@@ -72,6 +72,12 @@ class Daemon:
         for path in {config.bundle, *(s.bundle for s in config.streams if s.bundle)}:
             self.bundles[path] = load_bundle(path)
             self.models[path] = self.bundles[path].open_model()
+        # Each stream pattern's detector settings, built once: a bad threshold choice fails at start,
+        # and a recalibrated (e.g. SPOT) threshold is not refitted for every new stream.
+        self._settings = [
+            self.bundles[s.bundle or config.bundle].detector_settings(s.threshold, s.threshold_rule)
+            for s in config.streams
+        ]
         self.streams: dict[tuple[int, str], Stream] = {}
         self._by_topic: dict[str, Stream] = {}  # topic -> stream, so routing is one dict lookup
         self.counters: Counter[str] = Counter()
@@ -300,7 +306,7 @@ class Daemon:
             return None
         path = settings.bundle or self.config.bundle
         bundle = self.bundles[path]
-        detector = StreamDetector(bundle.detector_settings(settings.threshold), self.models[path], stream=sid)
+        detector = StreamDetector(self._settings[index], self.models[path], stream=sid)
         parser = PayloadParser(settings.format, tuple(bundle.features), settings.fields, settings.timestamp_field)
         stream = Stream(sid, settings, path, detector, parser)
         self.streams[(index, sid)] = stream

@@ -40,6 +40,15 @@ def test_defaults_and_resolved_topics(tmp_path: Path) -> None:
         (MINIMAL + 'format = "xml"\n', r"\[streams\[1\]\] format: must be one of json, json_array, csv, got 'xml'$"),
         ('[model]\nbundle = "b"\n[[streams]]\ntopic = "a/b#"\n', r"'#' must be a whole last level, got 'a/b#'$"),
         (MINIMAL + "threshold = -1\n", r"\[streams\[1\]\] threshold: must be greater than 0, got -1$"),
+        (
+            MINIMAL + "threshold = 0.1\nthreshold_quantile = 0.99\n",
+            r"\[streams\[1\]\] threshold_quantile: choose one of threshold, threshold_quantile, not several$",
+        ),
+        (
+            MINIMAL + "threshold_quantile = 1.5\n",
+            r"threshold_quantile: must be between 0 and 1 \(exclusive\), got 1.5$",
+        ),
+        (MINIMAL + "threshold_multiplier = 0\n", r"threshold_multiplier: must be greater than 0, got 0$"),
         ('[alerts]\ntopic = "alerts"\n' + MINIMAL, r"\[alerts\] topic: must contain \{stream\}"),
         ("[mqtt\n", r"not valid TOML"),
     ],
@@ -107,3 +116,32 @@ def test_payload_formats_map_fields_to_the_feature_order() -> None:
     assert values[0] == 1.0 and values[1] != values[1]  # null is NaN, never 0
     with pytest.raises(PayloadError, match=r"array has 3 values, expected 2"):
         PayloadParser("json_array", features).parse(b"[1, 2, 3]")
+
+
+def test_a_stream_recalibrates_its_threshold_from_the_bundle_scores(tmp_path: Path, bundle_dir: Path) -> None:
+    import json
+    import shutil
+
+    from edge_lstm.bundle import BundleError, load_bundle
+
+    bundle = load_bundle(bundle_dir)
+    own = bundle.manifest["threshold"]
+    assert bundle.recalibrated("quantile", own["quantile"])["value"] == pytest.approx(own["value"])
+    loose = bundle.detector_settings(rule=("max", 2.0))
+    assert loose.threshold > bundle.threshold and loose.spot is None
+    spot = bundle.detector_settings(rule=("spot", 1e-3))
+    assert spot.spot is not None and spot.spot["q"] == 1e-3
+
+    config = f'[model]\nbundle = "{bundle_dir}"\n[[streams]]\ntopic = "s/+"\nthreshold_multiplier = 2.0\n'
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, config))])
+    assert result.exit_code == 0, result.output
+    assert f"threshold {loose.threshold:.4g} (max 2, recalibrated)" in result.output
+
+    # A bundle from before calibration scores were stored says what to do instead.
+    old = tmp_path / "old"
+    shutil.copytree(bundle_dir, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["files"]["calibration_scores.npy"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"stores no calibration scores .* set an absolute threshold instead"):
+        load_bundle(old).detector_settings(rule=("quantile", 0.99))

@@ -18,12 +18,12 @@ from edge_lstm_train.fit import ModelConfig, fit_sequence_model
 from edge_lstm_train.model import build_step_model, reference_weights
 
 from edge_lstm import __version__
-from edge_lstm.bundle import MODEL, REFERENCE_WEIGHTS, write_manifest
+from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
+from edge_lstm.core.calibration import calibrate
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
-from edge_lstm.core.spot import SPOT
-from edge_lstm.core.thresholds import DebounceSettings, quantile_threshold
+from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.runtime.litert import LiteRTStepModel
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
@@ -180,6 +180,8 @@ def train_bundle(
             f"{len(scores)} held-out calibration scores"
         )
         shutil.copyfile(workdir / variants[deployed]["file"], workdir / MODEL)
+        # Kept so that a deployment can choose another threshold method or knob without retraining.
+        np.save(workdir / CALIBRATION_SCORES, scores.astype(np.float64))
         train_all = np.concatenate(train_seg)
         manifest = {
             "model_id": "",
@@ -220,7 +222,7 @@ def train_bundle(
                 **fit_summary,
             },
         }
-        files = [MODEL, REFERENCE_WEIGHTS, *(v["file"] for v in variants.values())]
+        files = [MODEL, REFERENCE_WEIGHTS, CALIBRATION_SCORES, *(v["file"] for v in variants.values())]
         manifest["model_id"] = ""
         manifest = write_manifest(workdir, manifest, files)
         manifest["model_id"] = f"{options.name}-{manifest['files'][MODEL][:8]}"
@@ -237,29 +239,8 @@ def train_bundle(
 
 def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:
     """The manifest's threshold section, from the deployed model's held-out calibration scores."""
-    if options.threshold_method == "spot":
-        spot = SPOT(q=options.spot_q)
-        value = spot.initialize(scores)
-        return {
-            "method": "spot",
-            "q": options.spot_q,
-            "value": value,
-            "calibration_samples": len(scores),
-            "spot": spot.state(),
-        }
-    if options.threshold_method == "max":
-        return {
-            "method": "max",
-            "multiplier": options.multiplier,
-            "value": options.multiplier * float(np.max(scores)),
-            "calibration_samples": len(scores),
-        }
-    return {
-        "method": "quantile",
-        "quantile": options.quantile,
-        "value": quantile_threshold(scores, options.quantile),
-        "calibration_samples": len(scores),
-    }
+    knob = {"quantile": options.quantile, "spot": options.spot_q, "max": options.multiplier}
+    return calibrate(scores, options.threshold_method, knob[options.threshold_method])
 
 
 def _own_baseline(recording: Recording, rows: int) -> Recording:

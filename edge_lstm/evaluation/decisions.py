@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.calibration import calibrate
 from edge_lstm.core.spot import SPOT
-from edge_lstm.core.thresholds import Debounce, DebounceSettings, quantile_threshold
+from edge_lstm.core.thresholds import Debounce, DebounceSettings
 
 NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
 
@@ -37,15 +38,9 @@ class Rule:
 def decide(scores: npt.NDArray[np.float64], calibration: npt.NDArray[np.float64], rule: Rule) -> npt.NDArray[np.bool_]:
     """The alerting flag per sample. NaN scores (warm-up, skipped samples) leave the alert state as
     it is, as in the detector."""
-    calib = calibration[np.isfinite(calibration)]
-    spot = None
-    if rule.method == "spot":
-        spot = SPOT(q=rule.knob)
-        threshold = spot.initialize(calib)
-    elif rule.method == "quantile":
-        threshold = quantile_threshold(calib, rule.knob)
-    else:
-        threshold = rule.knob * float(np.max(calib))
+    section = calibrate(calibration, rule.method, rule.knob)
+    threshold = float(section["value"])
+    spot = SPOT.from_state(section["spot"]) if "spot" in section else None
     debounce = Debounce(rule.debounce)
     alerting = np.zeros(len(scores), dtype=bool)
     for i, score in enumerate(scores):
