@@ -3,6 +3,7 @@
 #   ./dev.sh demo    train, quantize and stream a faulty sensor stream with visible alerts
 #   ./dev.sh test    lint, type-check and run the test suite
 #   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
+#   ./dev.sh skab [DATA_DIR]   the SKAB benchmark, both protocols (default data: ../shared/data/skab)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -73,6 +74,14 @@ case "${1:-help}" in
     venv train
     [ -f demo-output/bundle/manifest.json ] || "$VENV/bin/edge-lstm" demo
     "$VENV/bin/edge-lstm" bench --model demo-output/bundle "$@"
+    ;;
+  skab)
+    shift
+    venv train
+    data=${1:-../shared/data/skab}
+    [ $# -gt 0 ] && shift
+    "$VENV/bin/edge-lstm" evaluate --protocol skab "$data" \
+      --json bench-results/skab.json --markdown bench-results/skab.md "$@"
     ;;
   *)
     sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
