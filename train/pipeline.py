@@ -173,6 +173,12 @@ def train_bundle(
             )
         deployed = _choose_variant(options.quantization, variants)
         scores = variants[deployed]["_clean_scores"]
+        if options.threshold_method == "quantile" and len(scores) * (1 - options.quantile) < 1:
+            log(
+                f"note: a {options.quantile} quantile of {len(scores)} calibration scores is just their maximum; "
+                "with this little calibration data, --threshold-method max --multiplier 1.5 to 2 sets the margin "
+                "explicitly (measured on SKAB, see the README)"
+            )
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
         log(
