@@ -84,15 +84,14 @@ def run_skab(
         try:
             for protocol in chosen:
                 config, options = skab.recipe(**knobs, baseline=fleet_baseline if protocol == "fleet" else 0)
-                train = skab.bundle_trainer(config, options)
+                trainer = skab.Trainer(config, options)
                 label = f"{protocol:>11s}"
                 with click.progressbar(length=n_files, label=label, file=sys.stderr, item_show_func=str) as bar:
                     run = skab.run_protocol(
                         protocol,
                         root,
                         workdir / protocol,
-                        train,
-                        options.calib_fraction,
+                        trainer,
                         on_file=lambda name, bar=bar: bar.update(1, name),  # type: ignore[misc]
                         limit=limit,
                     )

@@ -89,9 +89,7 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise ValueError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
-    if options.baseline:
-        recordings = [_own_baseline(r, options.baseline) for r in recordings]
-    splits = data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
+    splits = split(recordings, options)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
         f"train {splits.rows('train')}, validation {splits.rows('validation')}, calibration "
@@ -103,8 +101,7 @@ def train_bundle(
     scaler = StandardScaler.fit(np.concatenate(splits.train))
     train_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.train]
     val_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.validation]
-    calib_raw = [s for s in (scaler.transform(s) for s in splits.calibration) if len(s) > 2 * config.window]
-    calib_seg = [_smoothed(s, options.smooth) for s in calib_raw]
+    calib_raw, calib_seg = calibration_segments(splits, scaler, options, config.window)
     if not calib_seg or (options.val_fraction > 0 and not val_seg):
         raise ValueError("validation or calibration split is empty; provide more rows")
 
@@ -241,6 +238,22 @@ def train_bundle(
         raise
     manifest["training"]["seconds"] = round(time.perf_counter() - started, 1)
     return manifest
+
+
+def split(recordings: list[Recording], options: TrainOptions) -> data.Splits:
+    """Train / validation / calibration segments by time, each recording first standardized by its own
+    baseline when the bundle uses one."""
+    if options.baseline:
+        recordings = [_own_baseline(r, options.baseline) for r in recordings]
+    return data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
+
+
+def calibration_segments(
+    splits: data.Splits, scaler: StandardScaler, options: TrainOptions, window: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The held-out calibration segments as the model sees them: (scaled, scaled and smoothed)."""
+    raw = [s for s in (scaler.transform(s) for s in splits.calibration) if len(s) > 2 * window]
+    return raw, [_smoothed(s, options.smooth) for s in raw]
 
 
 def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:

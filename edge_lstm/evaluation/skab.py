@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.bundle import Bundle, load_bundle
-from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.stepmodel import run_sequence
@@ -111,53 +110,63 @@ def run_protocol(
     protocol: str,
     root: Path,
     workdir: Path,
-    train: Callable[[list[Recording], Path], Bundle],
-    calib_fraction: float,
+    trainer: Trainer,
     on_file: Callable[[str], None] = lambda name: None,
     limit: int | None = None,
 ) -> ProtocolRun:
-    """``train(recordings, out)`` writes and returns a bundle (the recipe lives with the caller).
-
-    Thresholds in the ablation are calibrated where the bundle's own threshold was: on the last
-    ``calib_fraction`` of the training rows, which training held out (leaderboard: rows 300-399 of
-    the file; fleet: the tail of ``anomaly-free.csv``, since each stream first spends 400 samples
-    learning its baseline)."""
+    """Train, replay every file through the device path, and keep each file's score streams for the
+    ablation, with thresholds calibrated on exactly the held-out segments training calibrated on."""
     started = time.perf_counter()
     paths = skab_files(root)[:limit]
     recordings = [read_csv(p, exclude=EXCLUDED) for p in paths]
     run = ProtocolRun(protocol)
-    shared_calibration: dict[str, np.ndarray] = {}
     if protocol == "fleet":
-        leading = [head(r, _normal_lead(r)) for r in recordings]
         normal = read_csv(root / "anomaly-free" / "anomaly-free.csv", exclude=EXCLUDED)
-        shared = train([*(r for r in leading if len(r) > 0), normal], workdir / "fleet")
-        fit_end = round(len(normal) * (1 - calib_fraction))
-        fleet_scorer = _mahalanobis(head(normal, fit_end), shared)
-        normal_scores = _score_streams(normal, shared, None, fleet_scorer)
-        shared_calibration = {k: v[fit_end:] for k, v in normal_scores.items()}
+        # Every training piece looks like what a stream's baseline will see: its first 400 samples.
+        pieces = [head(r, _normal_lead(r)) for r in recordings] + chunks(normal, TRAIN_ROWS)
+        pieces = [p for p in pieces if len(p) > 0]
+        shared = trainer.train(pieces, workdir / "fleet")
+        shared_variants = trainer.variants(pieces, shared)
+        shared_calibration = trainer.calibration(pieces, shared, shared_variants)
     for index, (path, recording) in enumerate(zip(paths, recordings, strict=True)):
         name = f"{path.parent.name}/{path.name}"
         on_file(name)
         if protocol == "fleet":
-            bundle = shared
+            bundle, variants, calibration = shared, shared_variants, shared_calibration
         else:
-            bundle = train([head(recording, TRAIN_ROWS)], workdir / name.replace("/", "-"))
-        variant = bundle.manifest["quantization"]["deployed"]
-        run.deployed[variant] = run.deployed.get(variant, 0) + (protocol != "fleet" or index == 0)
+            pieces = [head(recording, TRAIN_ROWS)]
+            bundle = trainer.train(pieces, workdir / name.replace("/", "-"))
+            variants = trainer.variants(pieces, bundle)
+            calibration = trainer.calibration(pieces, bundle, variants)
+        deployed = bundle.manifest["quantization"]["deployed"]
+        run.deployed[deployed] = run.deployed.get(deployed, 0) + (protocol != "fleet" or index == 0)
         result, replayed = evaluate_recording(recording, bundle, WINDOW_S, score_from=TRAIN_ROWS)
         result.name = name
         run.results.append(result)
-        if protocol == "fleet":
-            streams = _score_streams(recording, bundle, replayed.scores, fleet_scorer)
-            calibration = shared_calibration
-        else:
-            fit_end = round(TRAIN_ROWS * (1 - calib_fraction))
-            streams = _score_streams(recording, bundle, replayed.scores, _mahalanobis(head(recording, fit_end), bundle))
-            calibration = {k: v[fit_end:TRAIN_ROWS] for k, v in streams.items()}
+        own = f"deployed/{bundle.scorer.kind}"  # the headline replay already recorded its scores
+        streams = {
+            key: replayed.scores
+            if key == own
+            else replay(recording, bundle, threshold=OFF, model=model, overrides={"scorer": scorer}).scores
+            for key, (model, scorer) in variants.items()
+        }
         period = float(bundle.manifest.get("sample_period_s") or 1.0)
         run.traces.append(Trace(name, is_held_out(index), recording, streams, calibration, period))
     run.seconds = time.perf_counter() - started
     return run
+
+
+def chunks(recording: Recording, rows: int) -> list[Recording]:
+    """Consecutive whole pieces of ``rows`` rows."""
+    return [
+        dataclasses.replace(
+            recording,
+            values=recording.values[i : i + rows],
+            timestamps=None if recording.timestamps is None else recording.timestamps[i : i + rows],
+            labels={k: v[i : i + rows] for k, v in recording.labels.items()},
+        )
+        for i in range(0, len(recording) - rows + 1, rows)
+    ]
 
 
 def _normal_lead(recording: Recording) -> int:
@@ -166,45 +175,80 @@ def _normal_lead(recording: Recording) -> int:
     return int(anomalous[0]) if anomalous.size else min(TRAIN_ROWS, len(recording))
 
 
-def _score_streams(
-    recording: Recording, bundle: Bundle, deployed: np.ndarray | None, mahalanobis: Scorer
-) -> dict[str, np.ndarray]:
-    """Scores of one file under each variant and score, all through the detector."""
-    own = bundle.scorer.kind
-    streams = {f"deployed/{own}": replay(recording, bundle, threshold=OFF).scores if deployed is None else deployed}
-    float_model = bundle.open_model("float")
-    streams[f"float/{own}"] = replay(recording, bundle, threshold=OFF, model=float_model).scores
-    for kind in ("window_mse", "residual", "mahalanobis"):
-        if kind == own:
-            continue
-        scorer = mahalanobis if kind == "mahalanobis" else Scorer(kind)
-        streams[f"deployed/{kind}"] = replay(recording, bundle, threshold=OFF, overrides={"scorer": scorer}).scores
-    return streams
+class Trainer:
+    """Trains bundles with one recipe and rebuilds, for the ablation, the segments training used."""
 
+    def __init__(self, config: Any, options: Any) -> None:
+        self.config, self.options = config, options
 
-def _mahalanobis(training_rows: Recording, bundle: Bundle) -> Scorer:
-    """EncDec-AD's error covariance, fitted as training does: residuals of the training rows, prepared
-    as the detector prepares them (own baseline, scaler, smoothing)."""
-    values = training_rows.values
-    if bundle.baseline:
-        own = StandardScaler.fit(values[: bundle.baseline])
-        values = (values - own.mean.astype(np.float64)) / own.scale.astype(np.float64)
-    scaled = trailing_mean(bundle.scaler.transform(values), bundle.smooth)
-    recons, _ = run_sequence(bundle.open_model(), scaled)
-    warmup = int(bundle.manifest["alerting"].get("warmup", 2 * bundle.window))
-    return Scorer("mahalanobis", fit_precision(mean_residuals(recons, scaled)[warmup:]))
+    def train(self, recordings: list[Recording], out: Path) -> Bundle:
+        from edge_lstm_train.pipeline import train_bundle
+
+        train_bundle(recordings, out, self.config, self.options, log=lambda message: None, progress=False)
+        return load_bundle(out)
+
+    def _segments(self, recordings: list[Recording], bundle: Bundle) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        from edge_lstm_train.pipeline import calibration_segments, split
+
+        splits = split(recordings, self.options)
+        fit = [trailing_mean(bundle.scaler.transform(s), bundle.smooth) for s in splits.train]
+        return fit, calibration_segments(splits, bundle.scaler, self.options, bundle.window)[1]
+
+    def variants(self, recordings: list[Recording], bundle: Bundle) -> dict[str, tuple[Any, Scorer]]:
+        """(model, scorer) for each ablation stream: the deployed and float models with the bundle's
+        score, and the deployed model with each other score. Mahalanobis is fitted as training fits
+        it: on the residuals of the training segments."""
+        deployed = bundle.open_model()
+        fit, _ = self._segments(recordings, bundle)
+        residuals = [mean_residuals(run_sequence(deployed, seg)[0], seg)[self._warmup(bundle) :] for seg in fit]
+        mahalanobis = Scorer("mahalanobis", fit_precision(np.concatenate(residuals)))
+        own = bundle.scorer.kind
+        variants = {
+            f"deployed/{own}": (deployed, bundle.scorer),
+            f"float/{own}": (bundle.open_model("float"), bundle.scorer),
+        }
+        for kind in ("window_mse", "residual", "mahalanobis"):
+            if kind != own:
+                variants[f"deployed/{kind}"] = (deployed, mahalanobis if kind == "mahalanobis" else Scorer(kind))
+        return variants
+
+    def calibration(
+        self, recordings: list[Recording], bundle: Bundle, variants: dict[str, tuple[Any, Scorer]]
+    ) -> dict[str, np.ndarray]:
+        """Each stream's scores on the held-out calibration segments, computed as training computed
+        the bundle's own (so the ablation's first row reproduces the headline)."""
+        _, segments = self._segments(recordings, bundle)
+        warmup = self._warmup(bundle)
+        out = {}
+        for key, (model, scorer) in variants.items():
+            recons = [run_sequence(model, seg)[0] for seg in segments]
+            out[key] = np.concatenate(
+                [scorer.sequence_scores(r, seg)[warmup:] for r, seg in zip(recons, segments, strict=True)]
+            )
+        return out
+
+    @staticmethod
+    def _warmup(bundle: Bundle) -> int:
+        return int(bundle.manifest["alerting"].get("warmup", 2 * bundle.window))
 
 
 def ablation(run: ProtocolRun, rules: list[tuple[str, Rule]]) -> list[dict[str, Any]]:
     """One row per (score stream, rule): pooled metrics over all, tune and held-out files."""
     rows = []
     for stream, rule in rules:
-        results = []
-        for trace in run.traces:
-            alerting = decide(trace.scores[stream], trace.calibration[stream], rule)
-            results.append(judge(trace.recording, alerting, WINDOW_S, trace.sample_period_s, TRAIN_ROWS, trace.name))
         variant, score = stream.split("/")
-        rows.append({"model": variant, "score": score, "rule": rule.label, **run.parts(results)})
+        row: dict[str, Any] = {"model": variant, "score": score, "rule": rule.label}
+        results = []
+        try:
+            for trace in run.traces:
+                alerting = decide(trace.scores[stream], trace.calibration[stream], rule)
+                results.append(
+                    judge(trace.recording, alerting, WINDOW_S, trace.sample_period_s, TRAIN_ROWS, trace.name)
+                )
+        except ValueError as error:  # e.g. SPOT cannot fit a tail to fewer than 100 calibration scores
+            rows.append({**row, "not_applicable": f"{trace.name}: {error}"})
+            continue
+        rows.append({**row, **run.parts(results)})
     return rows
 
 
@@ -250,13 +294,3 @@ def recipe(
         score=score, debounce=NO_DEBOUNCE, baseline=baseline, name="skab",
     )  # fmt: skip
     return config, options
-
-
-def bundle_trainer(config: Any, options: Any) -> Callable[[list[Recording], Path], Bundle]:
-    from edge_lstm_train.pipeline import train_bundle
-
-    def train(recordings: list[Recording], out: Path) -> Bundle:
-        train_bundle(recordings, out, config, options, log=lambda message: None, progress=False)
-        return load_bundle(out)
-
-    return train

@@ -53,6 +53,9 @@ def markdown(summaries: dict[str, dict[str, Any]], title: str) -> str:
             "|---|---|---|---|---|---|",
         ]
         for row in s["ablation"]:
+            if "not_applicable" in row:
+                lines.append(f"| {row['model']} | {row['score']} | {row['rule']} | n/a: {row['not_applicable']} | | |")
+                continue
             a, t, h = row["all"], row["tune"], row["held_out"]
             lines.append(
                 f"| {row['model']} | {row['score']} | {row['rule']} | "
