@@ -76,19 +76,23 @@ def test_skab_protocols_end_to_end(tmp_path: Path, skab_dir: Path) -> None:
     assert document["excluded"] == list(EXCLUDED)
     assert document["fleet"]["recipe"]["training"]["baseline"] == 400
     assert document["leaderboard"]["recipe"]["training"]["baseline"] == 0
+    assert document["fleet"]["recipe"]["training"]["threshold_method"] == "quantile"
+    assert document["leaderboard"]["recipe"]["training"]["threshold_method"] == "max"
     for protocol in ("leaderboard", "fleet"):
         summary = document[protocol]
         assert {"f1", "far", "mar", "cp_standard", "cp_low_fp", "cp_low_fn"} <= set(summary)
         assert summary["parts"]["tune"]["files"] == 3 and summary["parts"]["held_out"]["files"] == 1
         assert [f["rows"] for f in summary["files"]] == [300] * 4  # judged from row 400 on
         assert summary["parts"]["all"]["event_recall"] == 1.0  # every 10-sigma valve fault is caught
+        own = "residual" if protocol == "leaderboard" else "mahalanobis"
         models = {(row["model"], row["score"]) for row in summary["ablation"]}
         assert models == {
             ("deployed", "residual"),
-            ("float", "residual"),
+            ("float", own),
             ("deployed", "window_mse"),
             ("deployed", "mahalanobis"),
         }
+        assert summary["ablation"][0]["all"]["f1"] == summary["f1"]  # the first row is the headline, recomputed
     assert (kept / "fleet" / "fleet" / "manifest.json").is_file()
 
     # The leaderboard bundle of the first file: the SKAB recipe, and its figures reproduce.

@@ -252,18 +252,24 @@ def ablation(run: ProtocolRun, rules: list[tuple[str, Rule]]) -> list[dict[str, 
     return rows
 
 
-def default_rules(own_score: str, multiplier: float) -> list[tuple[str, Rule]]:
-    """The ablation the issue asks for: float vs deployed, each score, each threshold, debounce on/off."""
+def default_rules(own_score: str, own: Rule) -> list[tuple[str, Rule]]:
+    """The ablation the issue asks for: float vs deployed, each score, each threshold, debounce on/off.
+    ``own`` is the recipe's threshold rule; the first row is the headline."""
     base = f"deployed/{own_score}"
     rules = [
-        (base, Rule("max", multiplier)),
-        (f"float/{own_score}", Rule("max", multiplier)),
-        (base, Rule("max", multiplier, DebounceSettings())),
-        (base, Rule("quantile", 0.999)),
-        (base, Rule("spot", 1e-3)),
+        (base, own),
+        (f"float/{own_score}", own),
+        (base, Rule(own.method, own.knob, DebounceSettings())),
     ]
+    rules += [(base, alt) for alt in (Rule("max", 1.7), Rule("quantile", 0.999), Rule("spot", 1e-3)) if alt != own]
     others = [k for k in ("window_mse", "residual", "mahalanobis") if k != own_score]
-    return rules + [(f"deployed/{k}", Rule("max", multiplier)) for k in others]
+    return rules + [(f"deployed/{k}", own) for k in others]
+
+
+def recipe_rule(options: Any) -> Rule:
+    """The threshold rule a recipe's TrainOptions ask for."""
+    knob = {"quantile": options.quantile, "max": options.multiplier, "spot": options.spot_q}
+    return Rule(options.threshold_method, knob[options.threshold_method])
 
 
 def recipe(
@@ -276,6 +282,7 @@ def recipe(
     score: str = "residual",
     multiplier: float = 1.7,
     baseline: int = 0,
+    quantile: float | None = None,
 ) -> tuple[Any, Any]:
     """The SKAB model and training settings (ModelConfig, TrainOptions); needs the train extra.
 
@@ -290,7 +297,8 @@ def recipe(
         batch_size=16, epochs=epochs, learning_rate=3e-3, seed=seed,
     )  # fmt: skip
     options = TrainOptions(
-        val_fraction=0.0, calib_fraction=0.25, threshold_method="max", multiplier=multiplier, smooth=smooth,
-        score=score, debounce=NO_DEBOUNCE, baseline=baseline, name="skab",
+        val_fraction=0.0, calib_fraction=0.25, threshold_method="max" if quantile is None else "quantile",
+        multiplier=multiplier, quantile=quantile or 0.999, smooth=smooth, score=score, debounce=NO_DEBOUNCE,
+        baseline=baseline, name="skab",
     )  # fmt: skip
     return config, options
