@@ -278,6 +278,8 @@ def info(model_dir: Path) -> None:
     knob = {"quantile": "quantile", "spot": "q", "max": "multiplier"}.get(t["method"], "")
     click.echo(f"threshold {bundle.threshold:.6g} ({t['method']}, {knob} {t.get(knob)}); score {bundle.scorer.kind}")
     click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
+    if bundle.baseline:
+        click.echo(f"per-stream baseline: each stream is standardized by its own first {bundle.baseline} samples")
     click.echo(f"deployed: {q['deployed']}")
     for name, v in q["variants"].items():
         click.echo(

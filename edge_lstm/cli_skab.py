@@ -41,7 +41,7 @@ def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--multiplier",
-            default=1.7,
+            default=1.8,
             show_default=True,
             help="SKAB leaderboard: threshold = this x max held-out score.",
         ),

@@ -280,7 +280,7 @@ def recipe(
     epochs: int = 30,
     smooth: int = 5,
     score: str = "residual",
-    multiplier: float = 1.7,
+    multiplier: float = 1.8,
     baseline: int = 0,
     quantile: float | None = None,
 ) -> tuple[Any, Any]:
