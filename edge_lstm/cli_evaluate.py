@@ -31,6 +31,13 @@ from edge_lstm.cli_skab import skab_options
     help="Evaluate a stored quantization variant instead of the deployed model.",
 )
 @click.option(
+    "--threshold-rule",
+    default=None,
+    metavar="METHOD:KNOB",
+    help="Recalibrate the threshold from the bundle's stored scores, as the daemon config can: "
+    "quantile:0.999, max:1.8 or spot:0.001.",
+)
+@click.option(
     "--window-s", default=60.0, show_default=True, help="Changepoint window to the right of each changepoint."
 )
 @click.option(
@@ -60,6 +67,7 @@ def evaluate(
     protocol: str,
     model_dir: Path | None,
     variant: str | None,
+    threshold_rule: str | None,
     window_s: float,
     json_path: Path | None,
     md_path: Path | None,
@@ -93,12 +101,13 @@ def evaluate(
 
     with translated_errors():
         bundle = load_bundle(model_dir)
+        rule = _parse_rule(threshold_rule) if threshold_rule else None
         model = bundle.open_model(variant) if variant else None
         results = []
         with click.progressbar(files, label="evaluating", file=sys.stderr) as bar:
             for path in bar:
                 recording = read_csv(path, columns=bundle.features)
-                result, run = evaluate_recording(recording, bundle, window_s, model=model)
+                result, run = evaluate_recording(recording, bundle, window_s, model=model, rule=rule)
                 results.append(result)
                 if plot_dir is not None:
                     from edge_lstm.plot import plot_replay
@@ -115,6 +124,8 @@ def evaluate(
         raise CLIError("no files to evaluate")
     total = pooled(results)
     title = f"{bundle.model_id} ({variant or bundle.manifest['quantization']['deployed']})"
+    if threshold_rule:
+        title += f", threshold {threshold_rule}"
     table = markdown(results, total, title)
     click.echo(table)
     if json_path is not None:
@@ -122,6 +133,7 @@ def evaluate(
         document = {
             "model_id": bundle.model_id,
             "variant": variant or bundle.manifest["quantization"]["deployed"],
+            "threshold_rule": threshold_rule,
             "window_s": window_s,
             "pooled": total,
             "files": [r.as_dict() for r in results],
@@ -130,3 +142,18 @@ def evaluate(
     if md_path is not None:
         md_path.parent.mkdir(parents=True, exist_ok=True)
         md_path.write_text(table, encoding="utf-8")
+
+
+def _parse_rule(text: str) -> tuple[str, float]:
+    from edge_lstm.core.calibration import METHODS
+
+    method, _, knob = text.partition(":")
+    try:
+        value = float(knob)
+    except ValueError:
+        value = float("nan")
+    if method not in METHODS or not value == value:
+        raise click.UsageError(
+            f"--threshold-rule {text!r}: expected METHOD:KNOB with METHOD one of {', '.join(METHODS)}, e.g. max:1.8"
+        )
+    return method, value

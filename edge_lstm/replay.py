@@ -37,19 +37,21 @@ def replay(
     bundle: Bundle,
     *,
     threshold: float | None = None,
+    rule: tuple[str, float] | None = None,
     stream: str = "replay",
     model: StepModel | None = None,
     on_event: Callable[[AlertEvent], None] | None = None,
     progress: Callable[[int], None] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> ReplayResult:
-    """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant);
-    ``overrides`` replace detector settings (a scorer, the debounce) for experiments."""
+    """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant).
+    ``threshold`` (a value) or ``rule`` (method, knob: recalibrated from the bundle's stored scores)
+    replace the bundle's threshold; ``overrides`` replace detector settings (a scorer, the debounce)."""
     if recording.features != bundle.features:
         raise ValueError(
             f"{recording.path}: columns {recording.features} do not match the bundle's features {bundle.features}"
         )
-    settings = bundle.detector_settings(threshold, **(overrides or {}))
+    settings = bundle.detector_settings(threshold, rule, **(overrides or {}))
     detector = StreamDetector(settings, model or bundle.open_model(), stream=stream)
     n = len(recording)
     scores = np.full(n, np.nan)

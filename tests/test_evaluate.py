@@ -70,3 +70,24 @@ def test_evaluate_needs_labels(tmp_path: Path, bundle_dir: Path) -> None:
     result = CliRunner().invoke(main, ["evaluate", str(unlabelled), "--model", str(bundle_dir)])
     assert result.exit_code == EXIT_DATA
     assert f"{unlabelled}: no 'anomaly' column; evaluate needs labelled data" in result.output
+
+
+def test_evaluate_recalibrates_the_threshold_like_the_daemon_config(tmp_path: Path, bundle_dir: Path) -> None:
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.replay import replay
+    from edge_lstm.sources.csv_file import read_csv
+
+    stream = synthetic.faulty_stream(2000, seed=13, start_index=80_000)
+    labelled = tmp_path / "labelled.csv"
+    synthetic.write_csv(str(labelled), stream, with_labels=True)
+    out = tmp_path / "r.json"
+    args = ["evaluate", str(labelled), "--model", str(bundle_dir), "--json", str(out)]
+    result = CliRunner().invoke(main, [*args, "--threshold-rule", "max:2"])
+    assert result.exit_code == 0, result.output
+    pooled = json.loads(out.read_text())["pooled"]
+    run = replay(read_csv(labelled, columns=synthetic.FEATURES), load_bundle(bundle_dir), rule=("max", 2.0))
+    assert pooled["counts"]["tp"] + pooled["counts"]["fp"] == int(np.sum(run.alerting))
+    assert run.threshold == pytest.approx(2.0 * float(np.max(np.load(bundle_dir / "calibration_scores.npy"))))
+    result = CliRunner().invoke(main, [*args, "--threshold-rule", "median:3"])
+    assert result.exit_code == 2
+    assert "expected METHOD:KNOB with METHOD one of quantile, max, spot, e.g. max:1.8" in result.output

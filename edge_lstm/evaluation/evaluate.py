@@ -62,12 +62,13 @@ def evaluate_recording(
     window_s: float = 60.0,
     model: StepModel | None = None,
     score_from: int = 0,
+    rule: tuple[str, float] | None = None,
 ) -> tuple[FileResult, ReplayResult]:
     """Replay the whole file (so state and smoothing are carried, as on a device that has been
     running), and judge the decisions on rows ``score_from`` onward."""
     if "anomaly" not in recording.labels:
         raise ValueError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
-    result = replay(recording, bundle, model=model, stream=recording.path.stem)
+    result = replay(recording, bundle, rule=rule, model=model, stream=recording.path.stem)
     period = float(bundle.manifest.get("sample_period_s") or 1.0)
     file_result = judge(recording, result.alerting, window_s, period, score_from)
     return file_result, result
