@@ -245,3 +245,27 @@ def test_discovery_state_topics_and_alerts_left_from_a_previous_run(
     finally:
         for sub in (alerts, discovery, state):
             sub.close()
+
+
+def test_a_stream_learns_its_baseline_quietly_then_scores(
+    tmp_path: Path, broker: Broker, bundle_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["preprocessing"]["baseline"] = 50
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    config = write_config(tmp_path, broker.port, bundle_copy)
+    caplog.set_level(logging.INFO, logger="edge_lstm")
+    with running_daemon(config) as daemon:
+        client = publisher(broker.port)
+        payloads = faulty_payloads(120, seed=8, faults=False)
+        publish_all(client, "sensors/new/pump", payloads)
+        wait_until_quiet(daemon, len(payloads))
+        client.disconnect()
+        detector = daemon.streams[(0, "new")].detector
+        assert detector.counters.baseline == 50 and detector.baseline is not None
+        assert detector.counters.scored == 120 - 50 - detector.settings.warmup
+        assert not [k for k in daemon.counters if k.startswith("skipped.")]  # learning is not an error
+    assert "stream new: baseline learned from 50 samples" in caplog.text
+    assert "sample skipped" not in caplog.text
