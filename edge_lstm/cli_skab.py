@@ -17,6 +17,7 @@ import click
 from edge_lstm.cli import _require_training_extra, translated_errors
 
 FLEET_QUANTILE = 0.99  # chosen on the tuning files, see the README
+EXCLUDED_DEFAULT = ("Temperature", "Thermocouple")  # as edge_lstm.evaluation.skab.EXCLUDED (no TF import here)
 
 
 def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,6 +66,12 @@ def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="SKAB fleet: the bundle's score (thousands of pooled rows fit its covariance well).",
         ),
+        click.option(
+            "--exclude",
+            default=",".join(EXCLUDED_DEFAULT),
+            show_default=True,
+            help="SKAB: sensor columns to leave out, comma-separated ('' keeps all eight).",
+        ),
         click.option("--limit", type=int, default=None, help="SKAB: only the first N files (a quick check)."),
         click.option(
             "--keep-bundles",
@@ -85,6 +92,7 @@ def run_skab(
     protocols: str,
     limit: int | None,
     keep_bundles: Path | None,
+    exclude: str,
     fleet_baseline: int,
     fleet_quantile: float,
     fleet_score: str,
@@ -95,6 +103,7 @@ def run_skab(
     from edge_lstm.evaluation.skab_report import markdown, protocol_summary
 
     chosen = [p.strip() for p in protocols.split(",") if p.strip()]
+    excluded = tuple(c.strip() for c in exclude.split(",") if c.strip())
     unknown = sorted(set(chosen) - {"leaderboard", "fleet"})
     if unknown or not chosen:
         raise click.UsageError(f"--protocols: expected leaderboard and/or fleet, got {protocols!r}")
@@ -121,6 +130,7 @@ def run_skab(
                         trainer,
                         on_file=lambda name, bar=bar: bar.update(1, name),  # type: ignore[misc]
                         limit=limit,
+                        exclude=excluded,
                     )
                 rows = skab.ablation(run, skab.default_rules(options.score, skab.recipe_rule(options)))
                 extra = {
@@ -146,7 +156,7 @@ def run_skab(
     click.echo(f"total time: {total:.0f} s")
     document = {
         "data": str(root),
-        "excluded": list(skab.EXCLUDED),
+        "excluded": list(excluded),
         "total_seconds": round(total, 1),
         **summaries,
     }

@@ -73,7 +73,9 @@ def test_skab_protocols_end_to_end(tmp_path: Path, skab_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Conv-AE (published)" in result.output and "total time:" in result.output
     document = json.loads(out.read_text())
-    assert document["excluded"] == list(EXCLUDED)
+    from edge_lstm.cli_skab import EXCLUDED_DEFAULT
+
+    assert document["excluded"] == list(EXCLUDED) == list(EXCLUDED_DEFAULT)
     assert document["fleet"]["recipe"]["training"]["baseline"] == 400
     assert document["leaderboard"]["recipe"]["training"]["baseline"] == 0
     assert document["fleet"]["recipe"]["training"]["threshold_method"] == "quantile"

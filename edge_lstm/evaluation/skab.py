@@ -70,13 +70,19 @@ def is_held_out(index: int) -> bool:
     return index % 3 == 2
 
 
-def head(recording: Recording, rows: int) -> Recording:
+def piece(recording: Recording, start: int, end: int) -> Recording:
+    """Rows start..end-1 of a recording, labels and timestamps with them."""
+    span = slice(start, end)
     return dataclasses.replace(
         recording,
-        values=recording.values[:rows],
-        timestamps=None if recording.timestamps is None else recording.timestamps[:rows],
-        labels={k: v[:rows] for k, v in recording.labels.items()},
+        values=recording.values[span],
+        timestamps=None if recording.timestamps is None else recording.timestamps[span],
+        labels={k: v[span] for k, v in recording.labels.items()},
     )
+
+
+def head(recording: Recording, rows: int) -> Recording:
+    return piece(recording, 0, rows)
 
 
 @dataclass
@@ -113,15 +119,16 @@ def run_protocol(
     trainer: Trainer,
     on_file: Callable[[str], None] = lambda name: None,
     limit: int | None = None,
+    exclude: tuple[str, ...] = EXCLUDED,
 ) -> ProtocolRun:
     """Train, replay every file through the device path, and keep each file's score streams for the
     ablation, with thresholds calibrated on exactly the held-out segments training calibrated on."""
     started = time.perf_counter()
     paths = skab_files(root)[:limit]
-    recordings = [read_csv(p, exclude=EXCLUDED) for p in paths]
+    recordings = [read_csv(p, exclude=exclude) for p in paths]
     run = ProtocolRun(protocol)
     if protocol == "fleet":
-        normal = read_csv(root / "anomaly-free" / "anomaly-free.csv", exclude=EXCLUDED)
+        normal = read_csv(root / "anomaly-free" / "anomaly-free.csv", exclude=exclude)
         # Every training piece looks like what a stream's baseline will see: its first 400 samples.
         pieces = [head(r, _normal_lead(r)) for r in recordings] + chunks(normal, TRAIN_ROWS)
         pieces = [p for p in pieces if len(p) > 0]
@@ -158,15 +165,7 @@ def run_protocol(
 
 def chunks(recording: Recording, rows: int) -> list[Recording]:
     """Consecutive whole pieces of ``rows`` rows."""
-    return [
-        dataclasses.replace(
-            recording,
-            values=recording.values[i : i + rows],
-            timestamps=None if recording.timestamps is None else recording.timestamps[i : i + rows],
-            labels={k: v[i : i + rows] for k, v in recording.labels.items()},
-        )
-        for i in range(0, len(recording) - rows + 1, rows)
-    ]
+    return [piece(recording, i, i + rows) for i in range(0, len(recording) - rows + 1, rows)]
 
 
 def _normal_lead(recording: Recording) -> int:
