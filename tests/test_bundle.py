@@ -111,3 +111,20 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
     write_manifest(bundle_copy, manifest, list(manifest["files"]))
     with pytest.raises(BundleError, match=r"scaler has 1 features but the bundle lists 5$"):
         load_bundle(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "message"),
+    [
+        ("score", {"kind": "rms"}, r"invalid score in manifest.json \(score must be one of window_mse, residual, "),
+        ("score", {"kind": "mahalanobis", "precision": [[1.0]]}, r"score precision must be 5 x 5, got \(1, 1\)$"),
+        ("preprocessing", {"smooth": 0}, r"preprocessing.smooth must be a positive integer, got 0$"),
+        ("preprocessing", {"smooth": 1, "baseline": 1}, r"preprocessing.baseline must be 0 or at least 2, got 1$"),
+    ],
+)
+def test_bad_detection_settings_in_the_manifest(bundle_copy: Path, section: str, value: object, message: str) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest[section] = value
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    with pytest.raises(BundleError, match=message):
+        load_bundle(bundle_copy)

@@ -111,3 +111,14 @@ def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert figures["step_us"]["litert_int8_batch1"] > 0 and figures["detector_us_per_sample"] > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("3", "--debounce '3': expected N/M, for example 3/5"), ("6/5", "--debounce '6/5': need 1 <= fire_n <= fire_m")],
+)
+def test_train_rejects_a_bad_debounce_with_an_exact_message(tmp_path: Path, value: str, message: str) -> None:
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(main, ["train", str(csv_path), "--out", str(tmp_path / "b"), "--debounce", value])
+    assert result.exit_code == 2 and message in result.output

@@ -124,6 +124,7 @@ class StreamDetector:
         self._baseline_rows = np.empty((settings.baseline, len(settings.features))) if settings.baseline else None
         self._offset = np.zeros(len(settings.features))  # the stream's own operating point, once learned
         self._spread = np.ones(len(settings.features))
+        self._center, self._scale = self._affine()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -177,9 +178,7 @@ class StreamDetector:
             self._last_time = timestamp
         if self._baseline_rows is not None:
             return self._learn_baseline(index, row)
-        scaler = self.settings.scaler
-        # float64 here: cannot overflow
-        standardized = ((row - self._offset) / self._spread - scaler.mean) / scaler.scale
+        standardized = (row - self._center) / self._scale  # float64 here: cannot overflow
         if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
@@ -203,8 +202,16 @@ class StreamDetector:
         if self.counters.baseline == len(rows):
             baseline = StandardScaler.fit(rows)
             self._offset, self._spread = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
+            self._center, self._scale = self._affine()
             self._baseline_rows = None
         return StepResult(index, None, self.alerting)
+
+    def _affine(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The stream baseline then the bundle scaler, ((x - o) / s - m) / c, as one (x - center) / scale
+        computed once rather than per sample."""
+        scaler = self.settings.scaler
+        mean, scale = scaler.mean.astype(np.float64), scaler.scale.astype(np.float64)
+        return self._offset + mean * self._spread, self._spread * scale
 
     @property
     def baseline(self) -> StandardScaler | None:
