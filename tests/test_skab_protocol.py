@@ -126,5 +126,7 @@ def test_skab_protocol_usage_errors(tmp_path: Path, skab_dir: Path) -> None:
     assert result.exit_code == 2 and "--protocols: expected leaderboard and/or fleet, got 'nab'" in result.output
     result = runner.invoke(main, ["evaluate", "--protocol", "skab", str(tmp_path)])
     assert result.exit_code == 65 and "no SKAB files found" in result.output
+    result = runner.invoke(main, ["evaluate", "--protocol", "skab", str(skab_dir), "--exclude", "Temprature"])
+    assert result.exit_code == 65 and "cannot exclude Temprature" in result.output
     result = runner.invoke(main, ["evaluate", str(skab_dir)])
     assert result.exit_code == 2 and "--model is required" in result.output

@@ -125,6 +125,9 @@ def run_protocol(
     ablation, with thresholds calibrated on exactly the held-out segments training calibrated on."""
     started = time.perf_counter()
     paths = skab_files(root)[:limit]
+    unknown = sorted(set(exclude) - set(read_csv(paths[0]).features))
+    if unknown:  # a typo would silently keep the sensor in
+        raise ValueError(f"cannot exclude {', '.join(unknown)}: {paths[0]} has no such sensor column")
     recordings = [read_csv(p, exclude=exclude) for p in paths]
     run = ProtocolRun(protocol)
     if protocol == "fleet":
