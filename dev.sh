@@ -42,8 +42,12 @@ venv() {  # venv EXTRAS: create .venv and install the package with those extras,
   local stamp="$VENV/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
     say "installing edge-lstm[$extras] into $VENV (TensorFlow is large: the first time takes a few minutes)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[$extras]"
+    # pip and the build backend talk a lot; keep it in a log and show it only when something fails.
+    local log="$VENV/pip-install.log"
+    if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+           "$VENV/bin/python" -m pip install -q -e ".[$extras]"; } >"$log" 2>&1; then
+      cat "$log" >&2; echo "installing edge-lstm[$extras] failed (log: $log)" >&2; exit 1
+    fi
     touch "$stamp"
   fi
 }
@@ -63,7 +67,7 @@ case "${1:-help}" in
     command -v mosquitto_sub >/dev/null || apt_install mosquitto-clients
     command -v systemd-analyze >/dev/null || apt_install systemd  # `systemd-analyze verify` of the units
     say "ruff"
-    "$VENV/bin/ruff" check edge_lstm train tests
+    "$VENV/bin/ruff" check edge_lstm edge_lstm_train tests
     say "mypy (edge_lstm)"
     "$VENV/bin/mypy"
     say "pytest"

@@ -175,15 +175,14 @@ def demo(out: Path, epochs: int) -> None:
     Example: edge-lstm demo --out /tmp/demo
     """
     _require_training_extra()
-    from edge_lstm_train.fit import ModelConfig
-    from edge_lstm_train.pipeline import TrainOptions, train_bundle
-
     from edge_lstm import demo as demo_lib
     from edge_lstm.bundle import load_bundle
     from edge_lstm.plot import plot_replay
     from edge_lstm.replay import replay as run_replay
     from edge_lstm.sinks.jsonl import JsonLinesSink
     from edge_lstm.sources.csv_file import read_csv
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.pipeline import TrainOptions, train_bundle
 
     def say(message: str) -> None:
         click.echo(message, err=True)

@@ -146,10 +146,9 @@ def train(
     Example (SKAB): edge-lstm train anomaly-free.csv --out pump-bundle/
     """
     _require_training_extra()
+    from edge_lstm.sources.csv_file import read_csv
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
-
-    from edge_lstm.sources.csv_file import read_csv
 
     with translated_errors():
         recordings = [

@@ -41,10 +41,9 @@ def normal_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory, normal_csv: Path) -> Path:
     """A real bundle: Keras fit, three TFLite exports verified through LiteRT, calibrated threshold."""
     tensorflow_or_fail()
+    from edge_lstm.sources.csv_file import read_csv
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
-
-    from edge_lstm.sources.csv_file import read_csv
 
     out = tmp_path_factory.mktemp("bundles") / "synthetic"
     train_bundle(

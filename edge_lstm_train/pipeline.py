@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from edge_lstm_train import data, export, verify
-from edge_lstm_train.fit import ModelConfig, fit_sequence_model
-from edge_lstm_train.model import build_step_model, reference_weights
 
 from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
@@ -27,6 +24,9 @@ from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.runtime.litert import LiteRTStepModel
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
+from edge_lstm_train import data, export, verify
+from edge_lstm_train.fit import ModelConfig, fit_sequence_model
+from edge_lstm_train.model import build_step_model, reference_weights
 
 # The float export must reproduce Keras to this (max abs reconstruction error over the calibration
 # stream); anything larger means the conversion is wrong, not merely imprecise.

@@ -12,6 +12,7 @@ import_tensorflow_quietly()
 
 import keras
 import numpy as np
+
 from edge_lstm_train.model import TrailingWindowLoss, build_sequence_model
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
 from edge_lstm_train import native_output_captured
 
 VARIANTS = ("float", "dynamic", "int8")
