@@ -102,6 +102,13 @@ def main() -> None:
     default=None,
     help="Write a PNG of the signals, score, threshold and alerts.",
 )
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every sample's score, threshold and alert state as CSV (empty score: warm-up or skipped).",
+)
 @click.option("--stream", default="replay", show_default=True, help="Stream id written into alerts.")
 def replay(
     file: Path,
@@ -111,6 +118,7 @@ def replay(
     threshold: float | None,
     variant: str | None,
     plot_path: Path | None,
+    scores_path: Path | None,
     stream: str,
 ) -> None:
     """Stream a CSV through the detector one sample at a time.
@@ -147,6 +155,9 @@ def replay(
             f"{result.us_per_sample:.1f} us/sample",
             err=True,
         )
+        if scores_path:
+            _write_scores(scores_path, result)
+            click.echo(f"scores: {scores_path}", err=True)
         if plot_path:
             from edge_lstm.plot import plot_replay
 
@@ -155,6 +166,16 @@ def replay(
                 f"plot: {plot_replay(plot_path, recording, result, labels=None if labels is None else labels > 0)}",
                 err=True,
             )
+
+
+def _write_scores(path: Path, result: Any) -> None:
+    """One row per sample; full float precision, so runs on different machines can be compared exactly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("sample,score,threshold,alerting\n")
+        for i, (score, alerting) in enumerate(zip(result.scores, result.alerting, strict=True)):
+            limit = result.thresholds[i] if result.thresholds is not None else result.threshold
+            handle.write(f"{i},{'' if score != score else repr(float(score))},{float(limit)!r},{int(alerting)}\n")
 
 
 @main.command()
