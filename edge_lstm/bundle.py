@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+__all__ = ["Bundle", "BundleError", "load_bundle", "write_manifest"]
+
 import numpy as np
 
+from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.thresholds import DebounceSettings
+from edge_lstm.errors import BundleError, ModelFileError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -36,10 +40,6 @@ REQUIRED_KEYS = (
     "quantization",
     "files",
 )
-
-
-class BundleError(ValueError):
-    """A bundle is missing, corrupt, tampered with or incompatible."""
 
 
 def sha256_file(path: Path) -> str:
@@ -106,7 +106,7 @@ class Bundle:
     # -- what the device builds from it ------------------------------------------------------------
     def open_model(self, variant: str | None = None, num_threads: int = 1) -> Any:
         """The LiteRT step model: the deployed ``model.tflite``, or a named variant (float, dynamic, int8)."""
-        from edge_lstm.runtime.litert import LiteRTStepModel, ModelFileError
+        from edge_lstm.runtime.litert import LiteRTStepModel
 
         name = MODEL if variant is None else self.manifest["quantization"]["variants"][variant]["file"]
         try:
@@ -126,26 +126,24 @@ class Bundle:
 
         return NumpyStepModel.from_file(self.file(REFERENCE_WEIGHTS), cell=self.cell, window=self.window)
 
-    def recalibrated(self, method: str, knob: float) -> dict[str, Any]:
+    def recalibrated(self, rule: ThresholdRule) -> dict[str, Any]:
         """A threshold section by another method or knob, from the stored calibration scores."""
-        from edge_lstm.core.calibration import calibrate
-
         if CALIBRATION_SCORES not in self.manifest["files"]:
             raise BundleError(
                 f"{self.path}: this bundle stores no calibration scores (trained by an older edge-lstm); "
                 "set an absolute threshold instead, or retrain it"
             )
         try:
-            return calibrate(np.load(self.file(CALIBRATION_SCORES)), method, knob)
+            return calibrate(np.load(self.file(CALIBRATION_SCORES), allow_pickle=False), rule)
         except ValueError as error:
             raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
 
     def detector_settings(
-        self, threshold: float | None = None, rule: tuple[str, float] | None = None, **overrides: Any
+        self, threshold: float | None = None, rule: ThresholdRule | None = None, **overrides: Any
     ) -> DetectorSettings:
-        """The device's settings; ``threshold`` (an absolute value) or ``rule`` (method, knob) replace the
-        bundle's own threshold."""
-        section = self.recalibrated(*rule) if rule is not None else self.manifest["threshold"]
+        """The device's settings; ``threshold`` (an absolute value) or ``rule`` (recalibrated from the
+        stored scores) replace the bundle's own threshold."""
+        section = self.recalibrated(rule) if rule is not None else self.manifest["threshold"]
         alerting = self.manifest["alerting"]
         limits = self.manifest.get("input_range")
         debounce = DebounceSettings(

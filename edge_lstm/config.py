@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge_lstm.core.calibration import ThresholdRule
+from edge_lstm.errors import ConfigError, SettingsError
+
+__all__ = ["ConfigError", "DaemonConfig", "MQTTSettings", "StreamSettings", "load_config"]
+
 FORMATS = ("json", "json_array", "csv")
 
 
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the file, the key and what is wrong."""
-
-
 # A stream may recalibrate its threshold from the bundle's stored calibration scores: key -> method.
-THRESHOLD_KEYS = {"threshold_quantile": "quantile", "threshold_multiplier": "max", "threshold_spot_q": "spot"}
+THRESHOLD_KEYS = ThresholdRule.config_keys()
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class StreamSettings:
     timestamp_field: str | None = None
     bundle: str | None = None  # default: [model] bundle
     threshold: float | None = None  # an absolute threshold, or
-    threshold_rule: tuple[str, float] | None = None  # (method, knob) recalibrated from the bundle's scores
+    threshold_rule: ThresholdRule | None = None  # recalibrated from the bundle's stored scores
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class _Reader:
         return None if value is None else float(value)
 
 
-def _threshold_rule(r: _Reader) -> tuple[str, float] | None:
+def _threshold_rule(r: _Reader) -> ThresholdRule | None:
     """At most one threshold choice per stream: an absolute ``threshold`` or one method's knob."""
     given = [key for key in ("threshold", *THRESHOLD_KEYS) if key in r.table]
     if len(given) > 1:
@@ -146,16 +147,73 @@ def _threshold_rule(r: _Reader) -> tuple[str, float] | None:
     if not given or given[0] == "threshold":
         return None
     key = given[0]
-    value = r.number(key, None)
-    assert value is not None
-    if key != "threshold_multiplier" and not value < 1:
-        raise r.fail(key, f"must be between 0 and 1 (exclusive), got {value}")
-    return THRESHOLD_KEYS[key], value
+    value = r.number(key, 0.0)
+    try:
+        return ThresholdRule.from_config_key(key, value or 0.0)
+    except SettingsError as error:
+        message = str(error)
+        raise r.fail(key, message[message.find("must") :]) from None
 
 
 def _env(name: str) -> str | None:
     value = os.environ.get(f"EDGE_LSTM_{name}")
     return value if value not in (None, "") else None
+
+
+def _mqtt_settings(m: _Reader, overrides: dict[str, Any], folder: Path) -> MQTTSettings:
+    """[mqtt] with the flag > environment > file > default precedence; every source validated alike."""
+    password = _env("MQTT_PASSWORD")
+    password_file = _relative_to(folder / "config", m.get("password_file", str))
+    if password is None and password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise m.fail("password_file", f"cannot read {password_file} ({error.strerror})") from None
+    return MQTTSettings(
+        host=overrides.get("host") or _env("MQTT_HOST") or m.get("host", str, "localhost"),
+        port=_port(overrides.get("port"), "--port")
+        or _port(_env("MQTT_PORT"), "EDGE_LSTM_MQTT_PORT")
+        or m.integer("port", 1883, 1, 65535),
+        client_id=overrides.get("client_id") or _env("MQTT_CLIENT_ID") or m.get("client_id", str, "edge-lstm"),
+        keepalive=m.integer("keepalive", 30, 5, 3600),
+        qos=m.integer("qos", 1, 0, 2),
+        username=_env("MQTT_USERNAME") or m.get("username", str),
+        password=password,
+        tls_ca_file=_relative_to(folder / "config", m.get("tls_ca_file", str)),
+        reconnect_min_s=m.number("reconnect_min_s", 1.0) or 1.0,
+        reconnect_max_s=m.number("reconnect_max_s", 30.0) or 30.0,
+    )
+
+
+def _port(value: object, where: str) -> int | None:
+    """A port from a flag or the environment, checked as strictly as one in the file."""
+    if value is None or value == "":
+        return None
+    try:
+        port = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: the MQTT port must be an integer between 1 and 65535, got {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{where}: the MQTT port must be between 1 and 65535, got {port}")
+    return port
+
+
+def _relative_to(config_path: Path, value: str | None) -> str | None:
+    """A path from the config file, relative to the file's folder (a service runs with its working
+    directory at /, so the working directory is never what a relative path in a config means)."""
+    if not value:
+        return value
+    candidate = Path(value).expanduser()
+    return str(candidate if candidate.is_absolute() else config_path.parent / candidate)
+
+
+def mqtt_settings_from(path: Path | None, overrides: dict[str, Any] | None = None) -> MQTTSettings:
+    """Broker settings for the operator tools: from a daemon config when one is given, else from the
+    ``EDGE_LSTM_MQTT_*`` environment and the defaults; flags in ``overrides`` win either way."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if path is not None:
+        return load_config(path, overrides).mqtt
+    return _mqtt_settings(_Reader("environment", {}, "mqtt"), overrides, Path.cwd())
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> DaemonConfig:
@@ -179,28 +237,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
             raise ConfigError(f"{source}: [{name}] must be a table")
         tables[name] = _Reader(source, value, name)
 
-    m = tables["mqtt"]
-    password = _env("MQTT_PASSWORD")
-    password_file = m.get("password_file", str)
-    if password is None and password_file:
-        try:
-            password = Path(password_file).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise m.fail("password_file", f"cannot read {password_file} ({error.strerror})") from None
-    port_text = overrides.get("port") or _env("MQTT_PORT")
-    mqtt = MQTTSettings(
-        host=overrides.get("host") or _env("MQTT_HOST") or m.get("host", str, "localhost"),
-        port=int(port_text) if port_text else m.integer("port", 1883, 1, 65535),
-        client_id=overrides.get("client_id") or _env("MQTT_CLIENT_ID") or m.get("client_id", str, "edge-lstm"),
-        keepalive=m.integer("keepalive", 30, 5, 3600),
-        qos=m.integer("qos", 1, 0, 2),
-        username=_env("MQTT_USERNAME") or m.get("username", str),
-        password=password,
-        tls_ca_file=m.get("tls_ca_file", str),
-        reconnect_min_s=m.number("reconnect_min_s", 1.0) or 1.0,
-        reconnect_max_s=m.number("reconnect_max_s", 30.0) or 30.0,
-    )
-    bundle = overrides.get("bundle") or _env("BUNDLE") or tables["model"].get("bundle", str)
+    mqtt = _mqtt_settings(tables["mqtt"], overrides, path.parent)
+    bundle = overrides.get("bundle") or _env("BUNDLE") or _relative_to(path, tables["model"].get("bundle", str))
     if not bundle:
         raise ConfigError(f"{source}: [model] bundle: required (the model bundle directory)")
 
@@ -228,7 +266,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
                 format=fmt,
                 fields=tuple(fields) if fields else None,
                 timestamp_field=r.get("timestamp_field", str),
-                bundle=r.get("bundle", str),
+                bundle=_relative_to(path, r.get("bundle", str)),
                 threshold=r.number("threshold", None),
                 threshold_rule=_threshold_rule(r),
             )
@@ -255,7 +293,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         health_interval_s=s.number("health_interval_s", 30.0) or 30.0,
         queue_size=tables["queue"].integer("max_samples", 10_000, 1, 10_000_000),
         outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
-        outbox_path=tables["outbox"].get("path", str),
+        outbox_path=_relative_to(path, tables["outbox"].get("path", str)),
         source=path,
     )
 

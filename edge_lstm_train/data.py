@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.sources.csv_file import Recording
 
 FloatArray = npt.NDArray[np.float32]
@@ -74,7 +75,7 @@ def split_recordings(
 ) -> Splits:
     # A validation fraction of 0 is allowed: training then runs a fixed number of epochs.
     if not 0 <= val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
-        raise ValueError(
+        raise SettingsError(
             "the validation fraction must be in [0, 1), the calibration fraction in (0, 1), and together "
             "they must leave at least 10% to train"
         )
@@ -114,7 +115,7 @@ def crops(segments: list[FloatArray], seq_len: int, stride: int, window: int) ->
             xs.append(piece)
             ys.append(target)
     if not xs:
-        raise ValueError(f"no segment is long enough to train on (need at least {2 * window} rows)")
+        raise DataError(f"no segment is long enough to train on (need at least {2 * window} rows)")
     return np.stack(xs), np.stack(ys)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from edge_lstm.errors import SettingsError
 from edge_lstm_train import native_output_captured
 
 VARIANTS = ("float", "dynamic", "int8")
@@ -53,6 +54,6 @@ def convert(step_model: object, variant: str, representative: list[dict[str, np.
         converter.representative_dataset = dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     else:
-        raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        raise SettingsError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     with native_output_captured():
         return bytes(converter.convert())

@@ -13,6 +13,7 @@ import_tensorflow_quietly()
 import keras
 import numpy as np
 
+from edge_lstm.errors import SettingsError
 from edge_lstm_train.model import TrailingWindowLoss, build_sequence_model
 
 
@@ -34,16 +35,16 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
+            raise SettingsError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
         for name in ("window", "state_size", "bottleneck", "seq_len", "stride", "batch_size", "epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise SettingsError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.l2 < 0:
-            raise ValueError(f"l2 must not be negative, got {self.l2}")
+            raise SettingsError(f"l2 must not be negative, got {self.l2}")
         if self.seq_len < 2 * self.window:
-            raise ValueError(f"seq_len ({self.seq_len}) must be at least twice the window ({self.window})")
+            raise SettingsError(f"seq_len ({self.seq_len}) must be at least twice the window ({self.window})")
 
 
 def seed_everything(seed: int) -> None:

@@ -23,13 +23,15 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from edge_lstm.errors import SettingsError
+
 
 def _recurrent_layer(cell: str, units: int, **options: Any) -> Any:
     if cell == "lstm":
         return layers.LSTM(units, return_sequences=True, name="encoder", **options)
     if cell == "gru":
         return layers.GRU(units, return_sequences=True, reset_after=True, name="encoder", **options)
-    raise ValueError(f"unknown cell {cell!r}; expected 'lstm' or 'gru'")
+    raise SettingsError(f"unknown cell {cell!r}; expected 'lstm' or 'gru'")
 
 
 def build_sequence_model(

@@ -16,11 +16,13 @@ import numpy as np
 
 from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
-from edge_lstm.core.calibration import calibrate
+from edge_lstm.core.baseline import standardize_by_own_baseline
+from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.thresholds import DebounceSettings
+from edge_lstm.errors import DataError, SettingsError, TrainingError
 from edge_lstm.runtime.litert import LiteRTStepModel
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
@@ -54,25 +56,27 @@ class TrainOptions:
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
 
+    @property
+    def threshold_rule(self) -> ThresholdRule:
+        """The rule the threshold flags ask for: the method, with the knob that belongs to it."""
+        knob = {"quantile": self.quantile, "spot": self.spot_q, "max": self.multiplier}.get(self.threshold_method, 0.0)
+        return ThresholdRule(self.threshold_method, knob)
+
     def __post_init__(self) -> None:
-        if self.threshold_method not in THRESHOLD_METHODS:
-            raise ValueError(f"threshold method must be quantile, spot or max, got {self.threshold_method!r}")
+        self.threshold_rule  # noqa: B018  (validates the method and its knob)
         if self.score not in SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}")
+            raise SettingsError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}")
         if self.smooth < 1:
-            raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
+            raise SettingsError(f"smooth must be at least 1 sample, got {self.smooth}")
         if self.baseline < 0 or self.baseline == 1:
-            raise ValueError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
+            raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if not self.multiplier > 0:
-            raise ValueError(f"multiplier must be positive, got {self.multiplier}")
+            raise SettingsError(f"multiplier must be positive, got {self.multiplier}")
         if self.quantization not in ("auto", *export.VARIANTS):
-            raise ValueError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
+            raise SettingsError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
 
 
-THRESHOLD_METHODS = ("quantile", "spot", "max")
-
-
-class ExportMismatch(RuntimeError):
+class ExportMismatch(TrainingError):
     """An exported file does not compute what the Keras model computes."""
 
 
@@ -88,7 +92,7 @@ def train_bundle(
     features = recordings[0].features
     for rec in recordings[1:]:
         if rec.features != features:
-            raise ValueError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+            raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
     splits = split(recordings, options)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -97,13 +101,13 @@ def train_bundle(
         f"{splits.gap_cuts} timestamp gaps cut"
     )
     if not splits.train:
-        raise ValueError("no training rows left after the NaN and gap policy")
+        raise DataError("no training rows left after the NaN and gap policy")
     scaler = StandardScaler.fit(np.concatenate(splits.train))
     train_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.train]
     val_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.validation]
     calib_raw, calib_seg = calibration_segments(splits, scaler, options, config.window)
     if not calib_seg or (options.val_fraction > 0 and not val_seg):
-        raise ValueError("validation or calibration split is empty; provide more rows")
+        raise DataError("validation or calibration split is empty; provide more rows")
 
     train_xy = data.crops(train_seg, config.seq_len, config.stride, config.window)
     val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window) if val_seg else None
@@ -258,18 +262,12 @@ def calibration_segments(
 
 def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:
     """The manifest's threshold section, from the deployed model's held-out calibration scores."""
-    knob = {"quantile": options.quantile, "spot": options.spot_q, "max": options.multiplier}
-    return calibrate(scores, options.threshold_method, knob[options.threshold_method])
+    return calibrate(scores, options.threshold_rule)
 
 
 def _own_baseline(recording: Recording, rows: int) -> Recording:
-    """The recording standardized by its own first ``rows`` valid rows (all of them if it is shorter),
-    as the detector standardizes a stream by its first ``rows`` valid samples."""
-    valid = recording.values[np.isfinite(recording.values).all(axis=1)]
-    if len(valid) < 2:
-        raise ValueError(f"{recording.path}: fewer than 2 valid rows to learn a baseline from")
-    own = StandardScaler.fit(valid[:rows])
-    values = (recording.values - own.mean.astype(np.float64)) / own.scale.astype(np.float64)
+    """The recording standardized by its own first ``rows`` valid rows, as the detector does a stream."""
+    values = standardize_by_own_baseline(recording.values, rows, str(recording.path))
     return dataclasses.replace(recording, values=values)
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edge_lstm.cli import EXIT_CONFIG, main
+from edge_lstm.cli import main
 from edge_lstm.config import ConfigError, load_config
-from edge_lstm.sources.payload import PayloadError, PayloadParser, stream_id
+from edge_lstm.core.calibration import ThresholdRule
+from edge_lstm.core.topics import stream_id
+from edge_lstm.errors import ExitStatus, FrameError
+from edge_lstm.sources.payload import PayloadParser
 
 MINIMAL = '[model]\nbundle = "b"\n[[streams]]\ntopic = "sensors/+/pump"\n'
 
@@ -78,11 +81,12 @@ def test_unreadable_password_file(tmp_path: Path) -> None:
 
 def test_check_config_exits_78_for_a_bad_config_and_a_missing_bundle(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, "[mqtt]\nport = 0\n" + MINIMAL))])
-    assert result.exit_code == EXIT_CONFIG
+    assert result.exit_code == ExitStatus.CONFIG
     assert result.output.strip().endswith("[mqtt] port: must be between 1 and 65535, got 0")
     result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, MINIMAL))])
-    assert result.exit_code == EXIT_CONFIG
-    assert "[[streams]] 1: b: bundle directory not found" in result.output
+    assert result.exit_code == ExitStatus.CONFIG
+    # A relative bundle path in a config means the config file's folder, not the working directory.
+    assert f"[[streams]] 1: {tmp_path / 'b'}: bundle directory not found" in result.output
 
 
 @pytest.mark.slow
@@ -93,7 +97,7 @@ def test_check_config_against_the_bundle_features(tmp_path: Path, bundle_dir: Pa
     assert "5 features" in result.output
     bad = good + 'format = "csv"\nfields = ["vibration", "flow"]\n'
     result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, bad))])
-    assert result.exit_code == EXIT_CONFIG
+    assert result.exit_code == ExitStatus.CONFIG
     assert "lack the model feature 'motor_current'" in result.output
 
 
@@ -114,7 +118,7 @@ def test_payload_formats_map_fields_to_the_feature_order() -> None:
     assert list(values) == [1.0, 2.0] and ts == 10.0
     values, _ = PayloadParser("json_array", features).parse(b"[1, null]")
     assert values[0] == 1.0 and values[1] != values[1]  # null is NaN, never 0
-    with pytest.raises(PayloadError, match=r"array has 3 values, expected 2"):
+    with pytest.raises(FrameError, match=r"array has 3 values, expected 2"):
         PayloadParser("json_array", features).parse(b"[1, 2, 3]")
 
 
@@ -126,16 +130,16 @@ def test_a_stream_recalibrates_its_threshold_from_the_bundle_scores(tmp_path: Pa
 
     bundle = load_bundle(bundle_dir)
     own = bundle.manifest["threshold"]
-    assert bundle.recalibrated("quantile", own["quantile"])["value"] == pytest.approx(own["value"])
-    loose = bundle.detector_settings(rule=("max", 2.0))
+    assert bundle.recalibrated(ThresholdRule("quantile", own["quantile"]))["value"] == pytest.approx(own["value"])
+    loose = bundle.detector_settings(rule=ThresholdRule("max", 2.0))
     assert loose.threshold > bundle.threshold and loose.spot is None
-    spot = bundle.detector_settings(rule=("spot", 1e-3))
+    spot = bundle.detector_settings(rule=ThresholdRule("spot", 1e-3))
     assert spot.spot is not None and spot.spot["q"] == 1e-3
 
     config = f'[model]\nbundle = "{bundle_dir}"\n[[streams]]\ntopic = "s/+"\nthreshold_multiplier = 2.0\n'
     result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, config))])
     assert result.exit_code == 0, result.output
-    assert f"threshold {loose.threshold:.4g} (max 2, recalibrated)" in result.output
+    assert f"threshold {loose.threshold:.4g} (2 x max, recalibrated)" in result.output
 
     # A bundle from before calibration scores were stored says what to do instead.
     old = tmp_path / "old"
@@ -144,4 +148,55 @@ def test_a_stream_recalibrates_its_threshold_from_the_bundle_scores(tmp_path: Pa
     del manifest["files"]["calibration_scores.npy"]
     (old / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=r"stores no calibration scores .* set an absolute threshold instead"):
-        load_bundle(old).detector_settings(rule=("quantile", 0.99))
+        load_bundle(old).detector_settings(rule=ThresholdRule("quantile", 0.99))
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        (
+            {"EDGE_LSTM_MQTT_PORT": "abc"},
+            [],
+            "EDGE_LSTM_MQTT_PORT: the MQTT port must be an integer between 1 and 65535, got 'abc'",
+        ),
+        ({}, ["--port", "70000"], "--port: the MQTT port must be between 1 and 65535, got 70000"),
+    ],
+)
+def test_a_port_from_a_flag_or_the_environment_is_validated_like_one_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: list[str], message: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["run", "--config", str(write(tmp_path, MINIMAL)), *args])
+    assert result.exit_code == ExitStatus.CONFIG  # systemd does not restart-loop on 78
+    assert result.output.strip().endswith(message)
+
+
+def test_the_operator_tools_read_the_environment_without_a_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_lstm.config import mqtt_settings_from
+
+    monkeypatch.setenv("EDGE_LSTM_MQTT_HOST", "broker.lan")
+    monkeypatch.setenv("EDGE_LSTM_MQTT_PORT", "1884")
+    monkeypatch.setenv("EDGE_LSTM_MQTT_USERNAME", "viewer")
+    settings = mqtt_settings_from(None)
+    assert (settings.host, settings.port, settings.username) == ("broker.lan", 1884, "viewer")
+    assert mqtt_settings_from(None, {"host": "other", "port": None}).host == "other"  # a flag still wins
+    monkeypatch.setenv("EDGE_LSTM_MQTT_PORT", "0")
+    result = CliRunner().invoke(main, ["alerts", "--timeout", "1"])
+    assert result.exit_code == ExitStatus.CONFIG
+    assert "EDGE_LSTM_MQTT_PORT: the MQTT port must be between 1 and 65535, got 0" in result.output
+
+
+def test_relative_paths_in_a_config_mean_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "secret").write_text("s3cret\n")
+    text = '[mqtt]\npassword_file = "secret"\n[outbox]\npath = "state/outbox.jsonl"\n' + MINIMAL
+    monkeypatch.chdir(tmp_path)  # a service runs elsewhere (systemd: /)
+    config = load_config(write(folder, text))
+    assert config.bundle == str(folder / "b") and config.outbox_path == str(folder / "state/outbox.jsonl")
+    assert config.mqtt.password == "s3cret"
+    monkeypatch.setenv("EDGE_LSTM_BUNDLE", "from-env")  # given on the command line or environment: as given
+    assert load_config(folder / "config.toml").bundle == "from-env"

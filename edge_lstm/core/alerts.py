@@ -10,6 +10,8 @@ ALERT_SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class AlertEvent:
+    """One alert transition of one stream (start or clear), as published; see ``schemas/alert.schema.json``."""
+
     event: str  # "alert_start" | "alert_clear"
     stream: str
     index: int  # sample number in the stream, from 0
@@ -23,6 +25,7 @@ class AlertEvent:
     peak_score: float | None = None  # on clear: the highest score seen during the alert
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object subscribers receive (schema version, event, stream, scores, top sensors)."""
         record: dict[str, Any] = {
             "schema": ALERT_SCHEMA_VERSION,
             "event": self.event,

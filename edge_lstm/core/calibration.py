@@ -13,6 +13,7 @@ method or knob in its config without retraining.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,27 +21,97 @@ import numpy.typing as npt
 
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import quantile_threshold
+from edge_lstm.errors import DataError, SettingsError
 
-METHODS = {"quantile": "quantile", "max": "multiplier", "spot": "q"}  # method -> its knob
+METHODS = {"quantile": "quantile", "max": "multiplier", "spot": "q"}  # method -> the name of its knob
 
 
-def calibrate(scores: npt.ArrayLike, method: str, knob: float) -> dict[str, Any]:
-    """The manifest's threshold section: method, knob, value (and SPOT's state for ``spot``)."""
-    if method not in METHODS:
-        raise ValueError(f"threshold method must be one of {', '.join(METHODS)}, got {method!r}")
+@dataclass(frozen=True)
+class ThresholdRule:
+    """A threshold method with its one knob; the single place that knows which knob goes with which method.
+
+    >>> rule = ThresholdRule.parse("max:1.8")
+    >>> rule, rule.label, rule.knob_name
+    (ThresholdRule(method='max', knob=1.8), '1.8 x max', 'multiplier')
+    >>> ThresholdRule.from_config_key("threshold_spot_q", 0.001).label
+    'SPOT q=0.001'
+    """
+
+    method: str  # quantile | max | spot
+    knob: float  # the quantile, the multiplier, or SPOT's q
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise SettingsError(f"threshold method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if not self.knob > 0:
+            raise SettingsError(f"{self.knob_name} must be positive, got {self.knob}")
+        if self.method != "max" and not self.knob < 1:
+            raise SettingsError(f"{self.knob_name} must be between 0 and 1 (exclusive), got {self.knob}")
+
+    @property
+    def knob_name(self) -> str:
+        """``quantile``, ``multiplier`` or ``q``: the knob's name in a bundle's manifest."""
+        return METHODS[self.method]
+
+    @property
+    def config_key(self) -> str:
+        """The daemon config key that sets this rule for a stream (e.g. ``threshold_multiplier``)."""
+        return f"threshold_{'spot_q' if self.method == 'spot' else self.knob_name}"
+
+    @property
+    def label(self) -> str:
+        """A short human name: ``quantile 0.999``, ``1.8 x max``, ``SPOT q=0.001``."""
+        return {"max": f"{self.knob:g} x max", "quantile": f"quantile {self.knob:g}", "spot": f"SPOT q={self.knob:g}"}[
+            self.method
+        ]
+
+    @classmethod
+    def parse(cls, text: str) -> ThresholdRule:
+        """``METHOD:KNOB``, as on the command line (``quantile:0.999``, ``max:1.8``, ``spot:0.001``)."""
+        method, _, knob = text.partition(":")
+        try:
+            value = float(knob)
+        except ValueError:
+            value = float("nan")
+        if method not in METHODS or value != value:
+            raise SettingsError(
+                f"threshold rule {text!r}: expected METHOD:KNOB with METHOD one of {', '.join(METHODS)}, e.g. max:1.8"
+            )
+        return cls(method, value)
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> ThresholdRule:
+        """The rule a manifest's threshold section was calibrated with."""
+        return cls(str(section["method"]), float(section[METHODS[str(section["method"])]]))
+
+    @staticmethod
+    def config_keys() -> dict[str, str]:
+        """Daemon config key -> method, for every method."""
+        return {f"threshold_{'spot_q' if m == 'spot' else k}": m for m, k in METHODS.items()}
+
+    @classmethod
+    def from_config_key(cls, key: str, knob: float) -> ThresholdRule:
+        """The rule a daemon config key (``threshold_quantile``, ...) sets."""
+        return cls(cls.config_keys()[key], knob)
+
+
+def calibrate(scores: npt.ArrayLike, rule: ThresholdRule) -> dict[str, Any]:
+    """The manifest's threshold section from held-out normal scores: method, knob, value (and SPOT's state)."""
     values = np.asarray(scores, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size == 0:
-        raise ValueError("cannot calibrate a threshold from zero finite scores")
-    section: dict[str, Any] = {"method": method, METHODS[method]: knob, "calibration_samples": int(values.size)}
-    if method == "spot":
-        spot = SPOT(q=knob)
+        raise DataError("cannot calibrate a threshold from zero finite scores")
+    section: dict[str, Any] = {
+        "method": rule.method,
+        rule.knob_name: rule.knob,
+        "calibration_samples": int(values.size),
+    }
+    if rule.method == "spot":
+        spot = SPOT(q=rule.knob)
         section["value"] = spot.initialize(values)
         section["spot"] = spot.state()
-    elif method == "max":
-        if not knob > 0:
-            raise ValueError(f"multiplier must be positive, got {knob}")
-        section["value"] = knob * float(values.max())
+    elif rule.method == "max":
+        section["value"] = rule.knob * float(values.max())
     else:
-        section["value"] = quantile_threshold(values, knob)
+        section["value"] = quantile_threshold(values, rule.knob)
     return section

@@ -29,12 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_lstm.core.alerts import AlertEvent, severity_of
+from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
 from edge_lstm.core.smoothing import TrailingMean
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import State, StepModel, zero_state
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
+from edge_lstm.errors import DataError, SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample invalid
@@ -42,6 +44,8 @@ MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample inv
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """Everything a stream's detector needs from its bundle and config; validated on construction."""
+
     features: list[str]
     window: int
     scaler: StandardScaler
@@ -62,17 +66,20 @@ class DetectorSettings:
 
     def __post_init__(self) -> None:
         if self.smooth < 1:
-            raise ValueError(f"smooth must be at least 1 sample, got {self.smooth}")
+            raise SettingsError(f"smooth must be at least 1 sample, got {self.smooth}")
         if self.baseline < 0 or self.baseline == 1:
-            raise ValueError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
+            raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if self.warmup < self.window:
-            raise ValueError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
+            raise SettingsError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
         if self.threshold <= 0 or not np.isfinite(self.threshold):
-            raise ValueError(f"threshold must be a positive number, got {self.threshold}")
+            raise SettingsError(f"threshold must be a positive number, got {self.threshold}")
 
 
 @dataclass
 class Counters:
+    """Per-stream counts of what happened to every sample offered (each sample lands in exactly one bucket
+    besides ``samples``, except ``gaps``, ``out_of_range`` and ``alerts``, which mark events)."""
+
     samples: int = 0  # everything offered
     scored: int = 0
     warming_up: int = 0
@@ -85,11 +92,15 @@ class Counters:
     alerts: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict, for health documents and summaries."""
         return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
 class StepResult:
+    """What one sample produced: its score (None in warm-up or when skipped), the alert state after it,
+    any alert events, and why it was skipped."""
+
     index: int
     score: float | None  # None while warming up or when the sample was skipped
     alerting: bool
@@ -98,13 +109,14 @@ class StepResult:
 
 
 class StreamDetector:
+    """One stream's detector around a ``StepModel``: input checks, scaling, state, score, threshold,
+    debounce and alert events. Use ``process`` for one stream; ``admit``/``complete`` to batch many."""
+
     def __init__(self, settings: DetectorSettings, model: StepModel, stream: str = "default") -> None:
         if model.n_features != len(settings.features):
-            raise ValueError(
-                f"model expects {model.n_features} features but the settings list {len(settings.features)}"
-            )
+            raise DataError(f"model expects {model.n_features} features but the settings list {len(settings.features)}")
         if model.window != settings.window:
-            raise ValueError(f"model window {model.window} differs from settings window {settings.window}")
+            raise DataError(f"model window {model.window} differs from settings window {settings.window}")
         self.settings = settings
         self.model = model
         self.stream = stream
@@ -121,7 +133,8 @@ class StreamDetector:
         self._spot = SPOT.from_state(settings.spot) if settings.spot else None
         self._pending_index = 0
         self._pending_time: float | None = None
-        self._baseline_rows = np.empty((settings.baseline, len(settings.features))) if settings.baseline else None
+        n = len(settings.features)
+        self._learner = BaselineLearner(settings.baseline, n) if settings.baseline else None
         self._offset = np.zeros(len(settings.features))  # the stream's own operating point, once learned
         self._spread = np.ones(len(settings.features))
         self._center, self._scale = self._affine()
@@ -142,10 +155,12 @@ class StreamDetector:
 
     @property
     def alerting(self) -> bool:
+        """Whether the stream is in alert now."""
         return self._debounce.active
 
     # -- one sample --------------------------------------------------------------------------------
     def process(self, values: npt.ArrayLike, timestamp: float | None = None) -> StepResult:
+        """Check, scale, step and score one sample with this stream's own model call."""
         admitted = self.admit(values, timestamp)
         if isinstance(admitted, StepResult):
             return admitted
@@ -176,7 +191,7 @@ class StreamDetector:
                 self.reset()
         if timestamp is not None:
             self._last_time = timestamp
-        if self._baseline_rows is not None:
+        if self._learner is not None:
             return self._learn_baseline(index, row)
         standardized = (row - self._center) / self._scale  # float64 here: cannot overflow
         if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
@@ -195,15 +210,14 @@ class StreamDetector:
         return scaled
 
     def _learn_baseline(self, index: int, row: npt.NDArray[np.float64]) -> StepResult:
-        rows = self._baseline_rows
-        assert rows is not None
-        rows[self.counters.baseline] = row
+        if self._learner is None:
+            raise RuntimeError("the stream's baseline is already learned")
         self.counters.baseline += 1
-        if self.counters.baseline == len(rows):
-            baseline = StandardScaler.fit(rows)
+        baseline = self._learner.push(row)
+        if baseline is not None:
             self._offset, self._spread = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
             self._center, self._scale = self._affine()
-            self._baseline_rows = None
+            self._learner = None
         return StepResult(index, None, self.alerting)
 
     def _affine(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -216,7 +230,7 @@ class StreamDetector:
     @property
     def baseline(self) -> StandardScaler | None:
         """The stream's learned operating point (None until learned, or when baselines are off)."""
-        if not self.settings.baseline or self._baseline_rows is not None:
+        if not self.settings.baseline or self._learner is not None:
             return None
         return StandardScaler(self._offset.astype(np.float32), self._spread.astype(np.float32))
 

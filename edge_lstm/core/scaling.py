@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -20,11 +22,12 @@ class StandardScaler:
 
     @classmethod
     def fit(cls, values: npt.ArrayLike) -> StandardScaler:
+        """Mean and standard deviation per column of a (rows, features) array without NaN (at least 2 rows)."""
         data = np.asarray(values, dtype=np.float64)
         if data.ndim != 2 or data.shape[0] < 2:
-            raise ValueError(f"need a (rows, features) array with at least 2 rows, got shape {data.shape}")
+            raise DataError(f"need a (rows, features) array with at least 2 rows, got shape {data.shape}")
         if not np.isfinite(data).all():
-            raise ValueError("cannot fit a scaler on data that contains NaN or infinity")
+            raise DataError("cannot fit a scaler on data that contains NaN or infinity")
         std = data.std(axis=0)
         # A constant channel carries no information; scale 1 keeps it finite instead of dividing by 0.
         std[std < 1e-12] = 1.0
@@ -32,23 +35,28 @@ class StandardScaler:
 
     @property
     def n_features(self) -> int:
+        """How many features the scaler standardizes."""
         return int(self.mean.shape[0])
 
     def transform(self, values: npt.ArrayLike) -> FloatArray:
+        """``(values - mean) / scale`` as float32."""
         return ((np.asarray(values, dtype=np.float32) - self.mean) / self.scale).astype(np.float32)
 
     def inverse(self, scaled: npt.ArrayLike) -> FloatArray:
+        """``scaled * scale + mean`` as float32: back to sensor units."""
         return (np.asarray(scaled, dtype=np.float32) * self.scale + self.mean).astype(np.float32)
 
     def to_dict(self) -> dict[str, list[float]]:
+        """The manifest's form: ``{"mean": [...], "scale": [...]}``."""
         return {"mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StandardScaler:
+        """Read the manifest's form back; ``DataError`` if it is malformed."""
         mean = np.asarray(data["mean"], dtype=np.float32)
         scale = np.asarray(data["scale"], dtype=np.float32)
         if mean.shape != scale.shape or mean.ndim != 1:
-            raise ValueError("scaler mean and scale must be lists of the same length")
+            raise DataError("scaler mean and scale must be lists of the same length")
         if not (scale > 0).all():
-            raise ValueError("scaler scale values must all be positive")
+            raise DataError("scaler scale values must all be positive")
         return cls(mean, scale)

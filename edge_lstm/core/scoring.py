@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError, SettingsError
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -37,20 +39,24 @@ class TrailingWindow:
 
     def push(self, scaled: FloatArray) -> None:
         # A shift of a (window x features) block is cheaper here than index arithmetic on a ring.
+        """Append one scaled sample, dropping the oldest once the window is full."""
         self._buffer[:-1] = self._buffer[1:]
         self._buffer[-1] = scaled
         self._count += 1
 
     def reset(self) -> None:
+        """Forget every sample (after a gap)."""
         self._buffer[:] = 0.0
         self._count = 0
 
     @property
     def full(self) -> bool:
+        """Whether ``window`` samples have been pushed since the last reset."""
         return self._count >= self.window
 
     @property
     def values(self) -> FloatArray:
+        """The window, oldest sample first, shape (window, features)."""
         return self._buffer
 
 
@@ -106,9 +112,9 @@ class Scorer:
 
     def __init__(self, kind: str = "window_mse", precision: npt.ArrayLike | None = None) -> None:
         if kind not in SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES)}, got {kind!r}")
+            raise SettingsError(f"score must be one of {', '.join(SCORES)}, got {kind!r}")
         if (kind == "mahalanobis") != (precision is not None):
-            raise ValueError("a precision matrix is needed for, and only for, the mahalanobis score")
+            raise SettingsError("a precision matrix is needed for, and only for, the mahalanobis score")
         self.kind = kind
         self.precision = None if precision is None else np.asarray(precision, dtype=np.float64)
 
@@ -132,9 +138,11 @@ class Scorer:
         return residuals * (residuals @ self.precision.T)
 
     def sequence_scores(self, reconstructions: FloatArray, scaled: FloatArray) -> npt.NDArray[np.float64]:
+        """The score of every row of a sequence at once (the mean of ``sequence_terms``)."""
         return self.sequence_terms(reconstructions, scaled).mean(axis=1)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest's form: the kind, and the precision matrix for Mahalanobis."""
         out: dict[str, Any] = {"kind": self.kind}
         if self.precision is not None:
             out["precision"] = self.precision.tolist()
@@ -142,6 +150,7 @@ class Scorer:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Scorer:
+        """Read the manifest's form back (None means the default, window MSE)."""
         d = d or {}
         return cls(str(d.get("kind", "window_mse")), d.get("precision"))
 
@@ -160,7 +169,7 @@ def fit_precision(residuals: npt.ArrayLike, shrinkage: float = 0.1) -> npt.NDArr
     """
     r = np.asarray(residuals, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] < 2:
-        raise ValueError("need at least two residual vectors to fit a covariance")
+        raise DataError("need at least two residual vectors to fit a covariance")
     cov = np.atleast_2d(np.cov(r, rowvar=False))
     cov = (1.0 - shrinkage) * cov + shrinkage * np.diag(np.diag(cov))
     cov += np.eye(len(cov)) * 1e-9 * max(float(np.trace(cov)), 1e-12)

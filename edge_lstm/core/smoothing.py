@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import SettingsError
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -33,12 +35,13 @@ class TrailingMean:
 
     def __init__(self, k: int, n_features: int) -> None:
         if k < 1:
-            raise ValueError(f"smoothing must be at least 1 sample, got {k}")
+            raise SettingsError(f"smoothing must be at least 1 sample, got {k}")
         self.k = k
         self._ring = np.zeros((k, n_features), dtype=np.float64)
         self._count = 0
 
     def push(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Add one sample and return the mean of the last ``k`` (fewer right after a reset)."""
         self._ring[self._count % self.k] = row
         self._count += 1
         n = min(self._count, self.k)
@@ -46,5 +49,6 @@ class TrailingMean:
         return np.add.reduce(self._ring[:n] if n < self.k else self._ring, axis=0) / n  # type: ignore[no-any-return]
 
     def reset(self) -> None:
+        """Forget the past samples (after a gap)."""
         self._ring[:] = 0.0
         self._count = 0

@@ -19,9 +19,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError, SettingsError
+
 
 @dataclass(frozen=True)
 class GPD:
+    """A generalized Pareto distribution fitted to the excesses over SPOT's level."""
+
     shape: float  # gamma
     scale: float  # sigma
 
@@ -60,7 +64,7 @@ def fit_gpd(excesses: npt.ArrayLike) -> GPD:
     """Maximum-likelihood GPD of positive excesses (Grimshaw's method, as in Siffer et al.)."""
     y = np.asarray(excesses, dtype=np.float64)
     if y.size < 2 or not (y > 0).all():
-        raise ValueError("need at least two positive excesses to fit a GPD")
+        raise DataError("need at least two positive excesses to fit a GPD")
     y_min, y_max, y_mean = float(y.min()), float(y.max()), float(y.mean())
 
     def w(x: float) -> float:
@@ -101,13 +105,14 @@ class SPOT:
 
     def __post_init__(self) -> None:
         if not 0 < self.q < 1 - self.level_quantile:
-            raise ValueError(f"q must be in (0, {1 - self.level_quantile:g}), got {self.q}")
+            raise SettingsError(f"q must be in (0, {1 - self.level_quantile:g}), got {self.q}")
 
     def initialize(self, scores: npt.ArrayLike) -> float:
+        """Fit the level and the tail on calibration scores (at least 100); returns the first threshold."""
         values = np.asarray(scores, dtype=np.float64)
         values = values[np.isfinite(values)]
         if values.size < 100:
-            raise ValueError(f"SPOT needs at least 100 initial scores, got {values.size}")
+            raise DataError(f"SPOT needs at least 100 initial scores, got {values.size}")
         self.level = float(np.quantile(values, self.level_quantile))
         self.excesses = [float(v - self.level) for v in values if v > self.level]
         self.n = int(values.size)
@@ -130,6 +135,7 @@ class SPOT:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SPOT:
+        """A SPOT that continues from a stored ``state()``."""
         spot = cls(
             q=float(state["q"]),
             level_quantile=float(state["level_quantile"]),
@@ -141,6 +147,7 @@ class SPOT:
         return spot
 
     def exceeds(self, score: float) -> bool:
+        """Whether ``score`` is above the current threshold."""
         return score > self.threshold
 
     def observe(self, score: float, anomalous: bool) -> None:

@@ -17,6 +17,9 @@ State = tuple[FloatArray, ...]
 
 
 class StepModel(Protocol):
+    """The streaming model contract: ``(x_t, state) -> (reconstruction of the trailing window, new state)``,
+    batched over rows, with the recurrent state as plain arrays the caller owns."""
+
     n_features: int
     window: int
     state_sizes: tuple[int, ...]
@@ -31,6 +34,7 @@ class StepModel(Protocol):
 
 
 def zero_state(model: StepModel, batch: int = 1) -> State:
+    """The start state for ``batch`` streams: zeros of each state tensor's size."""
     return tuple(np.zeros((batch, size), dtype=np.float32) for size in model.state_sizes)
 
 

@@ -9,19 +9,23 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError, SettingsError
+
 
 def quantile_threshold(scores: npt.ArrayLike, quantile: float) -> float:
     """The ``quantile`` of held-out normal scores: the label-free threshold with one knob."""
     if not 0.0 < quantile < 1.0:
-        raise ValueError(f"quantile must be between 0 and 1 (exclusive), got {quantile}")
+        raise SettingsError(f"quantile must be between 0 and 1 (exclusive), got {quantile}")
     values = np.asarray(scores, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size == 0:
-        raise ValueError("cannot calibrate a threshold from zero finite scores")
+        raise DataError("cannot calibrate a threshold from zero finite scores")
     return float(np.quantile(values, quantile))
 
 
 class Transition(Enum):
+    """An alert starting or clearing; its value is the event name subscribers see."""
+
     START = "alert_start"
     CLEAR = "alert_clear"
 
@@ -38,11 +42,15 @@ class DebounceSettings:
 
     def __post_init__(self) -> None:
         if not 1 <= self.fire_n <= self.fire_m:
-            raise ValueError(f"need 1 <= fire_n <= fire_m, got fire_n={self.fire_n}, fire_m={self.fire_m}")
+            raise SettingsError(f"need 1 <= fire_n <= fire_m, got fire_n={self.fire_n}, fire_m={self.fire_m}")
         if self.clear_n < 1:
-            raise ValueError(f"clear_n must be at least 1, got {self.clear_n}")
+            raise SettingsError(f"clear_n must be at least 1, got {self.clear_n}")
         if not 0.0 < self.clear_ratio <= 1.0:
-            raise ValueError(f"clear_ratio must be in (0, 1], got {self.clear_ratio}")
+            raise SettingsError(f"clear_ratio must be in (0, 1], got {self.clear_ratio}")
+
+
+# Alert on the first score over the threshold and clear on the first one under it.
+NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
 
 
 class Debounce:
@@ -57,11 +65,13 @@ class Debounce:
         self.active = False
 
     def reset(self) -> None:
+        """Back to not alerting, with an empty history."""
         self._recent.clear()
         self._below = 0
         self.active = False
 
     def update(self, score: float, threshold: float) -> Transition | None:
+        """Take one score against ``threshold``; returns the transition it causes, if any."""
         s = self._settings
         over = score > threshold
         self._recent.append(over)

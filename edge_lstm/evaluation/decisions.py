@@ -12,33 +12,32 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.calibration import calibrate
+from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.spot import SPOT
-from edge_lstm.core.thresholds import Debounce, DebounceSettings
+from edge_lstm.core.thresholds import NO_DEBOUNCE, Debounce, DebounceSettings
 
-NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
+__all__ = ["NO_DEBOUNCE", "Rule", "decide"]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A threshold method with its one knob, and a debounce."""
+    """A threshold rule and a debounce: everything that turns scores into decisions."""
 
-    method: str  # max | quantile | spot
-    knob: float  # multiplier, quantile or q
+    threshold: ThresholdRule
     debounce: DebounceSettings = NO_DEBOUNCE
 
     @property
     def label(self) -> str:
-        name = {"max": f"{self.knob:g} x max", "quantile": f"quantile {self.knob:g}", "spot": f"SPOT q={self.knob:g}"}
+        """``1.8 x max; debounce none`` and the like."""
         d = self.debounce
         bounce = "none" if d == NO_DEBOUNCE else f"{d.fire_n}-of-{d.fire_m}, clear {d.clear_n} below {d.clear_ratio:g}"
-        return f"{name[self.method]}; debounce {bounce}"
+        return f"{self.threshold.label}; debounce {bounce}"
 
 
 def decide(scores: npt.NDArray[np.float64], calibration: npt.NDArray[np.float64], rule: Rule) -> npt.NDArray[np.bool_]:
     """The alerting flag per sample. NaN scores (warm-up, skipped samples) leave the alert state as
     it is, as in the detector."""
-    section = calibrate(calibration, rule.method, rule.knob)
+    section = calibrate(calibration, rule.threshold)
     threshold = float(section["value"])
     spot = SPOT.from_state(section["spot"]) if "spot" in section else None
     debounce = Debounce(rule.debounce)

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.bundle import Bundle
+from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.stepmodel import StepModel
+from edge_lstm.engine.replay import ReplayResult, replay
+from edge_lstm.errors import DataError
 from edge_lstm.evaluation.metrics import (
     PROFILES,
     EventCounts,
@@ -26,7 +29,6 @@ from edge_lstm.evaluation.metrics import (
     point_counts,
     runs,
 )
-from edge_lstm.replay import ReplayResult, replay
 from edge_lstm.sources.csv_file import Recording
 
 
@@ -62,12 +64,12 @@ def evaluate_recording(
     window_s: float = 60.0,
     model: StepModel | None = None,
     score_from: int = 0,
-    rule: tuple[str, float] | None = None,
+    rule: ThresholdRule | None = None,
 ) -> tuple[FileResult, ReplayResult]:
     """Replay the whole file (so state and smoothing are carried, as on a device that has been
     running), and judge the decisions on rows ``score_from`` onward."""
     if "anomaly" not in recording.labels:
-        raise ValueError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
+        raise DataError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
     result = replay(recording, bundle, rule=rule, model=model, stream=recording.path.stem)
     period = float(bundle.manifest.get("sample_period_s") or 1.0)
     file_result = judge(recording, result.alerting, window_s, period, score_from)

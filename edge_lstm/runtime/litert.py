@@ -18,16 +18,16 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_lstm.core.stepmodel import State
+from edge_lstm.errors import ModelFileError
 from edge_lstm.runtime.quiet import native_output_captured
 
 FloatArray = npt.NDArray[np.float32]
 
 
-class ModelFileError(ValueError):
-    """The .tflite file cannot be loaded or does not have the expected step-model signature."""
-
-
 class LiteRTStepModel:
+    """A ``.tflite`` step model run through LiteRT: tensors bound by name, one interpreter per batch size
+    used, inputs and outputs in float32 whatever the quantization inside."""
+
     def __init__(
         self,
         path: str | Path,
@@ -107,6 +107,7 @@ class LiteRTStepModel:
                 )
 
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
+        """Advance each row of ``x`` by one sample (see ``StepModel.step``)."""
         batch = x.shape[0]
         if batch != self._batch:
             self._use_batch(batch)

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_lstm.core.stepmodel import State
+from edge_lstm.errors import SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -22,6 +23,9 @@ def _sigmoid(v: FloatArray) -> FloatArray:
 
 
 class NumpyStepModel:
+    """The step model in plain numpy from the float weights: the reference every export is checked
+    against, and a fallback that needs no interpreter."""
+
     def __init__(self, weights: dict[str, FloatArray], *, cell: str, window: int, bottleneck_activation: str = "tanh"):
         self.cell = cell
         self.window = window
@@ -33,11 +37,12 @@ class NumpyStepModel:
         elif cell == "gru":
             self.state_sizes = (units,)
         else:
-            raise ValueError(f"unknown cell {cell!r}; expected 'lstm' or 'gru'")
+            raise SettingsError(f"unknown cell {cell!r}; expected 'lstm' or 'gru'")
         self._activation = bottleneck_activation
 
     @classmethod
     def from_file(cls, path: str | Path, *, cell: str, window: int) -> NumpyStepModel:
+        """Load the weights a bundle stores (``reference_weights.npz``, no pickle)."""
         with np.load(path) as data:
             return cls({k: data[k] for k in data.files}, cell=cell, window=window)
 
@@ -60,6 +65,7 @@ class NumpyStepModel:
         return np.asarray(z * h + (1.0 - z) * candidate, dtype=np.float32)
 
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
+        """Advance each row of ``x`` by one sample (see ``StepModel.step``)."""
         x = np.asarray(x, dtype=np.float32)
         if self.cell == "lstm":
             h, c = self._lstm(x, state[0], state[1])

@@ -16,7 +16,7 @@ from edge_lstm.config import AlertSettings
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.sinks.outbox import Outbox
 
-log = logging.getLogger("edge_lstm.alerts")
+log = logging.getLogger(__name__)
 
 
 def _compact(document: dict[str, Any]) -> str:
@@ -24,6 +24,9 @@ def _compact(document: dict[str, Any]) -> str:
 
 
 class MQTTAlertSink:
+    """Publishes alerts (QoS from the config, through the outbox), retained per-stream state, Home
+    Assistant discovery and health on one paho client."""
+
     def __init__(self, client: Any, settings: AlertSettings, outbox: Outbox, status_topic: str) -> None:
         self._client = client
         self._settings = settings
@@ -35,11 +38,18 @@ class MQTTAlertSink:
         self.published = 0
         self.acknowledged = 0
 
+    @property
+    def outbox(self) -> Outbox:
+        """The alerts not yet acknowledged by the broker."""
+        return self._outbox
+
     # -- alerts ------------------------------------------------------------------------------------
     def alert_topic(self, stream: str) -> str:
+        """The alert topic of ``stream``."""
         return self._settings.topic.format(stream=stream)
 
     def emit(self, event: AlertEvent) -> None:
+        """Keep the event in the outbox and publish it (and the stream's retained state)."""
         topic, payload = self.alert_topic(event.stream), _compact(event.to_dict())
         key = self._outbox.add(topic, payload)
         if key is None:
@@ -80,6 +90,7 @@ class MQTTAlertSink:
                 self._in_flight[info.mid] = key
 
     def on_publish(self, mid: int) -> None:
+        """Paho's acknowledgement of message ``mid``: an alert leaves the outbox only now."""
         with self._lock:
             key = self._in_flight.pop(mid, None)
             if key is None:
@@ -92,6 +103,7 @@ class MQTTAlertSink:
 
     # -- discovery and health ----------------------------------------------------------------------
     def announce(self, stream: str, model_id: str) -> None:
+        """Publish the Home Assistant discovery config of ``stream`` (when discovery is on)."""
         if not self._settings.homeassistant_discovery or not self._settings.state_topic:
             return
         object_id = "edge_lstm_" + "".join(c if c.isalnum() else "_" for c in stream)
@@ -113,5 +125,10 @@ class MQTTAlertSink:
         topic = f"{self._settings.discovery_prefix}/binary_sensor/{object_id}/config"
         self._client.publish(topic, _compact(config), qos=1, retain=True)
 
+    def close(self) -> None:
+        """Nothing to release: the client belongs to the service shell, and alerts still in the outbox
+        stay there (and in its journal) for the next start. Idempotent."""
+
     def health(self, topic: str, document: dict[str, Any]) -> None:
+        """Publish the health document, retained, at QoS 0."""
         self._client.publish(topic, _compact(document), qos=0, retain=True)

@@ -18,10 +18,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("edge_lstm.outbox")
+log = logging.getLogger(__name__)
 
 
 class Outbox:
+    """Alerts not yet acknowledged by the broker: bounded (the newest is refused when full, counted),
+    optionally journalled to disk so they survive a restart."""
+
     def __init__(self, capacity: int, path: str | Path | None = None) -> None:
         self.capacity = capacity
         self.path = Path(path) if path else None
@@ -47,10 +50,12 @@ class Outbox:
         return key
 
     def acknowledge(self, key: int) -> None:
+        """The broker has alert ``key``: forget it."""
         if self._pending.pop(key, None) is not None:
             self._journal({"ack": key})
 
     def items(self) -> list[tuple[int, str, str]]:
+        """``(key, topic, payload)`` of every alert still waiting, oldest first."""
         return [(k, v["topic"], v["payload"]) for k, v in self._pending.items()]
 
     # -- the journal ---------------------------------------------------------------------------------
@@ -69,7 +74,8 @@ class Outbox:
             log.error("cannot write the outbox journal %s (%s); alerts are kept in memory only", self.path, error)
 
     def _compact(self) -> None:
-        assert self.path is not None
+        if self.path is None:
+            return
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as handle:
             for key, value in self._pending.items():
@@ -78,7 +84,8 @@ class Outbox:
         self._journal_lines = len(self._pending)
 
     def _load(self) -> None:
-        assert self.path is not None
+        if self.path is None:
+            return
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return

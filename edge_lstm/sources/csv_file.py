@@ -2,9 +2,10 @@
 
 Contract: a header row; one optional timestamp column (ISO 8601 date-time or seconds since the epoch);
 numeric sensor columns. The separator is sniffed from the header (``,`` ``;`` or tab) unless given.
-Label columns (``anomaly``, ``changepoint``) are kept apart from the sensors. Empty cells and ``nan``
-become NaN, and the caller's policy decides what NaN means; anything else non-numeric is an error
-that names the file, line, column and value.
+Label columns (``anomaly``, ``changepoint``) are kept apart from the sensors. Empty cells and the
+other spellings of a missing reading (``core.samples.NAN_TOKENS``) become NaN, and the caller's
+policy decides what NaN means; anything else non-numeric is an error that names the file, line,
+column and value.
 """
 
 from __future__ import annotations
@@ -12,23 +13,22 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.samples import NAN_TOKENS, parse_timestamp
+from edge_lstm.errors import CSVFormatError
+
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "ts", "date")
 LABEL_NAMES = ("anomaly", "changepoint", "label")
-NAN_TOKENS = {"", "nan", "NaN", "NAN", "null", "None", "NA"}
-
-
-class CSVFormatError(ValueError):
-    """A CSV file does not match the input contract."""
 
 
 @dataclass
 class Recording:
+    """One CSV file read into memory: sensor values (NaN where missing), timestamps and label columns."""
+
     path: Path
     features: list[str]
     values: npt.NDArray[np.float64]  # (rows, features), NaN where a cell was empty
@@ -39,19 +39,9 @@ class Recording:
         return int(self.values.shape[0])
 
 
-def parse_timestamp(text: str) -> float:
-    """ISO 8601 (naive times are taken as UTC) or a plain number of seconds since the epoch."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def _sniff_separator(header: str, sep: str | None) -> str:
+def sniff_separator(header: str, sep: str | None) -> str:
+    """The field separator: ``sep`` if given (``tab`` or ``\\t`` for a tab), else the most frequent of
+    ``;`` ``,`` and tab in the header line."""
     if sep is not None:
         return "\t" if sep in ("\\t", "tab") else sep
     counts = {candidate: header.count(candidate) for candidate in (";", ",", "\t")}
@@ -75,6 +65,27 @@ def _resolve_timestamp(header: list[str], timestamp: str | None, path: Path) -> 
     return header.index(timestamp)
 
 
+def layout(
+    path: Path, header: list[str], timestamp: str | None, columns: Sequence[str] | None, exclude: Sequence[str]
+) -> tuple[int | None, dict[str, int], list[int]]:
+    """Where the timestamp, the label columns and the sensor columns are in ``header``."""
+    time_index = _resolve_timestamp(header, timestamp, path)
+    label_indices = {name: i for i, name in enumerate(header) if name.lower() in LABEL_NAMES and i != time_index}
+    if columns:
+        missing = [name for name in columns if name not in header]
+        if missing:
+            raise CSVFormatError(f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}")
+        feature_indices = [header.index(name) for name in columns]
+    else:
+        skip = set(label_indices.values()) | {header.index(n) for n in exclude if n in header}
+        if time_index is not None:
+            skip.add(time_index)
+        feature_indices = [i for i in range(len(header)) if i not in skip]
+    if not feature_indices:
+        raise CSVFormatError(f"{path}: no sensor columns left; columns are: {', '.join(header)}")
+    return time_index, label_indices, feature_indices
+
+
 def read_csv(
     path: str | Path,
     *,
@@ -96,24 +107,11 @@ def read_csv(
         first = handle.readline()
         if not first.strip():
             raise CSVFormatError(f"{path}: the file is empty; expected a header row")
-        delimiter = _sniff_separator(first, sep)
+        delimiter = sniff_separator(first, sep)
         handle.seek(0)
         rows = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(rows)]
-        time_index = _resolve_timestamp(header, timestamp, path)
-        label_indices = {name: i for i, name in enumerate(header) if name.lower() in LABEL_NAMES and i != time_index}
-        if columns:
-            missing = [name for name in columns if name not in header]
-            if missing:
-                raise CSVFormatError(f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}")
-            feature_indices = [header.index(name) for name in columns]
-        else:
-            skip = set(label_indices.values()) | {header.index(n) for n in exclude if n in header}
-            if time_index is not None:
-                skip.add(time_index)
-            feature_indices = [i for i in range(len(header)) if i not in skip]
-        if not feature_indices:
-            raise CSVFormatError(f"{path}: no sensor columns left; columns are: {', '.join(header)}")
+        time_index, label_indices, feature_indices = layout(path, header, timestamp, columns, exclude)
         features = [header[i] for i in feature_indices]
         value_rows: list[list[float]] = []
         times: list[float] = []
@@ -148,7 +146,7 @@ def read_csv(
 
 def _number(cell: str, path: Path, line_number: int, column: str) -> float:
     text = cell.strip()
-    if text in NAN_TOKENS:
+    if text.lower() in NAN_TOKENS:
         return float("nan")
     try:
         return float(text)

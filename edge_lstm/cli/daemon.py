@@ -1,0 +1,91 @@
+"""The daemon's commands: ``run`` and ``check-config``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli.common import load_daemon_config
+from edge_lstm.errors import BundleError, ConfigError
+
+
+def _check_streams(config: Any) -> list[str]:
+    """Bundles load and every stream's payload fields cover the bundle's features; ``ConfigError`` if not."""
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.sources.payload import PayloadParser
+
+    lines = []
+    for i, stream in enumerate(config.streams, start=1):
+        path = stream.bundle or config.bundle
+        try:
+            bundle = load_bundle(path)
+            bundle.open_model()
+            PayloadParser(stream.format, tuple(bundle.features), stream.fields, stream.timestamp_field)
+            settings = bundle.detector_settings(stream.threshold, stream.threshold_rule)
+        except ConfigError as error:
+            raise ConfigError(f"{config.source}: [[streams]] {i} fields: {error}") from None
+        except BundleError as error:  # a broken bundle in a config is a config problem for systemd
+            raise ConfigError(f"{config.source}: [[streams]] {i}: {error}") from None
+        how = "from config" if stream.threshold is not None else "bundle"
+        if stream.threshold_rule is not None:
+            how = f"{stream.threshold_rule.label}, recalibrated"
+        lines.append(
+            f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
+            f"{len(bundle.features)} features, threshold {settings.threshold:.4g} ({how})"
+        )
+    return lines
+
+
+@click.command("check-config")
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
+def check_config(config_path: Path) -> None:
+    """Validate a daemon config and check it against each stream's model bundle.
+
+    Exits 78 (EX_CONFIG) with one line naming the key when something is wrong.
+
+    Example: edge-lstm check-config /etc/edge-lstm/config.toml
+    """
+    config = load_daemon_config(config_path)
+    lines = _check_streams(config)
+    click.echo(f"{config_path}: OK; broker {config.mqtt.host}:{config.mqtt.port} as {config.mqtt.client_id}")
+    for line in lines:
+        click.echo("  " + line)
+    click.echo(f"  alerts -> {config.alerts.topic} (QoS {config.alerts.qos}); status -> {config.status()}")
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Daemon config (TOML).",
+)
+@click.option("--host", default=None, help="Override [mqtt] host.")
+@click.option("--port", type=int, default=None, help="Override [mqtt] port.")
+@click.option("--bundle", default=None, help="Override [model] bundle.")
+@click.option("--client-id", default=None, help="Override [mqtt] client_id.")
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
+def run(
+    config_path: Path, host: str | None, port: int | None, bundle: str | None, client_id: str | None, log_level: str
+) -> None:
+    """Run the detector daemon: subscribe to sensor topics, score every sample, publish alerts.
+
+    Settings come from the flag, else EDGE_LSTM_* environment variables (EDGE_LSTM_MQTT_HOST,
+    EDGE_LSTM_MQTT_PORT, EDGE_LSTM_MQTT_USERNAME, EDGE_LSTM_MQTT_PASSWORD, EDGE_LSTM_BUNDLE, ...),
+    else the config file, else the default. Stops cleanly on SIGTERM / Ctrl-C.
+
+    Example: edge-lstm run --config /etc/edge-lstm/config.toml
+    """
+    import logging
+
+    from edge_lstm.service.shell import serve
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_daemon_config(config_path, host=host, port=port, bundle=bundle, client_id=client_id)
+    _check_streams(config)
+    serve(config)

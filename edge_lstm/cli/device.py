@@ -1,0 +1,137 @@
+"""Commands that use a bundle on the device: ``replay`` and ``info``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli.common import csv_options, model_option, variant_option
+from edge_lstm.core.calibration import ThresholdRule
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@model_option()
+@csv_options
+@click.option("--threshold", type=float, default=None, help="Override the bundle's threshold.")
+@variant_option()
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG of the signals, score, threshold and alerts.",
+)
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every sample's score, threshold and alert state as CSV (empty score: warm-up or skipped).",
+)
+@click.option("--stream", default="replay", show_default=True, help="Stream id written into alerts.")
+def replay(
+    file: Path,
+    model_dir: Path,
+    sep: str | None,
+    timestamp_col: str | None,
+    threshold: float | None,
+    variant: str | None,
+    plot_path: Path | None,
+    scores_path: Path | None,
+    stream: str,
+) -> None:
+    """Stream a CSV through the detector one sample at a time.
+
+    Alerts go to stdout as JSON lines (one object per line); a summary goes to stderr.
+
+    Example: edge-lstm replay test.csv --model bundle/ --plot replay.png
+    """
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.engine.replay import replay as run_replay
+    from edge_lstm.sinks.jsonl import JsonLinesSink
+    from edge_lstm.sources.csv_file import read_csv
+
+    bundle = load_bundle(model_dir)
+    recording = read_csv(file, sep=sep, timestamp=timestamp_col, columns=bundle.features)
+    sink = JsonLinesSink()
+    model = bundle.open_model(variant) if variant else None
+    with click.progressbar(length=len(recording), label="replaying", file=sys.stderr) as bar:
+        result = run_replay(
+            recording,
+            bundle,
+            threshold=threshold,
+            stream=stream,
+            model=model,
+            on_event=sink.emit,
+            progress=bar.update,
+        )
+    c = result.counters
+    click.echo(
+        f"{file}: {c.samples} samples, {c.scored} scored, {c.warming_up} warming up, "
+        f"{c.alerts} alerts; skipped: {c.invalid} invalid, {c.duplicates} duplicate, "
+        f"{c.out_of_order} out of order; {c.gaps} gap resets, {c.out_of_range} out of range; "
+        f"{result.us_per_sample:.1f} us/sample",
+        err=True,
+    )
+    if scores_path:
+        _write_scores(scores_path, result)
+        click.echo(f"scores: {scores_path}", err=True)
+    if plot_path:
+        from edge_lstm.tools.plot import plot_replay
+
+        labels = recording.labels.get("anomaly")
+        click.echo(
+            f"plot: {plot_replay(plot_path, recording, result, labels=None if labels is None else labels > 0)}",
+            err=True,
+        )
+
+
+def _write_scores(path: Path, result: Any) -> None:
+    """One row per sample; full float precision, so runs on different machines can be compared exactly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("sample,score,threshold,alerting\n")
+        for i, (score, alerting) in enumerate(zip(result.scores, result.alerting, strict=True)):
+            limit = result.thresholds[i] if result.thresholds is not None else result.threshold
+            handle.write(f"{i},{'' if score != score else repr(float(score))},{float(limit)!r},{int(alerting)}\n")
+
+
+@click.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+def info(model_dir: Path) -> None:
+    """Validate a bundle and describe it: features, sizes, threshold, quantization fidelity.
+
+    Example: edge-lstm info demo-output/bundle
+    """
+    from edge_lstm.bundle import load_bundle
+
+    bundle = load_bundle(model_dir)
+    bundle.open_model()
+    m = bundle.manifest
+    q = m["quantization"]
+    click.echo(
+        f"bundle {bundle.path}: model {bundle.model_id}, schema {m['schema_version']}, "
+        f"edge-lstm {m.get('package_version')}"
+    )
+    click.echo(f"features ({len(bundle.features)}): {', '.join(bundle.features)}")
+    click.echo(
+        f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}, "
+        f"sample period {m.get('sample_period_s')} s"
+    )
+    t = m["threshold"]
+    rule = ThresholdRule.from_section(t)
+    click.echo(f"threshold {bundle.threshold:.6g} ({rule.label}); score {bundle.scorer.kind}")
+    click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
+    if bundle.baseline:
+        click.echo(f"per-stream baseline: each stream is standardized by its own first {bundle.baseline} samples")
+    click.echo(f"deployed: {q['deployed']}")
+    for name, v in q["variants"].items():
+        click.echo(
+            f"  {name:8s} {v['bytes']:7d} bytes  max |recon - keras| {v['max_abs_reconstruction_error']:.2e}  "
+            f"median score error {100 * v['score_rel_error_median']:.2f} %  "
+            f"detection agreement {v['detection_agreement_f1']:.3f}"
+        )

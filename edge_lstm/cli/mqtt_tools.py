@@ -1,0 +1,123 @@
+"""Operator tools that talk to the broker: ``alerts`` (watch) and ``simulate`` (publish)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli.common import CLIError, mqtt_options, mqtt_settings
+
+
+@click.command()
+@mqtt_options
+@click.option("--topic", default="edge-lstm/+/alert", show_default=True, help="Alert topic pattern.")
+@click.option("--json", "as_json", is_flag=True, help="Print each alert as a JSON line instead of a table row.")
+@click.option("--count", type=int, default=None, help="Stop after this many alerts.")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+def alerts(
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    topic: str,
+    as_json: bool,
+    count: int | None,
+    timeout: float | None,
+) -> None:
+    """Show live alerts from the broker, as a table or as JSON lines.
+
+    Example: edge-lstm alerts --host raspberrypi.local
+    """
+    from edge_lstm.tools.alerts_viewer import TABLE_HEADER, table_row, watch_alerts
+
+    settings = mqtt_settings(config_path, host, port)
+    if not as_json:
+        click.echo(TABLE_HEADER)
+
+    def show(alert: dict[str, Any] | None, raw: bytes) -> None:
+        if as_json:
+            click.echo(raw.decode(errors="replace"))
+        elif alert is None:
+            click.echo(f"(not an alert object: {raw[:60]!r})")
+        else:
+            click.echo(table_row(alert))
+
+    try:
+        watch_alerts(
+            settings,
+            topic,
+            show,
+            count=count,
+            timeout=timeout,
+            on_subscribed=lambda: click.echo(
+                f"watching {topic} on {settings.host}:{settings.port} (Ctrl-C to stop)", err=True
+            ),
+        )
+    except OSError as error:
+        raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command()
+@click.argument("csv_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@mqtt_options
+@click.option(
+    "--topic", default="sensors/{stream}/pump", show_default=True, help="Topic template; {stream} becomes s1, s2, ..."
+)
+@click.option(
+    "--rate", type=float, default=10.0, show_default=True, help="Messages per second (0: as fast as possible)."
+)
+@click.option("--streams", type=int, default=1, show_default=True, help="Synthetic streams to interleave.")
+@click.option("--count", type=int, default=6000, show_default=True, help="Samples per synthetic stream.")
+@click.option("--faults/--no-faults", default=True, show_default=True, help="Inject the four demo faults.")
+@click.option("--format", "fmt", type=click.Choice(["json", "json_array", "csv"]), default="json", show_default=True)
+@click.option("--qos", type=click.IntRange(0, 2), default=0, show_default=True)
+def simulate(
+    csv_file: Path | None,
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    topic: str,
+    rate: float,
+    streams: int,
+    count: int,
+    faults: bool,
+    fmt: str,
+    qos: int,
+) -> None:
+    """Publish a CSV file, or the built-in synthetic machine, to MQTT at a chosen rate.
+
+    Without a CSV, publishes --streams synthetic 5-sensor streams (with the demo's injected faults
+    unless --no-faults). Each JSON payload carries the sensor values and "ts" (publish time).
+
+    Example: edge-lstm simulate --rate 50 --streams 3
+    """
+    from edge_lstm.tools.simulate import publish_stream, synthetic_rows
+    from edge_lstm.tools.synthetic import FEATURES
+
+    settings = mqtt_settings(config_path, host, port)
+    if csv_file is not None:
+        from edge_lstm.sources.csv_stream import CSVSource
+
+        source = CSVSource(csv_file)
+        with csv_file.open("rb") as handle:
+            total = max(sum(1 for _ in handle) - 1, 0)  # for the progress bar only
+        rows: Iterator[tuple[int, Any]] = ((0, sample.values) for sample in source)
+        features = source.features
+    else:
+        source = None
+        rows, features, total = synthetic_rows(streams, count, faults), FEATURES, streams * count
+    try:
+        with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
+            sent = publish_stream(settings, topic, rows, features, rate, fmt=fmt, qos=qos, progress=bar.update)
+    except OSError as error:
+        raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
+    click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)
+    if source is not None and source.counters["bad_frames"]:
+        bad = {k.split(".", 1)[1]: v for k, v in source.counters.items() if k.startswith("bad_frame.")}
+        reasons = ", ".join(f"{reason} {count}" for reason, count in bad.items())
+        click.echo(f"skipped {source.counters['bad_frames']} unreadable row(s) of {csv_file}: {reasons}", err=True)

@@ -1,0 +1,202 @@
+"""``edge-lstm train``: normal data in, a verified model bundle out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli.common import csv_options, require_training_extra, split_names
+from edge_lstm.errors import SettingsError
+
+
+def _debounce_settings(text: str) -> Any:
+    """``N/M`` (alert after N of the last M scores over the threshold), or ``off``: alert and clear on
+    single scores."""
+    from edge_lstm.core.thresholds import NO_DEBOUNCE, DebounceSettings
+
+    if text.strip().lower() == "off":
+        return NO_DEBOUNCE
+    try:
+        n, m = (int(part) for part in text.split("/"))
+        return DebounceSettings(fire_n=n, fire_m=m)
+    except ValueError as error:
+        detail = str(error) if "fire_n" in str(error) else "expected N/M, for example 3/5"
+        raise SettingsError(f"--debounce {text!r}: {detail}") from None
+
+
+@click.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Bundle directory to write."
+)
+@csv_options
+@click.option(
+    "--columns", default=None, help="Comma-separated sensor columns, in order (default: all numeric non-label columns)."
+)
+@click.option("--exclude", default=None, help="Comma-separated columns to leave out.")
+@click.option("--window", default=16, show_default=True, help="Trailing samples reconstructed at each step.")
+@click.option("--state-size", default=32, show_default=True, help="Recurrent state size (units).")
+@click.option("--bottleneck", default=8, show_default=True, help="Bottleneck width between state and reconstruction.")
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
+@click.option("--dropout", default=0.0, show_default=True, help="Input dropout of the recurrent layer while training.")
+@click.option(
+    "--l2", default=0.0, show_default=True, help="L2 weight regularization of the recurrent and bottleneck kernels."
+)
+@click.option("--epochs", default=150, show_default=True, help="Maximum epochs (early stopping on validation loss).")
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--seq-len", default=128, show_default=True, help="Training crop length in samples.")
+@click.option("--stride", default=32, show_default=True, help="Step between training crops.")
+@click.option("--learning-rate", default=3e-3, show_default=True)
+@click.option("--patience", default=8, show_default=True, help="Epochs without improvement before stopping.")
+@click.option(
+    "--quantile", default=0.999, show_default=True, help="Threshold = this quantile of held-out normal scores."
+)
+@click.option(
+    "--threshold-method",
+    type=click.Choice(["quantile", "spot", "max"]),
+    default="quantile",
+    show_default=True,
+    help="quantile: fixed; spot: an extreme-value threshold that keeps adapting per stream (Siffer et al. 2017); "
+    "max: --multiplier times the largest held-out normal score.",
+)
+@click.option("--spot-q", default=1e-3, show_default=True, help="SPOT's target false-alarm probability per sample.")
+@click.option("--multiplier", default=1.5, show_default=True, help="For --threshold-method max.")
+@click.option(
+    "--score",
+    type=click.Choice(["window_mse", "residual", "mahalanobis"]),
+    default="window_mse",
+    show_default=True,
+    help="window_mse: squared error over the window; residual: squared mean residual (cancels white noise); "
+    "mahalanobis: mean residual vector weighed by its normal covariance (Malhotra et al. 2016).",
+)
+@click.option(
+    "--smooth", default=1, show_default=True, help="Causal trailing mean over this many samples before the model."
+)
+@click.option(
+    "--baseline",
+    default=0,
+    show_default=True,
+    help="Serve machines at different operating points: each stream (and each training file) is first "
+    "standardized by its own first N samples; 0 = off.",
+)
+@click.option(
+    "--debounce",
+    default="3/5",
+    show_default=True,
+    help="Alert after N of the last M scores over the threshold: N/M, or off.",
+)
+@click.option(
+    "--quantization",
+    type=click.Choice(["auto", "float", "dynamic", "int8"]),
+    default="auto",
+    show_default=True,
+    help="Deployed model: auto picks int8 where it detects like float, else dynamic (int8 weights).",
+)
+@click.option(
+    "--val-fraction",
+    default=0.15,
+    show_default=True,
+    help="Share of each file (by time) for early stopping; 0 trains exactly --epochs epochs.",
+)
+@click.option("--calib-fraction", default=0.25, show_default=True, help="Last share of each file for the threshold.")
+@click.option(
+    "--max-gap-periods",
+    default=5.0,
+    show_default=True,
+    help="A timestamp gap longer than this many sample periods cuts the data.",
+)
+@click.option("--name", default="model", show_default=True, help="Model name, used in the model id.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train(
+    data: tuple[Path, ...],
+    out: Path,
+    sep: str | None,
+    timestamp_col: str | None,
+    columns: str | None,
+    exclude: str | None,
+    window: int,
+    state_size: int,
+    bottleneck: int,
+    cell: str,
+    dropout: float,
+    l2: float,
+    epochs: int,
+    batch_size: int,
+    seq_len: int,
+    stride: int,
+    learning_rate: float,
+    patience: int,
+    quantile: float,
+    threshold_method: str,
+    spot_q: float,
+    multiplier: float,
+    score: str,
+    smooth: int,
+    baseline: int,
+    debounce: str,
+    quantization: str,
+    val_fraction: float,
+    calib_fraction: float,
+    max_gap_periods: float,
+    name: str,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """Train on normal data (CSV) and write a verified model bundle.
+
+    The data is split by time inside each file: training, validation (early stopping) and
+    calibration (threshold), in that order. Rows with NaN are dropped and cut the sequence, as do
+    timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
+
+    Example: edge-lstm train normal.csv --out bundle/
+
+    Example (SKAB): edge-lstm train anomaly-free.csv --out pump-bundle/
+    """
+    require_training_extra()
+    from edge_lstm.sources.csv_file import read_csv
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.pipeline import TrainOptions, train_bundle
+
+    recordings = [
+        read_csv(p, sep=sep, timestamp=timestamp_col, columns=split_names(columns), exclude=split_names(exclude) or ())
+        for p in data
+    ]
+    config = ModelConfig(
+        window=window,
+        state_size=state_size,
+        bottleneck=bottleneck,
+        cell=cell,
+        dropout=dropout,
+        l2=l2,
+        epochs=epochs,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        stride=stride,
+        learning_rate=learning_rate,
+        patience=patience,
+        seed=seed,
+    )
+    options = TrainOptions(
+        val_fraction=val_fraction,
+        calib_fraction=calib_fraction,
+        max_gap_periods=max_gap_periods,
+        quantile=quantile,
+        threshold_method=threshold_method,
+        spot_q=spot_q,
+        multiplier=multiplier,
+        score=score,
+        smooth=smooth,
+        baseline=baseline,
+        debounce=_debounce_settings(debounce),
+        quantization=quantization,
+        name=name,
+    )
+    manifest = train_bundle(recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet)
+    click.echo(
+        f"wrote {out} (model {manifest['model_id']}, {manifest['quantization']['deployed']}, "
+        f"threshold {manifest['threshold']['value']:.4g}) in {manifest['training']['seconds']} s",
+        err=True,
+    )

@@ -1,0 +1,1 @@
+"""Many streams through one model: routing, the batched wave and replay. No I/O, no threads."""

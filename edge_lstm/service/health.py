@@ -1,0 +1,71 @@
+"""The health document the daemon publishes (retained) every ``health_interval_s``: rates, errors by
+reason, queue and outbox, latency percentiles, and each stream's age and counters."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from typing import Any
+
+import numpy as np
+
+from edge_lstm import __version__
+from edge_lstm.engine.router import Stream
+
+
+class HealthClock:
+    """Samples per second since the last report, and enqueue-to-scored latencies (last 100,000)."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.last_report = time.monotonic()
+        self.samples_at_last_report = 0
+        self.latencies: deque[float] = deque(maxlen=100_000)
+
+    def due(self, interval_s: float) -> bool:
+        """Whether a report is due."""
+        return time.monotonic() - self.last_report >= interval_s
+
+    def reported(self, samples: int) -> None:
+        """Start the next rate interval."""
+        self.last_report = time.monotonic()
+        self.samples_at_last_report = samples
+
+
+def health_document(
+    clock: HealthClock,
+    counters: Counter[str],
+    queue_depth: int,
+    outbox: Any,
+    models: list[str],
+    streams: list[Stream],
+) -> dict[str, Any]:
+    """The document; ``outbox`` may be None (no MQTT sink)."""
+    now_mono, now = time.monotonic(), time.time()
+    elapsed = max(now_mono - clock.last_report, 1e-9)
+    samples = counters["samples"]
+    latencies = np.array(clock.latencies) if clock.latencies else np.zeros(1)
+    return {
+        "version": __version__,
+        "uptime_s": round(now - clock.started, 1),
+        "samples_per_s": round((samples - clock.samples_at_last_report) / elapsed, 2),
+        "samples": samples,
+        "parse_errors": counters["parse_errors"],
+        "dropped": counters["dropped"],
+        "queue_depth": queue_depth,
+        "latency_ms": {
+            "p50": round(1e3 * float(np.quantile(latencies, 0.5)), 3),
+            "p99": round(1e3 * float(np.quantile(latencies, 0.99)), 3),
+        },
+        "outbox": {"pending": len(outbox) if outbox else 0, "dropped": outbox.dropped if outbox else 0},
+        "counters": dict(counters),
+        "models": sorted(models),
+        "streams": {
+            s.id: {
+                "age_s": round(now - s.last_sample_at, 2) if s.last_sample_at else None,
+                "alerting": s.detector.alerting,
+                **{k: v for k, v in s.detector.counters.as_dict().items() if v},
+            }
+            for s in streams
+        },
+    }

@@ -1,0 +1,226 @@
+"""The daemon's worker: frames from the source -> parse -> route -> batched waves -> alerts to the sinks.
+
+Threads: paho's network thread only enqueues into the source's bounded queue; the thread that calls
+``run`` owns the interpreters, drains the queue, parses, and advances every stream with a pending
+sample in one batched ``invoke`` per model (``engine.wave``). Everything that goes wrong with one
+sample is counted by reason and logged rate-limited; nothing stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import Bundle, load_bundle
+from edge_lstm.config import DaemonConfig
+from edge_lstm.core.alerts import AlertEvent
+from edge_lstm.core.logpolicy import RateLimitedLog
+from edge_lstm.engine.router import Pattern, Pending, Router, Stream
+from edge_lstm.engine.wave import Outcome, run_waves
+from edge_lstm.errors import FrameError
+from edge_lstm.service.health import HealthClock, health_document
+from edge_lstm.service.notify import Notifier
+from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
+from edge_lstm.sinks.outbox import Outbox
+from edge_lstm.sources.mqtt import Frame, MQTTSource
+from edge_lstm.sources.payload import PayloadParser
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    """Everything the device process holds: bundles, models, the router, the MQTT source and alert sink."""
+
+    def __init__(self, config: DaemonConfig) -> None:
+        self.config = config
+        self.bundles: dict[str, Bundle] = {}
+        self.models: dict[str, Any] = {}
+        for path in {config.bundle, *(s.bundle for s in config.streams if s.bundle)}:
+            self.bundles[path] = load_bundle(path)
+            self.models[path] = self.bundles[path].open_model()
+        # Each pattern's settings are built once: a bad threshold choice fails at start, and a
+        # recalibrated (e.g. SPOT) threshold is not refitted for every new stream.
+        patterns = []
+        for s in config.streams:
+            key = s.bundle or config.bundle
+            bundle = self.bundles[key]
+            settings = bundle.detector_settings(s.threshold, s.threshold_rule)
+            parser = PayloadParser(s.format, tuple(bundle.features), s.fields, s.timestamp_field)
+            patterns.append(Pattern(s.topic, key, settings, parser))
+        self.counters: Counter[str] = Counter()
+        self.router = Router(patterns, self.models, self.counters)
+        self.source = MQTTSource(
+            [s.topic for s in config.streams], config.mqtt.qos, config.queue_size, self.counters, self._on_connected
+        )
+        self.connected = self.source.connected
+        self.sink: MQTTAlertSink | None = None
+        self.listeners: list[Callable[[AlertEvent], None]] = []  # called on the worker thread per event
+        self._stop = threading.Event()
+        self._clock = HealthClock()
+        self._warn = RateLimitedLog(log)  # the worker thread's own limiter
+        self._notifier = Notifier()
+        self._client: Any = None
+
+    @property
+    def streams(self) -> dict[tuple[int, str], Stream]:
+        """Live streams by (pattern index, stream id)."""
+        return self.router.streams
+
+    # -- MQTT wiring -------------------------------------------------------------------------------
+    def attach(self, client: Any) -> None:
+        """Use ``client`` for input (the source's callbacks) and output (the alert sink)."""
+        self._client = client
+        outbox = Outbox(self.config.outbox_size, self.config.outbox_path)
+        self.sink = MQTTAlertSink(client, self.config.alerts, outbox, self.config.status())
+        self.source.attach(client, f"{self.config.mqtt.host}:{self.config.mqtt.port}")
+        client.on_publish = lambda _c, _u, mid, _rc, _p: self.sink.on_publish(mid) if self.sink else None
+
+    def _on_connected(self) -> None:
+        if self._client is not None:
+            self._client.publish(self.config.status(), "online", qos=1, retain=True)
+        if self.sink is not None:
+            for stream in list(self.streams.values()):
+                self.sink.announce(stream.id, stream.detector.settings.model_id)
+
+    def submit(self, topic: str, payload: bytes) -> None:
+        """Queue one message, as paho's ``on_message`` does."""
+        self.source.submit(topic, payload)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Process until ``stop()``. The calling thread becomes the one that owns the interpreters."""
+        if self.sink is not None:
+            self.sink.resend_journal()
+        self._notifier.ready(f"serving {len(self.config.streams)} stream pattern(s)")
+        while not self._stop.is_set():
+            frames = self.source.take(timeout=0.5)
+            if frames:
+                self.process(frames)
+            self._notifier.watchdog()
+            if self._clock.due(self.config.health_interval_s):
+                self.publish_health()
+        self._notifier.stopping()
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after the current batch."""
+        self._stop.set()
+        self.source.close()
+
+    def process(self, frames: list[Frame] | list[tuple[str, bytes, float]]) -> None:
+        """Parse and route ``frames``, then advance every touched stream in batched waves."""
+        touched: list[Stream] = []
+        for topic, payload, received in frames:
+            stream = self._route(topic)
+            if stream is None:
+                continue
+            try:
+                values, timestamp = stream.parser.parse(payload)
+            except FrameError as error:
+                self.counters["parse_errors"] += 1
+                self.counters[f"parse_error.{error.reason}"] += 1
+                self._warn.warning(
+                    f"parse:{error.reason}",
+                    "stream %s: bad payload on %s: %s (payload %r)",
+                    stream.id,
+                    topic,
+                    error,
+                    payload[:80],
+                )
+                continue
+            if not stream.pending:
+                touched.append(stream)
+            stream.pending.append(Pending(values, timestamp, received))
+        now = time.time()
+        for outcome in run_waves(touched, self.models):
+            outcome.stream.last_sample_at = now
+            self._record(outcome)
+
+    def _route(self, topic: str) -> Stream | None:
+        refused = self.counters["streams_refused"]
+        stream, created = self.router.route(topic)
+        if self.counters["streams_refused"] != refused:
+            self._warn.warning("streams", "stream limit %d reached: ignoring %s", self.router.max_streams, topic)
+        if created and stream is not None:
+            model_id = stream.detector.settings.model_id
+            log.info(
+                "new stream %s (pattern %s, model %s)", stream.id, self.config.streams[stream.pattern].topic, model_id
+            )
+            if self.sink is not None:
+                self.sink.announce(stream.id, model_id)
+        return stream
+
+    def _record(self, outcome: Outcome) -> None:
+        """Count, log and publish what one sample did."""
+        stream, result = outcome.stream, outcome.result
+        self.counters["samples"] += 1
+        if not outcome.stepped:
+            self._skipped(outcome)
+            return
+        if outcome.gap:
+            self._warn.warning(
+                "gap",
+                "stream %s: gap before the sample at %s: state reset, warming up for %d samples",
+                stream.id,
+                outcome.timestamp,
+                stream.detector.settings.warmup,
+            )
+        if outcome.out_of_range:
+            self._warn.warning(
+                "range",
+                "stream %s: values %s outside the training range (clipped for the model, scored as they are)",
+                stream.id,
+                np.array2string(outcome.values, precision=4),
+            )
+        self._clock.latencies.append(time.monotonic() - outcome.received)
+        for event in result.events:
+            self.counters[event.event] += 1
+            log.info(
+                "%s stream=%s score=%.4g threshold=%.4g top=%s",
+                event.event,
+                event.stream,
+                event.score,
+                event.threshold,
+                next(iter(event.contributions), "-"),
+            )
+            if self.sink is not None:
+                self.sink.emit(event)
+            for listener in self.listeners:
+                listener(event)
+
+    def _skipped(self, outcome: Outcome) -> None:
+        stream, reason = outcome.stream, outcome.result.skipped
+        if reason is None:  # learning the stream's baseline: expected, not an error
+            if stream.detector.baseline is not None:
+                log.info("stream %s: baseline learned from %d samples", stream.id, stream.detector.counters.baseline)
+            return
+        self.counters[f"skipped.{reason}"] += 1
+        self._warn.warning(
+            f"skip:{reason}",
+            "stream %s: sample skipped (%s): values %s, timestamp %s",
+            stream.id,
+            reason,
+            np.array2string(outcome.values, precision=4),
+            outcome.timestamp,
+        )
+
+    # -- health ------------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """The health document (see ``service.health``)."""
+        outbox = self.sink.outbox if self.sink else None
+        models = [b.model_id for b in self.bundles.values()]
+        return health_document(
+            self._clock, self.counters, len(self.source), outbox, models, list(self.streams.values())
+        )
+
+    def publish_health(self) -> None:
+        """Publish the health document (retained) and start the next rate interval."""
+        document = self.health()
+        self._clock.reported(self.counters["samples"])
+        if self.sink is not None:
+            self.sink.health(self.config.health(), document)

@@ -1,0 +1,127 @@
+"""The command line: self-documenting, JSON-lines alerts, exact errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import REPO
+
+from edge_lstm import __version__
+from edge_lstm.cli import main
+from edge_lstm.errors import ExitStatus
+from edge_lstm.tools import synthetic
+
+COMMANDS = sorted(main.commands)  # type: ignore[attr-defined]
+
+
+def test_the_expected_commands_exist() -> None:
+    assert {"train", "replay", "demo", "bench", "info"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "-h"])
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.output
+    readme = (REPO / "README.md").read_text()
+    assert f"edge-lstm {command}" in readme, f"README's CLI reference lacks `edge-lstm {command}`"
+
+
+def test_version_and_group_help() -> None:
+    assert CliRunner().invoke(main, ["--version"]).output.strip() == f"edge-lstm, version {__version__}"
+    assert "Example: edge-lstm demo" in CliRunner().invoke(main, ["--help"]).output
+
+
+@pytest.mark.slow
+def test_replay_prints_alerts_as_json_lines_and_a_summary(tmp_path: Path, bundle_dir: Path) -> None:
+    csv_path = tmp_path / "faulty.csv"
+    synthetic.write_csv(str(csv_path), synthetic.faulty_stream(3000, seed=4, start_index=30_000))
+    plot = tmp_path / "replay.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge_lstm",
+            "replay",
+            str(csv_path),
+            "--model",
+            str(bundle_dir),
+            "--plot",
+            str(plot),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events and {e["event"] for e in events} <= {"alert_start", "alert_clear"}
+    assert events[0]["event"] == "alert_start"
+    for event in events:
+        assert set(event) >= {
+            "schema",
+            "stream",
+            "index",
+            "timestamp",
+            "score",
+            "threshold",
+            "severity",
+            "model_id",
+            "sequence",
+            "contributions",
+        }
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert "3000 samples" in result.stderr and "alerts" in result.stderr
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_replay_of_a_file_without_the_bundles_columns(tmp_path: Path, bundle_dir: Path) -> None:
+    csv_path = tmp_path / "other.csv"
+    csv_path.write_text("timestamp,x\n1,2\n")
+    result = CliRunner().invoke(main, ["replay", str(csv_path), "--model", str(bundle_dir)])
+    assert result.exit_code == ExitStatus.DATA
+    assert result.output.strip() == (
+        f"Error: {csv_path}: column 'vibration' not found; available columns: timestamp, x"
+    )
+
+
+def test_a_broken_bundle_is_one_line_and_exit_65(tmp_path: Path) -> None:
+    csv_path = tmp_path / "d.csv"
+    csv_path.write_text("a\n1\n")
+    result = CliRunner().invoke(main, ["replay", str(csv_path), "--model", str(tmp_path / "missing")])
+    assert result.exit_code == ExitStatus.DATA
+    assert result.output == f"Error: {tmp_path / 'missing'}: bundle directory not found\n"
+
+
+@pytest.mark.slow
+def test_info_describes_a_bundle(bundle_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["info", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    assert "features (5): vibration, motor_current, bearing_temp, pressure, flow" in result.output
+    assert "deployed:" in result.output and "detection agreement" in result.output
+
+
+@pytest.mark.slow
+def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(main, ["bench", "--model", str(bundle_dir), "--repeats", "200", "--results", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["step_us"]["litert_int8_batch1"] > 0 and figures["detector_us_per_sample"] > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("3", "--debounce '3': expected N/M, for example 3/5"), ("6/5", "--debounce '6/5': need 1 <= fire_n <= fire_m")],
+)
+def test_train_rejects_a_bad_debounce_with_an_exact_message(tmp_path: Path, value: str, message: str) -> None:
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(main, ["train", str(csv_path), "--out", str(tmp_path / "b"), "--debounce", value])
+    assert result.exit_code == 2 and message in result.output

@@ -1,0 +1,140 @@
+"""The pure core: thresholds, debounce, scoring, and the detector's input policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support import random_reference_weights
+
+from edge_lstm.core.detector import DetectorSettings, StreamDetector
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.scoring import TrailingWindow, contributions, sensor_errors, sequence_sensor_errors
+from edge_lstm.core.stepmodel import run_sequence
+from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition, quantile_threshold
+from edge_lstm.runtime.reference import NumpyStepModel
+
+FEATURES = ["a", "b", "c"]
+
+
+def make_detector(threshold: float = 1.0, **overrides: object) -> StreamDetector:
+    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
+    settings = DetectorSettings(
+        features=FEATURES,
+        window=4,
+        scaler=StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
+        threshold=threshold,
+        warmup=6,
+        **overrides,
+    )  # type: ignore[arg-type]
+    return StreamDetector(settings, model, stream="s1")
+
+
+def test_quantile_threshold_ignores_nan_and_rejects_bad_quantiles() -> None:
+    assert quantile_threshold([1.0, 2.0, np.nan, 3.0, 4.0], 0.5) == pytest.approx(2.5)
+    with pytest.raises(ValueError, match=r"quantile must be between 0 and 1 \(exclusive\), got 1.0"):
+        quantile_threshold([1.0], 1.0)
+    with pytest.raises(ValueError, match="zero finite scores"):
+        quantile_threshold([np.nan], 0.5)
+
+
+def test_debounce_needs_n_of_m_and_clears_below_the_lower_level() -> None:
+    d = Debounce(DebounceSettings(fire_n=3, fire_m=5, clear_n=2, clear_ratio=0.5))
+    seen = [d.update(s, 1.0) for s in [2, 0, 2, 0, 0, 0, 2, 2, 2]]
+    # 2,0,2 is only two of five; the run 0,0,0,2,2,2 fires on the sixth over-threshold sample's third hit.
+    assert seen[:8] == [None] * 8 and seen[8] is Transition.START
+    # 0.9 is under the threshold but above the clearing level: stays active (hysteresis).
+    assert [d.update(s, 1.0) for s in [0.9, 0.9, 0.9]] == [None, None, None] and d.active
+    assert [d.update(s, 1.0) for s in [0.4, 0.4]] == [None, Transition.CLEAR] and not d.active
+
+
+def test_debounce_settings_validate_with_exact_messages() -> None:
+    with pytest.raises(ValueError, match="need 1 <= fire_n <= fire_m, got fire_n=4, fire_m=3"):
+        DebounceSettings(fire_n=4, fire_m=3)
+    with pytest.raises(ValueError, match=r"clear_ratio must be in \(0, 1\], got 1.5"):
+        DebounceSettings(clear_ratio=1.5)
+
+
+def test_scaler_round_trip_and_constant_channel() -> None:
+    data = np.column_stack([np.arange(10.0), np.full(10, 5.0)])
+    scaler = StandardScaler.fit(data)
+    assert scaler.scale[1] == 1.0  # constant channel: no division by zero
+    np.testing.assert_allclose(scaler.inverse(scaler.transform(data)), data, atol=1e-5)
+    assert StandardScaler.from_dict(scaler.to_dict()).to_dict() == scaler.to_dict()
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        StandardScaler.fit(np.array([[1.0], [np.nan]]))
+
+
+def test_contributions_sum_to_one_largest_first() -> None:
+    shares = contributions(np.array([1.0, 3.0, 0.0], np.float32), FEATURES)
+    assert list(shares) == ["b", "a", "c"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+
+
+def test_window_scores_streaming_equal_batch() -> None:
+    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
+    xs = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32)
+    recons, _ = run_sequence(model, xs)
+    batch = sequence_sensor_errors(recons, xs)
+    window = TrailingWindow(4, 3)
+    for t in range(50):
+        window.push(xs[t])
+        np.testing.assert_allclose(sensor_errors(recons[t], window.values), batch[t], rtol=1e-6)
+
+
+def test_detector_scores_equal_batch_scores_after_warmup() -> None:
+    detector = make_detector(threshold=1e9)
+    xs = np.random.default_rng(2).normal(size=(40, 3)).astype(np.float32)
+    scores = [detector.process(x, float(t)).score for t, x in enumerate(xs)]
+    recons, _ = run_sequence(detector.model, xs)
+    batch = sequence_sensor_errors(recons, xs).mean(axis=1)
+    assert scores[:6] == [None] * 6  # warm-up: no decisions
+    np.testing.assert_allclose(np.array(scores[6:], dtype=float), batch[6:], rtol=1e-5)
+
+
+def test_nan_and_wrong_length_are_skipped_counted_and_leave_state_alone() -> None:
+    detector = make_detector()
+    detector.process([0.1, 0.2, 0.3], 0.0)
+    before = tuple(s.copy() for s in detector.state)
+    assert detector.process([0.1, np.nan, 0.3], 1.0).skipped == "invalid"
+    assert detector.process([0.1, 0.2], 2.0).skipped == "invalid"
+    assert detector.counters.invalid == 2
+    for a, b in zip(before, detector.state, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_duplicate_and_out_of_order_timestamps_are_skipped() -> None:
+    detector = make_detector()
+    detector.process([0, 0, 0], 10.0)
+    assert detector.process([0, 0, 0], 10.0).skipped == "duplicate"
+    assert detector.process([0, 0, 0], 9.0).skipped == "out_of_order"
+    assert detector.process([0, 0, 0], 11.0).skipped is None
+    assert (detector.counters.duplicates, detector.counters.out_of_order) == (1, 1)
+
+
+def test_a_long_gap_resets_state_and_warms_up_again() -> None:
+    detector = make_detector(sample_period_s=1.0, gap_reset_periods=10.0)
+    for t in range(10):
+        detector.process([0.5, 0.5, 0.5], float(t))
+    assert detector.process([0.5, 0.5, 0.5], 10.0).score is not None
+    result = detector.process([0.5, 0.5, 0.5], 100.0)  # 90 periods later
+    assert result.score is None and detector.counters.gaps == 1
+
+
+def test_out_of_range_inputs_are_counted_clipped_for_the_model_and_scored_unclipped() -> None:
+    low, high = np.full(3, -3, np.float32), np.full(3, 3, np.float32)
+    detector = make_detector(threshold=0.5, input_low=low, input_high=high)
+    for t in range(10):
+        detector.process([0, 0, 0], float(t))
+    results = [detector.process([50, 0, 0], float(10 + k)) for k in range(4)]
+    assert detector.counters.out_of_range == 4
+    assert all(np.isfinite(s) for s in detector.state[1].ravel())
+    assert results[-1].score is not None and results[-1].score > 100  # error against the real value
+    assert detector.alerting
+    start = next(e for r in results for e in r.events)
+    assert start.event == "alert_start" and next(iter(start.contributions)) == "a"
+    assert start.to_dict()["severity"] == "critical"
+
+
+def test_settings_reject_warmup_shorter_than_window() -> None:
+    with pytest.raises(ValueError, match=r"warmup \(2\) must be at least the window \(4\)"):
+        DetectorSettings(features=FEATURES, window=4, scaler=StandardScaler.fit(np.eye(3)), threshold=1.0, warmup=2)

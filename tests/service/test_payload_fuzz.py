@@ -1,0 +1,47 @@
+"""Arbitrary bytes and arbitrary JSON on a routed topic: never an exception, every message counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge_lstm.config import load_config
+from edge_lstm.service.worker import Daemon
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+feature_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        name: st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none(), st.text(max_size=5))
+        for name in ("vibration", "motor_current", "bearing_temp", "pressure", "flow", "ts")
+    },
+)
+payloads = st.one_of(
+    st.binary(max_size=64),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    feature_objects.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@pytest.fixture(scope="module")
+def daemon(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Daemon:
+    path = tmp_path_factory.mktemp("fuzz") / "c.toml"
+    path.write_text(f'[model]\nbundle = "{bundle_dir}"\n[[streams]]\ntopic = "f/+"\ntimestamp_field = "ts"\n')
+    return Daemon(load_config(path))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(payloads, min_size=1, max_size=20))
+def test_any_payload_is_parsed_or_counted(daemon: Daemon, batch: list[bytes]) -> None:
+    before = daemon.counters["samples"] + daemon.counters["parse_errors"]
+    daemon.process([("f/x", payload, 0.0) for payload in batch])
+    assert daemon.counters["samples"] + daemon.counters["parse_errors"] == before + len(batch)

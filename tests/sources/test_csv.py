@@ -1,0 +1,97 @@
+"""The CSV input contract, the training data policy, and exact error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import REPO
+
+from edge_lstm.sources.csv_file import CSVFormatError, read_csv
+
+SKAB_LIKE = (
+    "datetime;Accelerometer1RMS;Current;Volume Flow RateRMS;anomaly;changepoint\r\n"
+    "2020-03-09 10:14:33;0.0265;1.33;32.0;0.0;0.0\r\n"
+    "2020-03-09 10:14:34;0.0261;1.35;32.0;0.0;0.0\r\n"
+    "2020-03-09 10:14:36;0.0262;;32.0;1.0;1.0\r\n"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, newline="")
+    return path
+
+
+def test_skab_format_needs_no_flags(tmp_path: Path) -> None:
+    rec = read_csv(write(tmp_path, SKAB_LIKE))
+    assert rec.features == ["Accelerometer1RMS", "Current", "Volume Flow RateRMS"]
+    assert rec.timestamps is not None and list(np.diff(rec.timestamps)) == [1.0, 2.0]
+    assert np.isnan(rec.values[2, 1])  # empty cell -> NaN, never 0
+    assert list(rec.labels["anomaly"]) == [0.0, 0.0, 1.0]
+
+
+def test_real_skab_file_if_present() -> None:
+    path = REPO.parent / "shared/data/skab/valve1/0.csv"
+    if not path.exists():
+        pytest.skip("SKAB data is not beside this checkout (it is not part of the repo)")
+    rec = read_csv(path)
+    assert len(rec.features) == 8 and len(rec) > 1000 and rec.timestamps is not None
+
+
+def test_explicit_columns_and_separator(tmp_path: Path) -> None:
+    path = write(tmp_path, "t\tx\ty\n1\t2\t3\n2\t4\t5\n")
+    rec = read_csv(path, sep="tab", timestamp="t", columns=["y"])
+    assert rec.features == ["y"] and list(rec.values[:, 0]) == [3.0, 5.0]
+
+
+def test_missing_column_names_what_is_there(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(CSVFormatError, match=rf"^{path}: column 'c' not found; available columns: a, b$"):
+        read_csv(path, columns=["a", "c"])
+
+
+def test_non_numeric_value_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b\n1,2\n3,oops\n")
+    with pytest.raises(CSVFormatError, match=rf"^{path}:3: column 'b' has non-numeric value 'oops'$"):
+        read_csv(path)
+
+
+def test_bad_timestamp(tmp_path: Path) -> None:
+    path = write(tmp_path, "timestamp,a\nyesterday,1\n")
+    with pytest.raises(CSVFormatError, match=r":2: cannot parse timestamp 'yesterday' in column 'timestamp'"):
+        read_csv(path)
+
+
+def test_missing_timestamp_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(CSVFormatError, match=r"timestamp column 'when' not found; available columns: a, b$"):
+        read_csv(path, timestamp="when")
+
+
+def test_ragged_row_empty_file_and_header_only(tmp_path: Path) -> None:
+    with pytest.raises(CSVFormatError, match=r":3: expected 2 fields, found 3$"):
+        read_csv(write(tmp_path, "a,b\n1,2\n1,2,3\n"))
+    with pytest.raises(CSVFormatError, match=r"the file is empty; expected a header row$"):
+        read_csv(write(tmp_path, "", "empty.csv"))
+    with pytest.raises(CSVFormatError, match=r"no data rows after the header$"):
+        read_csv(write(tmp_path, "a,b\n", "header.csv"))
+    with pytest.raises(CSVFormatError, match=r"no such file$"):
+        read_csv(tmp_path / "absent.csv")
+
+
+def test_nan_rows_and_gaps_cut_training_segments(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    from edge_lstm_train.data import split_recordings
+
+    rows = ["timestamp,a,b"]
+    for t in range(100):
+        second = t if t < 60 else t + 100  # a 100 s gap after row 59
+        value = "nan" if t == 20 else str(t)
+        rows.append(f"{second},{value},{t * 2}")
+    rec = read_csv(write(tmp_path, "\n".join(rows) + "\n"))
+    splits = split_recordings([rec], val_fraction=0.1, calib_fraction=0.1, max_gap_periods=5)
+    assert splits.dropped_nan_rows == 1 and splits.gap_cuts == 1 and splits.sample_period_s == 1.0
+    assert [len(s) for s in splits.train] == [20, 39, 20]
+    assert all(np.isfinite(s).all() for s in splits.train)
