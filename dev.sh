@@ -4,6 +4,7 @@
 #   ./dev.sh test    lint, type-check and run the test suite
 #   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
 #   ./dev.sh skab [DATA_DIR]   the SKAB benchmark, both protocols (default data: ../shared/data/skab)
+#   ./dev.sh install-check     the built wheel in a device venv, and on an emulated Raspberry Pi 4 and 5
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -87,7 +88,19 @@ case "${1:-help}" in
     "$VENV/bin/edge-lstm" evaluate --protocol skab "$data" \
       --json bench-results/skab.json --markdown bench-results/skab.md "$@"
     ;;
+  install-check)
+    shift
+    venv train
+    # A real bundle and a labelled stream to run the installed package on: the demo's, trained briefly.
+    work=$(mktemp -d "${TMPDIR:-/tmp}/edge-lstm-install-check.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    say "training a small demo bundle for the checks"
+    "$VENV/bin/edge-lstm" demo --out "$work/demo" --epochs 20 >"$work/demo.log" 2>&1 || {
+      cat "$work/demo.log" >&2; exit 1; }
+    scripts/wheel-check.sh "$work/demo/bundle" "$work/demo/test_with_faults.csv"
+    scripts/pi-check.sh dist/edge_lstm-*.whl "$work/demo/bundle" "$work/demo/test_with_faults.csv"
+    ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 esac
