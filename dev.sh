@@ -4,6 +4,7 @@
 #   ./dev.sh test    lint, type-check and run the test suite
 #   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
 #   ./dev.sh skab [DATA_DIR]   the SKAB benchmark, both protocols (default data: ../shared/data/skab)
+#   ./dev.sh corpus [DIR...]  default settings on the generated corpus and SKAB, beside peers
 #   ./dev.sh install-check     the built wheel in a device venv, and on an emulated Raspberry Pi 4 and 5
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -88,6 +89,13 @@ case "${1:-help}" in
     "$VENV/bin/edge-lstm" evaluate --protocol skab "$data" \
       --json bench-results/skab.json --markdown bench-results/skab.md "$@"
     ;;
+  corpus)
+    shift
+    venv train,dev  # the peers include river's Half-Space Trees (a dev dependency)
+    [ $# -gt 0 ] || set -- bench-results/corpus ../shared/data/skab
+    "$VENV/bin/edge-lstm" evaluate --protocol corpus "$@" \
+      --json bench-results/generalization.json --markdown bench-results/generalization.md
+    ;;
   install-check)
     shift
     venv train
@@ -101,6 +109,6 @@ case "${1:-help}" in
     scripts/pi-check.sh dist/edge_lstm-*.whl "$work/demo/bundle" "$work/demo/test_with_faults.csv"
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 esac

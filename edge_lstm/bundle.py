@@ -108,6 +108,8 @@ class Bundle:
         """The LiteRT step model: the deployed ``model.tflite``, or a named variant (float, dynamic, int8)."""
         from edge_lstm.runtime.litert import LiteRTStepModel
 
+        if variant is not None and "file" not in self.manifest["quantization"]["variants"].get(variant, {}):
+            raise BundleError(f"{self.path}: this bundle has no usable {variant} model")
         name = MODEL if variant is None else self.manifest["quantization"]["variants"][variant]["file"]
         try:
             return LiteRTStepModel(

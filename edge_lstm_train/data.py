@@ -1,7 +1,8 @@
 """Training data: NaN and gap policy, the time split, and training crops.
 
 Policy: a row with any NaN is dropped and the data is cut there; a timestamp gap longer than
-``max_gap_periods`` median sample periods also cuts it. Each contiguous piece is a *segment*; crops
+``max_gap_periods`` median sample periods also cuts it, unless that would leave a piece too short to
+learn from (then the gap is bridged and counted). Each contiguous piece is a *segment*; crops
 never cross a segment boundary, so the model never learns a jump that did not happen. The split is by
 time inside each file: the first part trains, the next validates (early stopping), the last
 calibrates the threshold. Nothing is shuffled across those boundaries.
@@ -27,6 +28,7 @@ class Splits:
     calibration: list[npt.NDArray[np.float64]] = field(default_factory=list)
     dropped_nan_rows: int = 0
     gap_cuts: int = 0
+    bridged: int = 0  # gaps not cut because a piece beside them would have been too short
     sample_period_s: float | None = None
 
     def rows(self, part: str) -> int:
@@ -43,35 +45,55 @@ def median_period(recordings: list[Recording]) -> float | None:
 
 
 def _cut(
-    values: npt.NDArray[np.float64], times: npt.NDArray[np.float64] | None, max_gap: float | None, splits: Splits
+    values: npt.NDArray[np.float64],
+    times: npt.NDArray[np.float64] | None,
+    max_gap: float | None,
+    splits: Splits,
+    min_rows: int,
 ) -> list[npt.NDArray[np.float64]]:
+    """Segments of ``values``: rows with NaN are dropped and cut the data; a timestamp gap longer than
+    ``max_gap`` cuts it too, unless a piece on either side would be shorter than ``min_rows``: then the
+    gap is bridged (counted), because a short piece is worth more joined than thrown away."""
     bad = ~np.isfinite(values).all(axis=1)
     splits.dropped_nan_rows += int(bad.sum())
-    breaks = bad.copy()
-    boundaries = np.zeros(len(values), dtype=bool)  # True where a new segment starts (after a gap)
+    gap_after = np.zeros(len(values), dtype=bool)  # a gap between row i and row i + 1
     if times is not None and max_gap is not None and len(values) > 1:
-        gaps = np.diff(times) > max_gap
-        boundaries[1:] = gaps
-        splits.gap_cuts += int(gaps.sum())
-    pieces, start = [], None
+        gap_after[:-1] = np.diff(times) > max_gap
+    pieces: list[list[int]] = []  # [start, end, ends at a gap]
+    start = None
     for i in range(len(values)):
-        if breaks[i]:
+        if bad[i]:
             if start is not None:
-                pieces.append(values[start:i])
+                pieces.append([start, i, 0])
             start = None
             continue
         if start is None:
             start = i
-        elif boundaries[i]:
-            pieces.append(values[start:i])
-            start = i
+        if gap_after[i] and i + 1 < len(values) and not bad[i + 1]:
+            pieces.append([start, i + 1, 1])
+            start = None
     if start is not None:
-        pieces.append(values[start:])
-    return [p for p in pieces if len(p)]
+        pieces.append([start, len(values), 0])
+    merged: list[list[int]] = []
+    for piece in pieces:
+        previous = merged[-1] if merged else None
+        joinable = previous is not None and previous[2] and previous[1] == piece[0]
+        if previous is not None and joinable and min(previous[1] - previous[0], piece[1] - piece[0]) < min_rows:
+            previous[1], previous[2] = piece[1], piece[2]
+            splits.bridged += 1
+            continue
+        if previous is not None and joinable:
+            splits.gap_cuts += 1
+        merged.append(piece)
+    return [values[a:b] for a, b, _ in merged if b > a]
 
 
 def split_recordings(
-    recordings: list[Recording], val_fraction: float, calib_fraction: float, max_gap_periods: float
+    recordings: list[Recording],
+    val_fraction: float,
+    calib_fraction: float,
+    max_gap_periods: float,
+    min_rows: int = 64,
 ) -> Splits:
     # A validation fraction of 0 is allowed: training then runs a fixed number of epochs.
     if not 0 <= val_fraction < 1 or not 0 < calib_fraction < 1 or val_fraction + calib_fraction >= 0.9:
@@ -87,7 +109,7 @@ def split_recordings(
         b = round(n * (1 - calib_fraction))
         for part, lo, hi in (("train", 0, a), ("validation", a, b), ("calibration", b, n)):
             times = None if rec.timestamps is None else rec.timestamps[lo:hi]
-            getattr(splits, part).extend(_cut(rec.values[lo:hi], times, max_gap, splits))
+            getattr(splits, part).extend(_cut(rec.values[lo:hi], times, max_gap, splits, min_rows))
     return splits
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,21 +58,27 @@ def seed_everything(seed: int) -> None:
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """One progress bar over epochs on stderr, with the losses; early stopping ends it cleanly."""
+    """Progress over epochs on stderr, with the losses: a bar on a terminal; in a log (systemd, CI, a
+    pipe) one line at most every ``LOG_EVERY_S`` seconds and at the end, since a bar never draws there."""
+
+    LOG_EVERY_S = 10.0
 
     def __init__(self, epochs: int) -> None:
         super().__init__()
         self._epochs = epochs
         self._bar: Any = None
         self._best = float("inf")
+        self._started = self._last_line = 0.0
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         import click
 
-        self._bar = click.progressbar(
-            length=self._epochs, label="      fit", file=sys.stderr, show_eta=True, item_show_func=lambda s: s
-        )
-        self._bar.__enter__()
+        self._started = self._last_line = time.monotonic()
+        if sys.stderr.isatty():
+            self._bar = click.progressbar(
+                length=self._epochs, label="      fit", file=sys.stderr, show_eta=True, item_show_func=lambda s: s
+            )
+            self._bar.__enter__()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         logs = logs or {}
@@ -77,10 +86,34 @@ class EpochProgress(keras.callbacks.Callback):
         text = f"loss {logs.get('loss', np.nan):.4f}"
         if "val_loss" in logs:
             text += f"  val_loss {logs['val_loss']:.4f}  best {self._best:.4f}"
-        self._bar.update(1, text)
+        if self._bar is not None:
+            self._bar.update(1, text)
+        elif time.monotonic() - self._last_line >= self.LOG_EVERY_S or epoch + 1 == self._epochs:
+            self._last_line = time.monotonic()
+            elapsed = self._last_line - self._started
+            print(f"      fit: epoch {epoch + 1}/{self._epochs}, {elapsed:.0f} s, {text}", file=sys.stderr, flush=True)
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        self._bar.__exit__(None, None, None)
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the epoch that crosses ``seconds``, and remembers that it did."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._seconds = seconds
+        self._started = 0.0
+        self.stopped_at: int | None = None
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        self._started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if time.monotonic() - self._started > self._seconds:
+            self.stopped_at = epoch + 1
+            self.model.stop_training = True
 
 
 def fit_sequence_model(
@@ -88,6 +121,8 @@ def fit_sequence_model(
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray] | None,
     progress: bool = True,
+    time_budget_s: float = math.inf,
+    log: Callable[[str], None] = print,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit on ``train``; with ``validation``, stop early on its loss and keep the best epoch, else run
     exactly ``config.epochs`` (for short or drifting data, where a time-split validation set would
@@ -110,6 +145,8 @@ def fit_sequence_model(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, config.patience // 2)),
         ]
+    budget = TimeBudget(time_budget_s)
+    callbacks.append(budget)
     if progress:
         callbacks.append(EpochProgress(config.epochs))
     history = model.fit(
@@ -123,6 +160,8 @@ def fit_sequence_model(
         verbose=0,
     )
     losses = [float(v) for v in history.history["loss"]]
+    if budget.stopped_at is not None:
+        log(f"fit: stopped after epoch {budget.stopped_at}: the {time_budget_s:g} s time budget is spent")
     if validation is None:
         return model, {"epochs_run": len(losses), "best_epoch": len(losses), "train_loss": losses[-1], "val_loss": None}
     val_losses = [float(v) for v in history.history["val_loss"]]

@@ -22,21 +22,13 @@ from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.thresholds import DebounceSettings
-from edge_lstm.errors import DataError, SettingsError, TrainingError
-from edge_lstm.runtime.litert import LiteRTStepModel
+from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
-from edge_lstm_train import data, export, verify
+from edge_lstm_train import data, deploy, export, inspection, verify
+from edge_lstm_train.deploy import INT8_MAX_MEDIAN_SCORE_ERROR, INT8_MIN_AGREEMENT
 from edge_lstm_train.fit import ModelConfig, fit_sequence_model
 from edge_lstm_train.model import build_step_model, reference_weights
-
-# The float export must reproduce Keras to this (max abs reconstruction error over the calibration
-# stream); anything larger means the conversion is wrong, not merely imprecise.
-FLOAT_TOLERANCE = 1e-4
-# A full-integer model is deployed only if it detects like the float model: this agreement F1 on the
-# probe, and this median relative score error. Otherwise the dynamic-range model (int8 weights) is.
-INT8_MIN_AGREEMENT = 0.95
-INT8_MAX_MEDIAN_SCORE_ERROR = 0.10
 
 
 @dataclass(frozen=True)
@@ -55,6 +47,11 @@ class TrainOptions:
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
+    time_budget_s: float = 600.0  # training stops at the end of the epoch that crosses this
+    gap_reset_periods: float = 10.0  # on the device, a gap longer than this many periods resets a stream
+    # Settings that training may still decide from the data (see inspection.py); a flag the user gives
+    # is taken out of this set by the command line.
+    auto: frozenset[str] = frozenset({"channels", "gaps", "window", "val_fraction", "epochs", "crops", "threshold"})
 
     @property
     def threshold_rule(self) -> ThresholdRule:
@@ -76,10 +73,6 @@ class TrainOptions:
             raise SettingsError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
 
 
-class ExportMismatch(TrainingError):
-    """An exported file does not compute what the Keras model computes."""
-
-
 def train_bundle(
     recordings: list[Recording],
     out: Path,
@@ -93,12 +86,17 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
-    splits = split(recordings, options)
+    chosen = inspection.plan(recordings, config, options)
+    recordings, config, options = chosen.recordings, chosen.config, chosen.options
+    features = recordings[0].features
+    for note in chosen.notes:
+        log(f"decide: {note}")
+    splits = split(recordings, options, min_rows=4 * config.window)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
         f"train {splits.rows('train')}, validation {splits.rows('validation')}, calibration "
         f"{splits.rows('calibration')} rows; {splits.dropped_nan_rows} rows with NaN dropped, "
-        f"{splits.gap_cuts} timestamp gaps cut"
+        f"{splits.gap_cuts} timestamp gaps cut, {splits.bridged} short pieces bridged across a gap"
     )
     if not splits.train:
         raise DataError("no training rows left after the NaN and gap policy")
@@ -115,7 +113,9 @@ def train_bundle(
         f"fit: {len(train_xy[0])} training crops of {config.seq_len} steps, "
         + (f"{len(val_xy[0])} validation crops" if val_xy else f"no validation: a fixed {config.epochs} epochs")
     )
-    sequence_model, fit_summary = fit_sequence_model(config, train_xy, val_xy, progress=progress)
+    sequence_model, fit_summary = fit_sequence_model(
+        config, train_xy, val_xy, progress=progress, time_budget_s=options.time_budget_s, log=log
+    )
     log(
         f"fit: best epoch {fit_summary['best_epoch']} of {fit_summary['epochs_run']}, "
         + (f"val loss {fit_summary['val_loss']:.4f}" if val_xy else f"train loss {fit_summary['train_loss']:.4f}")
@@ -141,45 +141,36 @@ def train_bundle(
         keras_probe = verify.keras_reconstructions(sequence_model, probes)
         ref_clean = verify.scores(keras_recons, calib_seg, warmup, scorer)
         ref_probe = verify.scores(keras_probe, probes, warmup, scorer)
-        variants: dict[str, dict[str, Any]] = {}
-        for variant in export.VARIANTS:
-            path = workdir / "variants" / f"{variant}.tflite"
-            path.write_bytes(export.convert(step_model, variant, representative))
-            runtime = LiteRTStepModel(
-                path,
-                n_features=len(features),
-                window=config.window,
-                state_names=state_names,
-                state_sizes=[config.state_size] * len(state_names),
-            )
-            recons = verify.streamed_reconstructions(runtime, calib_seg)
-            clean = verify.scores(recons, calib_seg, warmup, scorer)
-            probe = verify.scores(verify.streamed_reconstructions(runtime, probes), probes, warmup, scorer)
-            report = verify.fidelity(keras_recons, recons, ref_clean, clean)
-            report["detection_agreement_f1"] = verify.detection_agreement(
-                (ref_clean, ref_probe), (clean, probe), lambda s: float(calibrate_threshold(s, options)["value"])
-            )
-            report.update(file=f"variants/{variant}.tflite", bytes=path.stat().st_size)
-            variants[variant] = {**report, "_clean_scores": clean}
-            log(
-                f"export {variant:7s}: {report['bytes']:6d} bytes, max |recon - keras| "
-                f"{report['max_abs_reconstruction_error']:.2e}, median score error "
-                f"{100 * report['score_rel_error_median']:.2f} %, detection agreement "
-                f"{report['detection_agreement_f1']:.3f}"
-            )
-        if variants["float"]["max_abs_reconstruction_error"] > FLOAT_TOLERANCE:
-            raise ExportMismatch(
-                f"float TFLite differs from Keras by {variants['float']['max_abs_reconstruction_error']:.2e} "
-                f"(tolerance {FLOAT_TOLERANCE:.0e}); refusing to write the bundle"
-            )
-        deployed = _choose_variant(options.quantization, variants)
+        variants = deploy.export_variants(
+            step_model,
+            workdir,
+            representative,
+            (calib_seg, probes),
+            (keras_recons, ref_clean, ref_probe),
+            lambda scores: float(calibrate_threshold(scores, options)["value"]),
+            shape=(len(features), config.window, state_names, config.state_size),
+            scorer=scorer,
+            warmup=warmup,
+            log=log,
+        )
+        deployed = deploy.choose_variant(options.quantization, variants)
         scores = variants[deployed]["_clean_scores"]
         if options.threshold_method == "quantile" and len(scores) * (1 - options.quantile) < 1:
-            log(
-                f"note: a {options.quantile} quantile of {len(scores)} calibration scores is just their maximum; "
-                "with this little calibration data, --threshold-method max --multiplier 1.5 to 2 sets the margin "
-                "explicitly (measured on SKAB, see the README)"
-            )
+            if "threshold" in options.auto:
+                # A high quantile of few scores is just their maximum: set the margin above it explicitly.
+                options = dataclasses.replace(options, threshold_method="max")
+                note = (
+                    f"threshold: {options.multiplier:g} x the largest of {len(scores)} calibration scores (too few "
+                    f"for a {options.quantile} quantile)"
+                )
+                chosen.notes.append(note)
+                log(f"decide: {note}")
+            else:
+                log(
+                    f"note: a {options.quantile} quantile of {len(scores)} calibration scores is just their "
+                    "maximum; with this little calibration data, --threshold-method max --multiplier 1.5 to 2 "
+                    "sets the margin explicitly (measured on SKAB, see the README)"
+                )
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
         log(
@@ -209,7 +200,8 @@ def train_bundle(
             "preprocessing": {"smooth": options.smooth, "baseline": options.baseline},
             "score": scorer.to_dict(),
             "threshold": threshold_settings,
-            "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": 10.0},
+            "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": options.gap_reset_periods},
+            "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {
                 "deployed": deployed,
                 "rule": f"int8 if detection agreement >= {INT8_MIN_AGREEMENT} and median score error <= "
@@ -225,11 +217,12 @@ def train_bundle(
                 "split_rows": {p: splits.rows(p) for p in ("train", "validation", "calibration")},
                 "dropped_nan_rows": splits.dropped_nan_rows,
                 "gap_cuts": splits.gap_cuts,
+                "gaps_bridged": splits.bridged,
                 "config": asdict(config),
                 **fit_summary,
             },
         }
-        files = [MODEL, REFERENCE_WEIGHTS, CALIBRATION_SCORES, *(v["file"] for v in variants.values())]
+        files = [MODEL, REFERENCE_WEIGHTS, CALIBRATION_SCORES, *(v["file"] for v in variants.values() if "file" in v)]
         manifest["model_id"] = ""
         manifest = write_manifest(workdir, manifest, files)
         manifest["model_id"] = f"{options.name}-{manifest['files'][MODEL][:8]}"
@@ -244,12 +237,14 @@ def train_bundle(
     return manifest
 
 
-def split(recordings: list[Recording], options: TrainOptions) -> data.Splits:
+def split(recordings: list[Recording], options: TrainOptions, min_rows: int = 64) -> data.Splits:
     """Train / validation / calibration segments by time, each recording first standardized by its own
     baseline when the bundle uses one."""
     if options.baseline:
         recordings = [_own_baseline(r, options.baseline) for r in recordings]
-    return data.split_recordings(recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods)
+    return data.split_recordings(
+        recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods, min_rows=min_rows
+    )
 
 
 def calibration_segments(
@@ -283,15 +278,3 @@ def _fit_scorer(kind: str, sequence_model: Any, train_seg: list[np.ndarray], war
     recons = verify.keras_reconstructions(sequence_model, train_seg)
     residuals = [mean_residuals(r, s)[warmup:] for r, s in zip(recons, train_seg, strict=True)]
     return Scorer(kind, fit_precision(np.concatenate(residuals)))
-
-
-def _choose_variant(requested: str, variants: dict[str, dict[str, Any]]) -> str:
-    if requested != "auto":
-        return requested
-    int8 = variants["int8"]
-    if (
-        int8["detection_agreement_f1"] >= INT8_MIN_AGREEMENT
-        and int8["score_rel_error_median"] <= INT8_MAX_MEDIAN_SCORE_ERROR
-    ):
-        return "int8"
-    return "dynamic"

@@ -303,6 +303,6 @@ def recipe(
     options = TrainOptions(
         val_fraction=0.0, calib_fraction=0.25, threshold_method="max" if quantile is None else "quantile",
         multiplier=multiplier, quantile=quantile or 0.999, smooth=smooth, score=score, debounce=NO_DEBOUNCE,
-        baseline=baseline, name="skab",
+        baseline=baseline, name="skab", auto=frozenset(),
     )  # fmt: skip
     return config, options

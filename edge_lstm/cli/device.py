@@ -126,10 +126,15 @@ def info(model_dir: Path) -> None:
     rule = ThresholdRule.from_section(t)
     click.echo(f"threshold {bundle.threshold:.6g} ({rule.label}); score {bundle.scorer.kind}")
     click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
+    for note in m.get("decisions", {}).get("notes", []):
+        click.echo(f"decided in training: {note}")
     if bundle.baseline:
         click.echo(f"per-stream baseline: each stream is standardized by its own first {bundle.baseline} samples")
     click.echo(f"deployed: {q['deployed']}")
     for name, v in q["variants"].items():
+        if "failed" in v:
+            click.echo(f"  {name:8s} not usable here: {v['failed']}")
+            continue
         click.echo(
             f"  {name:8s} {v['bytes']:7d} bytes  max |recon - keras| {v['max_abs_reconstruction_error']:.2e}  "
             f"median score error {100 * v['score_rel_error_median']:.2f} %  "

@@ -18,11 +18,13 @@ from edge_lstm.core.calibration import ThresholdRule
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--protocol",
-    type=click.Choice(["files", "skab"]),
+    type=click.Choice(["files", "skab", "corpus"]),
     default="files",
     show_default=True,
     help="files: score FILES with --model. skab: FILES is the SKAB data directory; train and score both "
-    "SKAB protocols (leaderboard: a bundle per file; fleet: one bundle for all files).",
+    "SKAB protocols (leaderboard: a bundle per file; fleet: one bundle for all files). corpus: FILES are "
+    "corpus folders (generated there if new) and/or the SKAB data directory; every series trained with "
+    "default settings only and judged beside peers.",
 )
 @model_option(required=False)
 @variant_option("Evaluate")
@@ -79,6 +81,11 @@ def evaluate(
 
     Example (SKAB benchmark, about 8 minutes): edge-lstm evaluate --protocol skab data/skab --json skab.json
     """
+    if protocol == "corpus":
+        from edge_lstm.cli.generalization import run_corpus
+
+        run_corpus(files, json_path, md_path, skab["limit"])
+        return
     if protocol == "skab":
         if len(files) != 1 or not files[0].is_dir():
             raise click.UsageError("--protocol skab takes one argument: the SKAB data directory")

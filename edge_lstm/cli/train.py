@@ -6,9 +6,30 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from edge_lstm.cli.common import csv_options, require_training_extra, split_names
 from edge_lstm.errors import SettingsError
+
+# Which data-driven decision (edge_lstm_train/inspection.py) each flag takes over when it is given.
+_DECIDES = {
+    "columns": "channels",
+    "exclude": "channels",
+    "max_gap_periods": "gaps",
+    "window": "window",
+    "val_fraction": "val_fraction",
+    "epochs": "epochs",
+    "seq_len": "crops",
+    "stride": "crops",
+    "threshold_method": "threshold",
+    "quantile": "threshold",
+}
+
+
+def _given(ctx: click.Context) -> set[str]:
+    """The decisions the user made with a flag (or its environment variable): training leaves them be."""
+    sources = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return {decision for name, decision in _DECIDES.items() if ctx.get_parameter_source(name) in sources}
 
 
 def _debounce_settings(text: str) -> Any:
@@ -108,6 +129,12 @@ def _debounce_settings(text: str) -> Any:
     help="A timestamp gap longer than this many sample periods cuts the data.",
 )
 @click.option("--name", default="model", show_default=True, help="Model name, used in the model id.")
+@click.option(
+    "--time-budget",
+    default=600.0,
+    show_default=True,
+    help="Seconds of fitting at most; training stops at the end of the epoch that crosses it.",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train(
@@ -142,6 +169,7 @@ def train(
     calib_fraction: float,
     max_gap_periods: float,
     name: str,
+    time_budget: float,
     seed: int,
     quiet: bool,
 ) -> None:
@@ -150,6 +178,11 @@ def train(
     The data is split by time inside each file: training, validation (early stopping) and
     calibration (threshold), in that order. Rows with NaN are dropped and cut the sequence, as do
     timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
+
+    Settings that depend on the data are decided from it unless their flag is given, one line each
+    ("decide: ..."): drifting channels left out, gaps bridged on irregular timestamps, a smaller
+    window and no validation split for little data, crops spaced out for much data, the threshold
+    rule the calibration set can support.
 
     Example: edge-lstm train normal.csv --out bundle/
 
@@ -193,6 +226,8 @@ def train(
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,
+        time_budget_s=time_budget,
+        auto=TrainOptions().auto - _given(click.get_current_context()),
     )
     manifest = train_bundle(recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet)
     click.echo(

@@ -23,6 +23,7 @@ from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import quantile_threshold
 from edge_lstm.errors import DataError, SettingsError
 
+MIN_THRESHOLD = 1e-3  # in score units (squared scaled error): far below any fault worth an alert
 METHODS = {"quantile": "quantile", "max": "multiplier", "spot": "q"}  # method -> the name of its knob
 
 
@@ -114,4 +115,6 @@ def calibrate(scores: npt.ArrayLike, rule: ThresholdRule) -> dict[str, Any]:
         section["value"] = rule.knob * float(values.max())
     else:
         section["value"] = quantile_threshold(values, rule.knob)
+    # A channel that never moved scores exactly 0; a threshold must still be a positive level.
+    section["value"] = max(float(section["value"]), MIN_THRESHOLD)
     return section

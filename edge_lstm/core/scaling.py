@@ -28,10 +28,14 @@ class StandardScaler:
             raise DataError(f"need a (rows, features) array with at least 2 rows, got shape {data.shape}")
         if not np.isfinite(data).all():
             raise DataError("cannot fit a scaler on data that contains NaN or infinity")
-        std = data.std(axis=0)
-        # A constant channel carries no information; scale 1 keeps it finite instead of dividing by 0.
-        std[std < 1e-12] = 1.0
-        return cls(data.mean(axis=0).astype(np.float32), std.astype(np.float32))
+        mean, std = data.mean(axis=0), data.std(axis=0)
+        # One step of a quantized channel (a count, a 0.5-degree sensor) must not look like many sigma:
+        # the scale is at least the channel's resolution. A constant channel has none; there a change
+        # of 1 % of its value (or 1e-6 at zero) counts as one sigma, so any change stands out.
+        floor = np.maximum(resolution(data), 1e-6)
+        constant = std <= 1e-12 * np.maximum(np.abs(mean), 1.0)
+        floor[constant] = np.maximum(0.01 * np.abs(mean[constant]), 1e-6)
+        return cls(mean.astype(np.float32), np.maximum(std, floor).astype(np.float32))
 
     @property
     def n_features(self) -> int:
@@ -60,3 +64,20 @@ class StandardScaler:
         if not (scale > 0).all():
             raise DataError("scaler scale values must all be positive")
         return cls(mean, scale)
+
+
+def resolution(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Per column, the smallest step between distinct values when the column takes few distinct values
+    (a quantized or integer sensor), else 0.
+
+    >>> resolution([[0.0, 1.5], [2.0, 1.0], [4.0, 2.5], [2.0, 1.0]] * 4).tolist()
+    [2.0, 0.5]
+    """
+    data = np.asarray(values, dtype=np.float64)
+    out = np.zeros(data.shape[1])
+    for j in range(data.shape[1]):
+        distinct = np.unique(data[:, j])
+        # Continuous readings have (nearly) as many distinct values as rows; quantized ones far fewer.
+        if 1 < distinct.size <= max(2, data.shape[0] // 4):
+            out[j] = float(np.diff(distinct).min())
+    return out

@@ -131,13 +131,42 @@ class NABScore:
 
 
 def nab_score(changepoints: list[float], detections: list[float], window: float, profile: str = "standard") -> NABScore:
-    """Changepoints and detections as times (or sample indices); each window is [cp, cp + window).
+    """SKAB's variant: each window is [cp, cp + window) to the right of a changepoint (times or indices)."""
+    return nab_score_windows([(cp, cp + window) for cp in changepoints], detections, profile)
 
-    Where windows overlap, a detection is credited to the earliest window that contains it and has
-    no detection yet; later detections inside a window that already has one are ignored.
+
+def nab_windows(onsets: list[int], rows: int, share: float = 0.1) -> list[tuple[float, float]]:
+    """The Numenta Anomaly Benchmark's windows: ``share`` of the series' length divided among its anomalies,
+    one window centred on each anomaly's onset (sample indices), clipped to the series and to each other.
+
+    >>> nab_windows([500], 1000)
+    [(450.0, 550.0)]
+    """
+    if not onsets:
+        return []
+    length = share * rows / len(onsets)
+    windows: list[tuple[float, float]] = []
+    for onset in sorted(onsets):
+        lo, hi = max(0.0, onset - length / 2), min(float(rows), onset + length / 2)
+        if windows and lo < windows[-1][1]:
+            lo = windows[-1][1]
+        if hi > lo:
+            windows.append((lo, hi))
+    return windows
+
+
+def nab_score_windows(
+    windows: list[tuple[float, float]], detections: list[float], profile: str = "standard"
+) -> NABScore:
+    """NAB scoring (Lavin and Ahmad 2015) over explicit ``[lo, hi)`` windows.
+
+    Only the first detection in a window counts, rewarded by how early it is; where windows overlap it
+    is credited to the earliest window without one, and later detections inside a window are ignored.
+    A window without a detection costs A_FN; a detection outside every window costs A_FP, weighted by
+    how far it lies past the previous window (relative to that window's length; fully before any).
     """
     a_tp, a_fp, a_fn = PROFILES[profile]
-    windows = sorted((cp, cp + window) for cp in changepoints)
+    windows = sorted(windows)
     first: list[float | None] = [None] * len(windows)
     raw = 0.0
     for t in sorted(detections):
@@ -147,10 +176,10 @@ def nab_score(changepoints: list[float], detections: list[float], window: float,
             if free:
                 first[free[0]] = t
             continue  # inside a window: never a false positive
-        previous_ends = [hi for lo, hi in windows if hi <= t]
-        position = (t - max(previous_ends)) / window if previous_ends else math.inf
+        previous = [(hi, hi - lo) for lo, hi in windows if hi <= t]
+        position = (t - previous[-1][0]) / previous[-1][1] if previous else math.inf
         raw += a_fp * scaled_sigmoid(position)
-    for (_start, end), hit in zip(windows, first, strict=True):
-        raw += -a_fn if hit is None else a_tp * scaled_sigmoid((hit - end) / window)
+    for (lo, hi), hit in zip(windows, first, strict=True):
+        raw += -a_fn if hit is None else a_tp * scaled_sigmoid((hit - hi) / (hi - lo))
     perfect = a_tp * scaled_sigmoid(-1.0) * len(windows)
     return NABScore(raw, -a_fn * len(windows), perfect)

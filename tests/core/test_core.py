@@ -57,11 +57,21 @@ def test_debounce_settings_validate_with_exact_messages() -> None:
 def test_scaler_round_trip_and_constant_channel() -> None:
     data = np.column_stack([np.arange(10.0), np.full(10, 5.0)])
     scaler = StandardScaler.fit(data)
-    assert scaler.scale[1] == 1.0  # constant channel: no division by zero
+    assert scaler.scale[1] == pytest.approx(0.05)  # constant channel: 1 % of its value is one sigma
     np.testing.assert_allclose(scaler.inverse(scaler.transform(data)), data, atol=1e-5)
     assert StandardScaler.from_dict(scaler.to_dict()).to_dict() == scaler.to_dict()
     with pytest.raises(ValueError, match="NaN or infinity"):
         StandardScaler.fit(np.array([[1.0], [np.nan]]))
+
+
+def test_scaler_scale_is_at_least_a_channels_resolution() -> None:
+    rng = np.random.default_rng(0)
+    counts = np.where(rng.random(400) < 0.02, 1.0, 0.0)  # mostly 0, a rare count of 1
+    zero = np.zeros(400)
+    scaler = StandardScaler.fit(np.column_stack([counts, rng.normal(0, 1, 400), zero]))
+    assert scaler.scale[0] == pytest.approx(1.0)  # one count is one sigma, not seven
+    assert scaler.scale[1] == pytest.approx(1.0, abs=0.1)  # continuous: its own spread
+    assert scaler.scale[2] == pytest.approx(1e-6)  # constant at zero: any change stands out
 
 
 def test_contributions_sum_to_one_largest_first() -> None:

@@ -91,7 +91,10 @@ def test_nan_rows_and_gaps_cut_training_segments(tmp_path: Path) -> None:
         value = "nan" if t == 20 else str(t)
         rows.append(f"{second},{value},{t * 2}")
     rec = read_csv(write(tmp_path, "\n".join(rows) + "\n"))
-    splits = split_recordings([rec], val_fraction=0.1, calib_fraction=0.1, max_gap_periods=5)
+    splits = split_recordings([rec], val_fraction=0.1, calib_fraction=0.1, max_gap_periods=5, min_rows=10)
     assert splits.dropped_nan_rows == 1 and splits.gap_cuts == 1 and splits.sample_period_s == 1.0
     assert [len(s) for s in splits.train] == [20, 39, 20]
     assert all(np.isfinite(s).all() for s in splits.train)
+    # A piece too short to learn from is joined to its neighbour across the gap (never across NaN).
+    bridged = split_recordings([rec], val_fraction=0.1, calib_fraction=0.1, max_gap_periods=5, min_rows=30)
+    assert [len(s) for s in bridged.train] == [20, 59] and bridged.bridged == 1 and bridged.gap_cuts == 0

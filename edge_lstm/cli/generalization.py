@@ -1,0 +1,53 @@
+"""``edge-lstm evaluate --protocol corpus``: default-flag training judged on data nobody tuned for,
+beside peers run through the same harness."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_lstm.cli.common import require_training_extra
+
+PEERS = ("windowed-gaussian", "rolling-zscore", "half-space-trees")
+
+
+def run_corpus(dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | None, limit: int | None) -> None:
+    """Each DIR is a generated corpus (``corpus.json``; made there first if the folder is empty or new)
+    or a SKAB data directory."""
+    require_training_extra()
+    from edge_lstm_train import generalization as g
+
+    started = time.perf_counter()
+    series: list[Any] = []
+    for root in dirs:
+        if (root / "valve1").is_dir():
+            series += g.skab_series(root)[:limit]
+            continue
+        if not (root / "corpus.json").is_file():
+            if root.exists() and any(root.iterdir()):
+                raise click.UsageError(f"{root}: neither a generated corpus (corpus.json) nor SKAB data")
+            from edge_lstm.tools.corpus import write_corpus
+
+            click.echo(f"generating the corpus in {root}", err=True)
+            write_corpus(root)
+        series += g.corpus_series(root)[:limit]
+    with click.progressbar(length=len(series), label="series", file=sys.stderr, item_show_func=str) as bar:
+        runs = g.evaluate_all(series, list(PEERS), on_series=lambda name: bar.update(1, name))
+    document = g.summarize(runs, series)
+    table = g.markdown(document, "Detection with default settings, beside peers through the same harness")
+    total = time.perf_counter() - started
+    click.echo(table)
+    click.echo(f"total time: {total:.0f} s")
+    for group, rows in document.items():
+        for detector, row in rows.items():
+            for name, reason in row["failed"].items():
+                click.echo(f"failed: {group} {detector} {name}: {reason}", err=True)
+    if json_path is not None:
+        g.write({**document, "_total_seconds": round(total, 1)}, json_path)
+    if md_path is not None:
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(table + f"\nTotal time: {total:.0f} s.\n", encoding="utf-8")

@@ -1,0 +1,280 @@
+"""Detection on data nobody tuned for: every series trained with ``edge-lstm train``'s defaults, judged
+beside peers run through the same harness.
+
+For each series: a bundle is trained on its first ``train_rows`` rows (normal data) with default
+settings only, the whole series is replayed through the deployed LiteRT model one sample at a time,
+and rows from ``train_rows`` on are judged. Peers (``peers.py``) see the same rows and calibrate their
+thresholds on the same training rows. A series that fails to train counts as failed, not skipped.
+
+Judging: point-wise F1 / FAR / MAR over the judged rows; labelled events caught; and the Numenta
+Anomaly Benchmark's score (Lavin and Ahmad 2015) with its own rules: a window of 10 % of the series
+divided among its anomalies, centred on each onset; a detection is the start of an alert (detections
+during training are ignored, as NAB ignores its probationary period); three profiles. Peers are also
+compared at our false-alarm rate: each peer's threshold multiplier is swept until its pooled FAR
+matches ours, and its F1 there is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import load_bundle
+from edge_lstm.engine.replay import replay
+from edge_lstm.errors import EdgeLSTMError
+from edge_lstm.evaluation.evaluate import FileResult, pooled
+from edge_lstm.evaluation.metrics import PROFILES, event_counts, nab_score_windows, nab_windows, point_counts, runs
+from edge_lstm.sources.csv_file import Recording, read_csv
+
+OURS = "edge-lstm"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One labelled series and how many leading rows are normal training data."""
+
+    name: str
+    recording: Recording
+    train_rows: int
+    group: str  # "corpus" or "skab": reported separately
+
+
+@dataclass
+class Run:
+    """One detector on one series: per-sample scores and decisions (judged rows only matter)."""
+
+    detector: str
+    series: str
+    group: str
+    result: FileResult | None
+    scores: np.ndarray | None = None
+    threshold: float = float("nan")
+    labels: np.ndarray | None = None
+    alerting: np.ndarray | None = None
+    failed: str | None = None
+    seconds: float = 0.0
+
+
+def corpus_series(root: Path) -> list[Series]:
+    """The series of a generated corpus (``corpus.json`` beside the CSV files)."""
+    from edge_lstm.tools.corpus import load_manifest
+
+    out = []
+    for info in load_manifest(root):
+        recording = read_csv(root / info.file, columns=list(info.channels))
+        out.append(Series(info.name, recording, info.train_rows, "corpus"))
+    return out
+
+
+def skab_series(root: Path) -> list[Series]:
+    """SKAB's 34 labelled files, each trained on its first 400 rows (SKAB's own protocol)."""
+    from edge_lstm_train.skab import TRAIN_ROWS, skab_files
+
+    return [Series(f"{p.parent.name}/{p.stem}", read_csv(p), TRAIN_ROWS, "skab") for p in skab_files(root)]
+
+
+def judge(name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int) -> FileResult:
+    """Point, event and NAB metrics of one series' decisions, on rows from ``train_rows`` on."""
+    labels, alerting = np.asarray(labels) > 0, np.asarray(alerting, dtype=bool)
+    judged_labels, judged_alerts = labels[train_rows:], alerting[train_rows:]
+    onsets = [start for start, _ in runs(labels) if start >= train_rows]
+    windows = nab_windows(onsets, len(labels))
+    starts = np.flatnonzero(np.diff(alerting.astype(np.int8)) == 1) + 1
+    detections = [float(i) for i in starts if i >= train_rows]
+    nab = {profile: nab_score_windows(windows, detections, profile) for profile in PROFILES}
+    return FileResult(
+        name,
+        len(judged_labels),
+        point_counts(judged_labels, judged_alerts),
+        event_counts(judged_labels, judged_alerts),
+        nab,
+    )
+
+
+def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
+    """Train with default settings on the training rows, replay the whole series, judge."""
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.pipeline import TrainOptions, train_bundle
+    from edge_lstm_train.skab import piece
+
+    started = time.perf_counter()
+    labels = series.recording.labels["anomaly"]
+    out = workdir / series.name.replace("/", "-")
+    try:
+        train = piece(series.recording, 0, series.train_rows)
+        train = dataclasses.replace(train, labels={})
+        train_bundle([train], out, ModelConfig(), TrainOptions(name="corpus"), log=log, progress=False)
+        bundle = load_bundle(out)
+        recording = series.recording
+        if recording.features != bundle.features:  # training left out drifting channels
+            index = [recording.features.index(f) for f in bundle.features]
+            recording = dataclasses.replace(recording, features=bundle.features, values=recording.values[:, index])
+        result = replay(recording, bundle, stream=series.name)
+    except (EdgeLSTMError, ValueError, RuntimeError) as error:
+        return Run(OURS, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return Run(
+        OURS,
+        series.name,
+        series.group,
+        judge(series.name, labels, result.alerting, series.train_rows),
+        scores=result.scores,
+        threshold=float(result.threshold),
+        labels=labels,
+        alerting=result.alerting,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run_peer(name: str, series: Series) -> Run:
+    """One peer on one series."""
+    from edge_lstm_train.peers import run_peer as peer
+
+    labels = series.recording.labels["anomaly"]
+    try:
+        out = peer(name, series.recording.values, series.recording.timestamps, series.train_rows)
+    except (ValueError, RuntimeError, ImportError) as error:
+        return Run(name, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
+    return Run(
+        name,
+        series.name,
+        series.group,
+        judge(series.name, labels, out.alerting, series.train_rows),
+        scores=out.scores,
+        threshold=float(out.threshold),
+        labels=labels,
+        alerting=out.alerting,
+        seconds=out.seconds,
+    )
+
+
+def f1_at_far(runs_: list[Run], train_rows: dict[str, int], target_far: float) -> tuple[float, float, float]:
+    """(F1, FAR, multiplier) of a detector whose thresholds are all scaled by one multiplier, chosen so
+    that its pooled FAR comes closest to ``target_far`` (percent) from below."""
+    usable = [
+        (
+            r.labels[train_rows[r.series] :] > 0,
+            np.nan_to_num(r.scores[train_rows[r.series] :], nan=-np.inf),
+            r.threshold,
+        )
+        for r in runs_
+        if r.scores is not None and r.labels is not None
+    ]
+    best = (0.0, 100.0, float("nan"))
+    for multiplier in np.geomspace(0.25, 64.0, 97):
+        tp = fp = tn = fn = 0
+        for labels, scores, threshold in usable:
+            alerts = scores > threshold * multiplier
+            tp += int(np.sum(labels & alerts))
+            fp += int(np.sum(~labels & alerts))
+            tn += int(np.sum(~labels & ~alerts))
+            fn += int(np.sum(labels & ~alerts))
+        far = 100.0 * fp / max(fp + tn, 1)
+        f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+        if far <= target_far and (best[1] > target_far or f1 > best[0]):
+            best = (f1, far, float(multiplier))
+    return best
+
+
+def evaluate_all(
+    series: list[Series],
+    peers: list[str],
+    on_series: Callable[[str], None] = lambda _name: None,
+    workdir: Path | None = None,
+    log: Callable[[str], None] = lambda _message: None,
+) -> list[Run]:
+    """Every detector on every series."""
+    scratch = workdir or Path(tempfile.mkdtemp(prefix="edge-lstm-generalization-"))
+    out: list[Run] = []
+    try:
+        for s in series:
+            out.append(run_ours(s, scratch, log))
+            out.extend(run_peer(name, s) for name in peers)
+            on_series(s.name)
+    finally:
+        if workdir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
+    """Per group and detector: pooled metrics, failures, and the peers' F1 at our FAR."""
+    train_rows = {s.name: s.train_rows for s in series}
+    document: dict[str, Any] = {}
+    for group in sorted({r.group for r in runs_}):
+        rows: dict[str, Any] = {}
+        detectors = list(dict.fromkeys(r.detector for r in runs_ if r.group == group))
+        for detector in detectors:
+            mine = [r for r in runs_ if r.group == group and r.detector == detector]
+            done = [r.result for r in mine if r.result is not None]
+            rows[detector] = {
+                **(pooled(done) if done else {}),
+                "series": len(mine),
+                "failed": {r.series: r.failed for r in mine if r.failed},
+                "alert_starts_outside_events": _false_starts(mine, train_rows),
+                "seconds": round(sum(r.seconds for r in mine), 1),
+            }
+        ours_far = rows.get(OURS, {}).get("far")
+        if ours_far is not None:
+            for detector in detectors:
+                if detector == OURS:
+                    continue
+                mine = [r for r in runs_ if r.group == group and r.detector == detector]
+                f1, far, multiplier = f1_at_far(mine, train_rows, float(ours_far))
+                rows[detector]["at_our_far"] = {"f1": round(f1, 4), "far": round(far, 2), "multiplier": multiplier}
+        document[group] = rows
+    return document
+
+
+def _false_starts(runs_: list[Run], train_rows: dict[str, int]) -> int:
+    """Alert starts on judged rows outside every labelled event: each one pages someone for nothing."""
+    count = 0
+    for r in runs_:
+        if r.alerting is None or r.labels is None:
+            continue
+        starts = np.flatnonzero(np.diff(r.alerting.astype(np.int8)) == 1) + 1
+        count += int(sum(1 for i in starts if i >= train_rows[r.series] and r.labels[i] <= 0))
+    return count
+
+
+def write(document: dict[str, Any], path: Path) -> None:
+    """The JSON report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def markdown(document: dict[str, Any], title: str) -> str:
+    """The Markdown report: one table per group, one row per detector."""
+    out = [f"# {title}", ""]
+    for group, rows in document.items():
+        out += [
+            f"## {group}",
+            "",
+            "| detector | series | failed | F1 | FAR % | MAR % | events caught | NAB standard | NAB low FP "
+            "| NAB low FN | false alert starts | F1 at our FAR |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for detector, row in rows.items():
+            if "f1" not in row:
+                out.append(f"| {detector} | {row['series']} | {len(row['failed'])} |" + " - |" * 9)
+                continue
+            at = row.get("at_our_far")
+            at_text = "-" if at is None else f"{at['f1']:.3f} (FAR {at['far']:.1f})"
+            out.append(
+                f"| {detector} | {row['series']} | {len(row['failed'])} | {row['f1']:.3f} | {row['far']:.2f} | "
+                f"{row['mar']:.2f} | {row['event_recall'] * row['events']:.0f}/{row['events']} | "
+                f"{row['cp_standard']:.1f} | {row['cp_low_fp']:.1f} | {row['cp_low_fn']:.1f} | "
+                f"{row['alert_starts_outside_events']} | {at_text} |"
+            )
+        out.append("")
+    return "\n".join(out)

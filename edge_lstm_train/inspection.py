@@ -1,0 +1,162 @@
+"""Looking at the training data before training: the defaults that depend on it, decided and said.
+
+``edge-lstm train FILE`` with no flags must work on data nobody tuned it for. Each choice below is made
+from the data, printed as one line, and stored in the manifest (``decisions``); a flag given by the
+user always wins (``TrainOptions.auto`` lists what may still be decided).
+
+* channels that *drift* between the training and calibration parts of normal data would alarm all the
+  time: left out when other channels remain (``--columns`` keeps them);
+* constant and quantized channels are noted (the scaler floors their scale, ``core.scaling``);
+* irregular sampling: the gap that cuts the data (and resets a stream) grows with the jitter, so
+  irregular timestamps bridge short gaps instead of cutting a few hundred rows into useless pieces;
+* little data: a smaller window, no validation split (a fixed number of epochs), shorter crops;
+* much data: crops are spaced so an epoch holds at most ``MAX_CROPS``, and training stops at a time budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.core.scaling import resolution
+from edge_lstm.errors import DataError
+from edge_lstm.sources.csv_file import Recording
+
+# A channel drifts when this share of the held-out normal rows lies outside its training range.
+DRIFT_OUTSIDE_SHARE = 0.25
+SMALL_ROWS = 600  # below: window 8
+NO_VALIDATION_ROWS = 3000  # below: no validation split, a fixed number of epochs
+SMALL_DATA_EPOCHS = 60
+MAX_CROPS = 4096  # crops per epoch, at most
+
+
+@dataclass
+class Plan:
+    """What training will do, after looking at the data."""
+
+    recordings: list[Recording]
+    config: Any  # ModelConfig
+    options: Any  # TrainOptions
+    notes: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
+    """Decide what the data asks for; ``options.auto`` names the settings that may be decided."""
+    result = Plan(recordings, config, options)
+    _channels(result)
+    _sampling(result)
+    _size(result)
+    return result
+
+
+def _valid_rows(recordings: list[Recording]) -> np.ndarray:
+    rows = np.concatenate([r.values for r in recordings])
+    return rows[np.isfinite(rows).all(axis=1)]
+
+
+def _channels(p: Plan) -> None:
+    features = p.recordings[0].features
+    fraction = p.options.calib_fraction
+    train = np.concatenate([r.values[: round(len(r) * (1 - fraction))] for r in p.recordings])
+    held = np.concatenate([r.values[round(len(r) * (1 - fraction)) :] for r in p.recordings])
+    train, held = train[np.isfinite(train).all(axis=1)], held[np.isfinite(held).all(axis=1)]
+    if len(train) < 2:
+        raise DataError(
+            f"{p.recordings[0].path}: fewer than 2 complete rows (every other row has a missing value); "
+            "fix the file or choose the columns that have data with --columns"
+        )
+    std = train.std(axis=0)
+    steps = resolution(train)
+    constant = [f for f, s in zip(features, std, strict=True) if s <= 1e-12]
+    quantized = {f: float(r) for f, r, s in zip(features, steps, std, strict=True) if r > 0 and s > 1e-12}
+    for name in constant:
+        p.notes.append(f"channel {name}: constant in the training data; any change from it will score as anomalous")
+    for name, step in quantized.items():
+        p.notes.append(f"channel {name}: quantized in steps of {step:.4g}; one step is at most one sigma")
+    drifting: dict[str, float] = {}
+    if len(held):
+        margin = 0.25 * np.maximum(std, steps)
+        outside = ((held < train.min(axis=0) - margin) | (held > train.max(axis=0) + margin)).mean(axis=0)
+        drifting = {f: float(o) for f, o in zip(features, outside, strict=True) if o > DRIFT_OUTSIDE_SHARE}
+    p.report["channels"] = {"constant": constant, "quantized": quantized, "drifting": drifting, "excluded": []}
+    if not drifting:
+        return
+    keep = [f for f in features if f not in drifting]
+    if "channels" not in p.options.auto or not keep:
+        for name, share in drifting.items():
+            p.notes.append(
+                f"channel {name}: drifts ({100 * share:.0f} % of the held-out normal rows lie outside its training "
+                "range); kept, so expect alerts as it drifts"
+            )
+        return
+    for name, share in drifting.items():
+        p.notes.append(
+            f"channel {name}: left out: {100 * share:.0f} % of the held-out normal rows lie outside its training "
+            "range, so it would alarm as it drifts (--columns keeps it)"
+        )
+    index = [features.index(f) for f in keep]
+    p.recordings = [
+        dataclasses.replace(r, features=keep, values=np.ascontiguousarray(r.values[:, index])) for r in p.recordings
+    ]
+    p.report["channels"]["excluded"] = list(drifting)
+
+
+def _sampling(p: Plan) -> None:
+    intervals = [np.diff(r.timestamps) for r in p.recordings if r.timestamps is not None and len(r) > 1]
+    if not intervals:
+        return
+    dt = np.concatenate(intervals)
+    dt = dt[dt > 0]
+    if not dt.size:
+        return
+    period = float(np.median(dt))
+    irregular = float(np.mean(np.abs(dt - period) > 0.5 * period))
+    # Gaps as long as the data's own common jitter are part of its normal rhythm: bridge them.
+    typical = float(np.quantile(dt, 0.99)) / period
+    gap = max(p.options.max_gap_periods, 3.0 * typical) if "gaps" in p.options.auto else p.options.max_gap_periods
+    p.report["sampling"] = {
+        "period_s": period,
+        "irregular_share": round(irregular, 4),
+        "gap_cut_periods": round(gap, 2),
+    }
+    if irregular > 0.05:
+        p.notes.append(
+            f"sampling: irregular ({100 * irregular:.0f} % of intervals are off the median {period:g} s by more "
+            f"than half); gaps up to {gap:.3g} periods are bridged, longer ones cut the data and reset a stream"
+        )
+    reset = max(p.options.gap_reset_periods, 2.0 * gap)
+    p.options = dataclasses.replace(p.options, max_gap_periods=gap, gap_reset_periods=reset)
+
+
+def _size(p: Plan) -> None:
+    rows = len(_valid_rows(p.recordings))
+    config, options = p.config, p.options
+    changes: dict[str, Any] = {}
+    if "window" in options.auto and rows < SMALL_ROWS and config.window > 8:
+        changes["window"] = 8
+        p.notes.append(f"window: 8 samples ({rows} rows are too few for {config.window})")
+    window = changes.get("window", config.window)
+    train_rows = rows * (1 - options.calib_fraction - (options.val_fraction if rows >= NO_VALIDATION_ROWS else 0))
+    if "val_fraction" in options.auto and rows < NO_VALIDATION_ROWS and options.val_fraction > 0:
+        options = dataclasses.replace(options, val_fraction=0.0)
+        epochs = min(config.epochs, SMALL_DATA_EPOCHS) if "epochs" in options.auto else config.epochs
+        changes["epochs"] = epochs
+        p.notes.append(
+            f"validation: none ({rows} rows are too few to spare for early stopping); a fixed {epochs} epochs"
+        )
+    if "crops" in options.auto:
+        seq_len = int(min(config.seq_len, max(2 * window, train_rows // 3)))
+        stride = max(1, seq_len // 8) if train_rows < 2000 else config.stride
+        # Enough room between crops that an epoch holds at most MAX_CROPS of them.
+        stride = max(stride, math.ceil(train_rows / MAX_CROPS))
+        if (seq_len, stride) != (config.seq_len, config.stride):
+            changes.update(seq_len=seq_len, stride=stride)
+            p.notes.append(f"crops: {seq_len} steps every {stride} rows ({int(train_rows)} training rows)")
+    p.config = dataclasses.replace(config, **changes)
+    p.options = options
+    p.report["size"] = {"rows": rows, **changes}
