@@ -130,15 +130,20 @@ class Bundle:
 
     def recalibrated(self, rule: ThresholdRule) -> dict[str, Any]:
         """A threshold section by another method or knob, from the stored calibration scores."""
+        scores = self.calibration_scores()
+        try:
+            return calibrate(scores, rule)
+        except ValueError as error:
+            raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
+
+    def calibration_scores(self) -> np.ndarray:
+        """The deployed model's held-out normal scores (``calibration_scores.npy``, no pickle)."""
         if CALIBRATION_SCORES not in self.manifest["files"]:
             raise BundleError(
                 f"{self.path}: this bundle stores no calibration scores (trained by an older edge-lstm); "
                 "set an absolute threshold instead, or retrain it"
             )
-        try:
-            return calibrate(np.load(self.file(CALIBRATION_SCORES), allow_pickle=False), rule)
-        except ValueError as error:
-            raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
+        return np.asarray(np.load(self.file(CALIBRATION_SCORES), allow_pickle=False), dtype=np.float64)
 
     def detector_settings(
         self, threshold: float | None = None, rule: ThresholdRule | None = None, **overrides: Any
@@ -164,6 +169,8 @@ class Bundle:
             "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
             "model_id": self.model_id,
             "spot": section.get("spot") if threshold is None else None,
+            "adaptive": section.get("adaptive") if threshold is None else None,
+            "calibration": self.calibration_scores() if threshold is None and "adaptive" in section else None,
             "smooth": self.smooth,
             "baseline": self.baseline,
             "scorer": self.scorer,

@@ -37,7 +37,8 @@ class TrainOptions:
     calib_fraction: float = 0.25
     max_gap_periods: float = 5.0
     quantile: float = 0.999
-    threshold_method: str = "quantile"  # quantile | spot | max
+    threshold_method: str = "adaptive"  # adaptive | quantile | spot | max
+    adaptive_z: float = 3.0  # the adaptive rule: spreads above the stream's own recent scores
     spot_q: float = 1e-3  # SPOT's target false-alarm probability per sample
     multiplier: float = 1.5  # the max method: this many times the largest calibration score
     smooth: int = 1  # causal trailing mean over this many scaled samples (1 = off)
@@ -56,7 +57,8 @@ class TrainOptions:
     @property
     def threshold_rule(self) -> ThresholdRule:
         """The rule the threshold flags ask for: the method, with the knob that belongs to it."""
-        knob = {"quantile": self.quantile, "spot": self.spot_q, "max": self.multiplier}.get(self.threshold_method, 0.0)
+        knobs = {"adaptive": self.adaptive_z, "quantile": self.quantile, "spot": self.spot_q, "max": self.multiplier}
+        knob = knobs.get(self.threshold_method, 0.0)
         return ThresholdRule(self.threshold_method, knob)
 
     def __post_init__(self) -> None:

@@ -130,9 +130,11 @@ def test_a_stream_recalibrates_its_threshold_from_the_bundle_scores(tmp_path: Pa
 
     bundle = load_bundle(bundle_dir)
     own = bundle.manifest["threshold"]
-    assert bundle.recalibrated(ThresholdRule("quantile", own["quantile"]))["value"] == pytest.approx(own["value"])
+    assert own["method"] == "adaptive"  # the default
+    assert bundle.recalibrated(ThresholdRule.from_section(own))["value"] == pytest.approx(own["value"])
     loose = bundle.detector_settings(rule=ThresholdRule("max", 2.0))
-    assert loose.threshold > bundle.threshold and loose.spot is None
+    assert loose.threshold == pytest.approx(2.0 * float(bundle.calibration_scores().max()))
+    assert loose.spot is None and loose.adaptive is None
     spot = bundle.detector_settings(rule=ThresholdRule("spot", 1e-3))
     assert spot.spot is not None and spot.spot["q"] == 1e-3
 

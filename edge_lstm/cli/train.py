@@ -23,6 +23,7 @@ _DECIDES = {
     "stride": "crops",
     "threshold_method": "threshold",
     "quantile": "threshold",
+    "adaptive_z": "threshold",
 }
 
 
@@ -76,11 +77,16 @@ def _debounce_settings(text: str) -> Any:
 )
 @click.option(
     "--threshold-method",
-    type=click.Choice(["quantile", "spot", "max"]),
-    default="quantile",
+    type=click.Choice(["adaptive", "quantile", "spot", "max"]),
+    default="adaptive",
     show_default=True,
-    help="quantile: fixed; spot: an extreme-value threshold that keeps adapting per stream (Siffer et al. 2017); "
-    "max: --multiplier times the largest held-out normal score.",
+    help="adaptive: each stream judged against its own recent scores, --adaptive-z spreads above them, "
+    "learning a change that lasts (after Ahmad et al. 2017); quantile: fixed; spot: an extreme-value "
+    "threshold that keeps adapting per stream (Siffer et al. 2017); max: --multiplier times the largest "
+    "held-out normal score.",
+)
+@click.option(
+    "--adaptive-z", default=3.0, show_default=True, help="For adaptive: the alert level in spreads (higher: fewer)."
 )
 @click.option("--spot-q", default=1e-3, show_default=True, help="SPOT's target false-alarm probability per sample.")
 @click.option("--multiplier", default=1.5, show_default=True, help="For --threshold-method max.")
@@ -158,6 +164,7 @@ def train(
     patience: int,
     quantile: float,
     threshold_method: str,
+    adaptive_z: float,
     spot_q: float,
     multiplier: float,
     score: str,
@@ -218,6 +225,7 @@ def train(
         max_gap_periods=max_gap_periods,
         quantile=quantile,
         threshold_method=threshold_method,
+        adaptive_z=adaptive_z,
         spot_q=spot_q,
         multiplier=multiplier,
         score=score,

@@ -1,5 +1,8 @@
-"""A threshold from held-out normal scores, by one of three methods, each with one knob.
+"""A threshold from held-out normal scores, by one of four methods, each with one knob.
 
+* ``adaptive`` (knob: ``z``, how many spreads above the stream's own recent scores): judges each
+  stream against its own score history and keeps adapting on the device (``core/adaptive.py``,
+  after Ahmad et al. 2017's anomaly likelihood); the default.
 * ``quantile`` (knob: the quantile): the classic; needs many scores to reach far into the tail.
 * ``max`` (knob: a multiplier of the largest score): for short calibration sets, where a high
   quantile is just the maximum and the margin above it is the real choice.
@@ -19,12 +22,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import quantile_threshold
 from edge_lstm.errors import DataError, SettingsError
 
 MIN_THRESHOLD = 1e-3  # in score units (squared scaled error): far below any fault worth an alert
-METHODS = {"quantile": "quantile", "max": "multiplier", "spot": "q"}  # method -> the name of its knob
+# method -> the name of its knob. ``adaptive`` keeps adapting on each stream (core/adaptive.py).
+METHODS = {"adaptive": "z", "quantile": "quantile", "max": "multiplier", "spot": "q"}
+CONFIG_KNOB = {"spot": "spot_q", "adaptive": "adaptive_z"}  # where a config key names the knob differently
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class ThresholdRule:
             raise SettingsError(f"threshold method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not self.knob > 0:
             raise SettingsError(f"{self.knob_name} must be positive, got {self.knob}")
-        if self.method != "max" and not self.knob < 1:
+        if self.method in ("quantile", "spot") and not self.knob < 1:
             raise SettingsError(f"{self.knob_name} must be between 0 and 1 (exclusive), got {self.knob}")
 
     @property
@@ -57,14 +63,18 @@ class ThresholdRule:
     @property
     def config_key(self) -> str:
         """The daemon config key that sets this rule for a stream (e.g. ``threshold_multiplier``)."""
-        return f"threshold_{'spot_q' if self.method == 'spot' else self.knob_name}"
+        return f"threshold_{CONFIG_KNOB.get(self.method, self.knob_name)}"
 
     @property
     def label(self) -> str:
         """A short human name: ``quantile 0.999``, ``1.8 x max``, ``SPOT q=0.001``."""
-        return {"max": f"{self.knob:g} x max", "quantile": f"quantile {self.knob:g}", "spot": f"SPOT q={self.knob:g}"}[
-            self.method
-        ]
+        labels = {
+            "max": f"{self.knob:g} x max",
+            "quantile": f"quantile {self.knob:g}",
+            "spot": f"SPOT q={self.knob:g}",
+            "adaptive": f"adaptive z={self.knob:g}",
+        }
+        return labels[self.method]
 
     @classmethod
     def parse(cls, text: str) -> ThresholdRule:
@@ -88,7 +98,7 @@ class ThresholdRule:
     @staticmethod
     def config_keys() -> dict[str, str]:
         """Daemon config key -> method, for every method."""
-        return {f"threshold_{'spot_q' if m == 'spot' else k}": m for m, k in METHODS.items()}
+        return {f"threshold_{CONFIG_KNOB.get(m, k)}": m for m, k in METHODS.items()}
 
     @classmethod
     def from_config_key(cls, key: str, knob: float) -> ThresholdRule:
@@ -107,7 +117,11 @@ def calibrate(scores: npt.ArrayLike, rule: ThresholdRule) -> dict[str, Any]:
         rule.knob_name: rule.knob,
         "calibration_samples": int(values.size),
     }
-    if rule.method == "spot":
+    if rule.method == "adaptive":
+        settings = AdaptiveSettings(fire_z=rule.knob)
+        section["value"] = AdaptiveThreshold(settings, values).threshold  # where each stream starts
+        section["adaptive"] = settings.to_dict()
+    elif rule.method == "spot":
         spot = SPOT(q=rule.knob)
         section["value"] = spot.initialize(values)
         section["spot"] = spot.state()

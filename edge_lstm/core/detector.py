@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.scaling import StandardScaler
@@ -60,6 +61,10 @@ class DetectorSettings:
     # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
     # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
     spot: dict[str, Any] | None = None
+    # The adaptive rule instead (core/adaptive.py): its constants, and the held-out calibration scores
+    # each stream's score history starts from. It replaces the fixed threshold and the debounce.
+    adaptive: dict[str, Any] | None = None
+    calibration: npt.NDArray[np.float64] | None = None
     smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
     baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
     scorer: Scorer = field(default_factory=Scorer)
@@ -124,7 +129,11 @@ class StreamDetector:
         self.state: State = zero_state(model)
         self._window = TrailingWindow(settings.window, len(settings.features))
         self._smoother = TrailingMean(settings.smooth, len(settings.features)) if settings.smooth > 1 else None
-        self._debounce = Debounce(settings.debounce)
+        self._debounce: Debounce | AdaptiveThreshold = Debounce(settings.debounce)
+        if settings.adaptive is not None:
+            if settings.calibration is None:
+                raise SettingsError("the adaptive threshold needs the bundle's calibration scores")
+            self._debounce = AdaptiveThreshold(AdaptiveSettings.from_dict(settings.adaptive), settings.calibration)
         self._since_reset = 0
         self._last_time: float | None = None
         self._sequence = 0
@@ -150,7 +159,9 @@ class StreamDetector:
 
     @property
     def threshold(self) -> float:
-        """The threshold in force now (it moves when SPOT adapts)."""
+        """The threshold in force now (it moves when SPOT or the adaptive rule adapts)."""
+        if isinstance(self._debounce, AdaptiveThreshold):
+            return self._debounce.threshold
         return self._spot.threshold if self._spot is not None else self.settings.threshold
 
     @property
@@ -248,7 +259,7 @@ class StreamDetector:
         self.counters.scored += 1
         errors = self.settings.scorer.sensor_terms(reconstruction, self._window.values)
         score = score_of(errors)
-        threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
+        threshold = self.threshold
         transition = self._debounce.update(score, threshold)
         if self._spot is not None:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.

@@ -38,8 +38,8 @@ class TrailingWindow:
         self._count = 0
 
     def push(self, scaled: FloatArray) -> None:
-        # A shift of a (window x features) block is cheaper here than index arithmetic on a ring.
         """Append one scaled sample, dropping the oldest once the window is full."""
+        # A shift of a (window x features) block is cheaper here than index arithmetic on a ring.
         self._buffer[:-1] = self._buffer[1:]
         self._buffer[-1] = scaled
         self._count += 1

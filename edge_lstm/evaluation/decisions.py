@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import NO_DEBOUNCE, Debounce, DebounceSettings
@@ -40,7 +41,9 @@ def decide(scores: npt.NDArray[np.float64], calibration: npt.NDArray[np.float64]
     section = calibrate(calibration, rule.threshold)
     threshold = float(section["value"])
     spot = SPOT.from_state(section["spot"]) if "spot" in section else None
-    debounce = Debounce(rule.debounce)
+    debounce: Debounce | AdaptiveThreshold = Debounce(rule.debounce)
+    if "adaptive" in section:  # it has its own hysteresis in place of the debounce
+        debounce = AdaptiveThreshold(AdaptiveSettings.from_dict(section["adaptive"]), calibration)
     alerting = np.zeros(len(scores), dtype=bool)
     for i, score in enumerate(scores):
         if np.isfinite(score):

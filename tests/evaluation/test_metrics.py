@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from edge_lstm.evaluation.metrics import event_counts, nab_score, point_counts, runs, scaled_sigmoid
+from edge_lstm.evaluation.metrics import (
+    event_counts,
+    nab_score,
+    nab_score_windows,
+    nab_windows,
+    point_counts,
+    runs,
+    scaled_sigmoid,
+)
 
 L = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0], dtype=bool)
 A = np.array([0, 1, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
@@ -75,3 +83,20 @@ def test_scores_pool_by_summing_before_normalising() -> None:
     assert pooled.normalised == pytest.approx(50.0)
     assert (point_counts(L, A) + point_counts(L, A)).tp == 4
     assert (event_counts(L, A) + event_counts(L, A)).delays == (1, 1)
+
+
+def test_nab_windows_share_ten_percent_of_the_series_centred_on_each_onset() -> None:
+    # 1,000 rows, two anomalies: each window is 0.1 * 1000 / 2 = 50 rows, centred on its onset.
+    assert nab_windows([300, 700], 1000) == [(275.0, 325.0), (675.0, 725.0)]
+    # Clipped at the ends of the series, and never overlapping the previous window.
+    assert nab_windows([2, 8], 200) == [(0.0, 7.0), (7.0, 13.0)]
+    assert nab_windows([], 1000) == []
+
+
+def test_nab_scoring_over_explicit_windows_of_different_lengths() -> None:
+    windows = [(100.0, 200.0), (500.0, 520.0)]
+    # A detection 40 % into the first window; none in the second; one 10 rows (half a window of the
+    # 20-row window before it) after the second window ends.
+    score = nab_score_windows(windows, [140.0, 530.0])
+    assert score.raw == pytest.approx(scaled_sigmoid(-0.6) - 1.0 + 0.11 * scaled_sigmoid(0.5))
+    assert score.null == -2.0 and score.perfect == pytest.approx(2 * scaled_sigmoid(-1.0))

@@ -1,0 +1,33 @@
+"""``python -m edge_lstm.tools.corpus DIR [--seed S]``: write the corpus and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_lstm.tools.corpus.manifest import MANIFEST
+from edge_lstm.tools.corpus.writer import summary, write_corpus
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m edge_lstm.tools.corpus", description="Write the generated benchmark corpus."
+    )
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error("--seed must be >= 0")
+    began = time.perf_counter()
+    infos = write_corpus(args.directory, args.seed)
+    for line in summary(infos):
+        print(line)
+    print(f"wrote {len(infos)} series and {MANIFEST} to {args.directory} in {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

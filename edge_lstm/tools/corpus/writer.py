@@ -1,0 +1,68 @@
+"""Writing a corpus: one CSV file per series, the manifest, and a summary of what was written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from edge_lstm.tools.corpus.generate import generate_series
+from edge_lstm.tools.corpus.manifest import GENERATOR, MANIFEST, VERSION, GeneratedSeries, SeriesInfo
+from edge_lstm.tools.corpus.plans import SERIES_COUNT
+
+
+def _write_csv(path: Path, series: GeneratedSeries) -> None:
+    stamps = np.datetime_as_string(series.timestamps.astype("datetime64[s]"), unit="s").tolist()
+    columns = [[f"{v:.6g}" for v in series.values[:, j].tolist()] for j in range(series.values.shape[1])]
+    labels = [str(v) for v in series.labels.tolist()]
+    header = ",".join(["timestamp", *series.info.channels, "anomaly"])
+    body = "\n".join(",".join(cells) for cells in zip(stamps, *columns, labels, strict=True))
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(header + "\n" + body + "\n")
+
+
+def write_corpus(directory: Path, seed: int = 0) -> list[SeriesInfo]:
+    """Write every series as ``DIR/<name>.csv`` and the manifest ``DIR/corpus.json``; return the
+    manifest entries. The same ``seed`` writes byte-identical files."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    infos = []
+    for index in range(SERIES_COUNT):
+        series = generate_series(index, seed)
+        _write_csv(directory / series.info.file, series)
+        infos.append(series.info)
+    manifest = {
+        "generator": GENERATOR,
+        "version": VERSION,
+        "seed": seed,
+        "notes": (
+            "Train on rows [0, train_rows), which hold no fault; judge on [train_rows, rows). Fault spans "
+            "are 0-based data-row indices [start, end), end exclusive, and anomaly = 1 exactly inside them. "
+            "level_shift and drift persist after their labelled span; the other faults end with it."
+        ),
+        "series": [info.to_json() for info in infos],
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8", newline="\n")
+    return infos
+
+
+def summary(infos: Sequence[SeriesInfo]) -> list[str]:
+    """One line per family (series, channels, rows, faults by kind) and a line of totals."""
+    lines = []
+    families = list(dict.fromkeys(info.kind for info in infos))
+    for family in [*families, None]:
+        group = [i for i in infos if family is None or i.kind == family]
+        kinds: dict[str, int] = {}
+        for info in group:
+            for fault in info.faults:
+                kinds[fault.kind] = kinds.get(fault.kind, 0) + 1
+        multi = sum(1 for i in group if len(i.channels) > 1)
+        short = sum(1 for i in group if i.train_rows <= 300)
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"
+        lines.append(
+            f"{family or 'total':<12} {len(group):>3} series ({multi} multivariate, {short} with <= 300 training "
+            f"rows), {sum(i.rows for i in group):>7,} rows; faults: {faults}"
+        )
+    return lines

@@ -1,0 +1,172 @@
+"""The generated benchmark corpus: deterministic, covering what it promises, readable by the CSV reader,
+labelled exactly as its manifest says, and with every fault visible against its clean counterpart."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_lstm.sources.csv_file import read_csv
+from edge_lstm.tools import corpus
+from edge_lstm.tools.corpus import FAULT_KINDS, MANIFEST, PROPERTIES, SeriesInfo, load_manifest, write_corpus
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[SeriesInfo]]:
+    directory = tmp_path_factory.mktemp("corpus")
+    return directory, write_corpus(directory, seed=0)
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def expected_labels(info: SeriesInfo) -> np.ndarray:
+    labels = np.zeros(info.rows)
+    for fault in info.faults:
+        labels[fault.start : fault.end] = 1
+    return labels
+
+
+def test_the_same_seed_writes_the_same_bytes_and_another_seed_does_not(
+    tmp_path: Path, written: tuple[Path, list[SeriesInfo]]
+) -> None:
+    first, _ = written
+    write_corpus(tmp_path / "again", seed=0)
+    write_corpus(tmp_path / "other", seed=1)
+    again, other = files(tmp_path / "again"), files(tmp_path / "other")
+    assert again == files(first)
+    assert other.keys() == again.keys()
+    differing = [name for name in again if again[name] != other[name]]
+    assert MANIFEST in differing and len(differing) == len(again)
+
+
+def test_the_manifest_covers_the_protocol(written: tuple[Path, list[SeriesInfo]]) -> None:
+    directory, infos = written
+    assert load_manifest(directory) == infos
+    assert len(infos) >= 56 and len({i.name for i in infos}) == len(infos)
+    for info in infos:
+        assert re.fullmatch(r"[a-z-]+-\d\d", info.name) and info.name.startswith(info.kind + "-")
+        assert info.file == f"{info.name}.csv" and (directory / info.file).is_file()
+        assert 150 <= info.train_rows <= 2000 and 1500 <= info.rows <= 8000
+        assert 1 <= len(info.channels) <= 8 and len(set(info.channels)) == len(info.channels)
+        assert len(info.faults) <= 4 and set(info.properties) <= set(PROPERTIES)
+        judged = info.rows - info.train_rows
+        previous_end = info.train_rows + int(0.1 * judged)  # the first fault leaves 10 % of the judged part
+        for fault in sorted(info.faults, key=lambda f: f.start):
+            assert fault.kind in FAULT_KINDS and fault.difficulty in corpus.DIFFICULTIES
+            assert fault.channel is None or fault.channel in info.channels
+            assert previous_end <= fault.start < fault.end <= info.rows
+            previous_end = fault.end + 100  # separate events, never touching
+    assert sum(i.rows for i in infos) < 250_000
+    assert 4 <= sum(1 for i in infos if not i.faults) <= 6
+    assert sum(1 for i in infos if i.train_rows <= 300) >= 8
+    assert sum(1 for i in infos if len(i.channels) == 1) >= 20
+    assert sum(1 for i in infos if len(i.channels) > 1) >= 20
+    properties = Counter(p for i in infos for p in i.properties)
+    assert all(properties[p] >= 3 for p in PROPERTIES), properties
+    kinds = Counter(f.kind for i in infos for f in i.faults)
+    assert all(kinds[k] >= 3 for k in FAULT_KINDS), kinds
+    difficulties = Counter(f.difficulty for i in infos for f in i.faults)
+    assert difficulties["subtle"] >= 5 and difficulties["easy"] >= 5, difficulties
+
+
+def test_every_file_reads_with_the_labels_the_manifest_gives(written: tuple[Path, list[SeriesInfo]]) -> None:
+    directory, infos = written
+    irregular = 0
+    for info in infos:
+        recording = read_csv(directory / info.file)
+        assert recording.features == list(info.channels), info.name
+        assert len(recording) == info.rows and not np.isnan(recording.values).any(), info.name
+        assert recording.timestamps is not None and set(recording.labels) == {"anomaly"}
+        labels = recording.labels["anomaly"]
+        assert np.array_equal(labels, expected_labels(info)), info.name
+        assert not labels[: info.train_rows].any(), info.name
+        steps = np.diff(recording.timestamps)
+        assert (steps > 0).all(), info.name
+        uneven = len(set(steps.tolist())) > 1
+        assert uneven == ("irregular_timestamps" in info.properties), info.name
+        if not uneven:
+            assert steps[0] == info.period_s, info.name
+        irregular += uneven
+    assert irregular >= 8
+
+
+def test_every_fault_shows_against_its_clean_counterpart(written: tuple[Path, list[SeriesInfo]]) -> None:
+    directory, infos = written
+    for index, info in enumerate(infos):
+        series = corpus.generate_series(index, seed=0)
+        assert series.info == info
+        on_disk = read_csv(directory / info.file).values
+        assert np.allclose(on_disk, series.values, rtol=1e-5, atol=1e-9), info.name  # %.6g in the file
+        first = min((f.start for f in info.faults), default=info.rows)
+        assert np.array_equal(series.values[:first], series.clean[:first]), info.name
+        for fault in info.faults:
+            span = slice(fault.start, fault.end)
+            columns = [info.channels.index(fault.channel)] if fault.channel else list(range(len(info.channels)))
+            moved = np.abs(series.values[span][:, columns] - series.clean[span][:, columns])
+            assert moved.max() > 0, (info.name, fault)
+            if fault.kind in ("spike", "stuck", "variance_increase", "correlation_break"):
+                c = columns[0]  # a bounded fault hits one channel only
+                others = [j for j in range(len(info.channels)) if j != c]
+                lasting = ("level_shift", "drift", "frequency_change")  # their effects outlast their labels
+                if not any(f.kind in lasting and f.start < fault.start for f in info.faults):
+                    assert np.array_equal(series.values[span][:, others], series.clean[span][:, others])
+
+
+def test_a_correlation_break_stays_within_the_normal_range(written: tuple[Path, list[SeriesInfo]]) -> None:
+    _, infos = written
+    checked = 0
+    for index, info in enumerate(infos):
+        breaks = [f for f in info.faults if f.kind == "correlation_break"]
+        if not breaks:
+            continue
+        series = corpus.generate_series(index, seed=0)
+        for fault in breaks:
+            assert fault.channel is not None
+            c = info.channels.index(fault.channel)
+            earlier = [f for f in info.faults if f.channel == fault.channel and f.start < fault.start]
+            if earlier:
+                continue
+            clean = series.clean[:, c]
+            span = series.values[fault.start : fault.end, c]
+            assert clean.min() <= span.min() and span.max() <= clean.max(), info.name
+            checked += 1
+    assert checked >= 3
+
+
+def test_series_are_seeded_apart() -> None:
+    """Each series draws from (seed, index) only: a series is the same whichever others are generated."""
+    alone = corpus.generate_series(7, seed=5)
+    for index in range(corpus.SERIES_COUNT):
+        corpus.generate_series(index, seed=5)
+    again = corpus.generate_series(7, seed=5)
+    assert alone.info == again.info and np.array_equal(alone.values, again.values)
+    assert corpus.generate_series(7, seed=6).info != alone.info
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(IndexError):
+        corpus.generate_series(corpus.SERIES_COUNT)
+    with pytest.raises(ValueError, match="seed"):
+        corpus.generate_series(0, seed=-1)
+
+
+def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "out"), "--seed", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("seasonal ") for line in lines)
+    total = next(line for line in lines if line.startswith("total "))
+    assert f"{corpus.SERIES_COUNT} series" in total
+    assert len(load_manifest(tmp_path / "out")) == corpus.SERIES_COUNT

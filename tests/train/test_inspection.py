@@ -1,0 +1,95 @@
+"""Training looks at its data first: each data-driven default is decided, said, and left alone when the
+user gave the flag."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import tensorflow_or_fail
+
+from edge_lstm.sources.csv_file import Recording
+
+
+@pytest.fixture(autouse=True)
+def _tensorflow() -> None:
+    tensorflow_or_fail()
+
+
+def recording(values: np.ndarray, names: list[str], times: np.ndarray | None = None) -> Recording:
+    return Recording(Path("data.csv"), names, values, times)
+
+
+def plan(rec: Recording, **options: object):  # type: ignore[no-untyped-def]
+    from edge_lstm_train import inspection
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.pipeline import TrainOptions
+
+    return inspection.plan([rec], ModelConfig(), TrainOptions(**options))  # type: ignore[arg-type]
+
+
+def test_a_drifting_channel_is_left_out_and_said_unless_the_user_chose_the_columns() -> None:
+    rng = np.random.default_rng(0)
+    n = 4000
+    steady = rng.normal(0, 1, n)
+    warming = np.linspace(20, 40, n) + rng.normal(0, 0.1, n)  # leaves its early range for good
+    p = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]))
+    assert p.recordings[0].features == ["flow"]
+    assert p.report["channels"]["excluded"] == ["temperature"]
+    assert any(n.startswith("channel temperature: left out: ") for n in p.notes)
+    kept = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]), auto=frozenset())
+    assert kept.recordings[0].features == ["flow", "temperature"]
+    assert any("kept, so expect alerts as it drifts" in n for n in kept.notes)
+    alone = plan(recording(warming[:, None], ["temperature"]))  # nothing else to keep: kept, and said
+    assert alone.recordings[0].features == ["temperature"] and "kept" in alone.notes[0]
+
+
+def test_constant_and_quantized_channels_are_noted() -> None:
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(2, 5000).astype(float)
+    p = plan(recording(np.column_stack([np.full(5000, 7.0), counts, rng.normal(0, 1, 5000)]), ["c", "n", "x"]))
+    assert "channel c: constant in the training data; any change from it will score as anomalous" in p.notes
+    assert "channel n: quantized in steps of 1; one step is at most one sigma" in p.notes
+    assert p.report["channels"]["constant"] == ["c"] and p.report["channels"]["quantized"] == {"n": 1.0}
+
+
+def test_little_irregular_data_gets_a_small_window_no_validation_and_bridged_gaps() -> None:
+    rng = np.random.default_rng(2)
+    steps = rng.choice([300.0, 300.0, 300.0, 900.0, 3600.0], size=150)
+    rec = recording(rng.normal(0, 1, (150, 1)), ["v"], 1.7e9 + np.cumsum(steps))
+    p = plan(rec)
+    assert p.config.window == 8 and p.options.val_fraction == 0.0 and p.config.epochs == 60
+    assert p.config.seq_len < 128 and p.config.stride < 32
+    assert p.options.max_gap_periods > 12  # the 12-period gaps are this data's rhythm, not breaks
+    assert p.options.gap_reset_periods >= 2 * p.options.max_gap_periods
+    assert any(n.startswith("sampling: irregular") for n in p.notes)
+    # Every decision the user made with a flag stays theirs.
+    mine = plan(rec, auto=frozenset())
+    assert (mine.config.window, mine.options.val_fraction, mine.options.max_gap_periods) == (16, 0.15, 5.0)
+    assert not any(n.startswith(("window", "validation", "crops")) for n in mine.notes)
+
+
+def test_much_data_spaces_its_crops() -> None:
+    rows = 1_000_000
+    p = plan(recording(np.random.default_rng(3).normal(0, 1, (rows, 2)), ["a", "b"]))
+    from edge_lstm_train.inspection import MAX_CROPS
+
+    train_rows = rows * (1 - 0.15 - 0.25)
+    assert (train_rows - p.config.seq_len) / p.config.stride + 1 <= MAX_CROPS + 1
+
+
+def test_a_file_without_two_complete_rows_is_refused_with_the_fix() -> None:
+    from edge_lstm.errors import DataError
+
+    values = np.array([[1.0, np.nan], [np.nan, 2.0], [3.0, np.nan]])
+    with pytest.raises(DataError, match=r"fewer than 2 complete rows .* choose the columns that have data"):
+        plan(recording(values, ["a", "b"]))
+
+
+def test_recordings_keep_their_shape_when_nothing_is_left_out() -> None:
+    values = np.random.default_rng(4).normal(0, 1, (3000, 3))
+    rec = recording(values, ["a", "b", "c"])
+    p = plan(rec)
+    assert p.recordings[0] is rec or dataclasses.asdict(p.recordings[0]) == dataclasses.asdict(rec)
