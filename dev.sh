@@ -92,7 +92,8 @@ case "${1:-help}" in
   corpus)
     shift
     venv train,dev  # the peers include river's Half-Space Trees (a dev dependency)
-    [ $# -gt 0 ] || set -- bench-results/corpus ../shared/data/skab
+    # The generated corpus, and SKAB's 34 files when the data is beside the checkout.
+    if [ $# -eq 0 ]; then set -- bench-results/corpus; [ -d ../shared/data/skab ] && set -- "$@" ../shared/data/skab; fi
     "$VENV/bin/edge-lstm" evaluate --protocol corpus "$@" \
       --json bench-results/generalization.json --markdown bench-results/generalization.md
     ;;

@@ -38,7 +38,7 @@ class TrainOptions:
     max_gap_periods: float = 5.0
     quantile: float = 0.999
     threshold_method: str = "adaptive"  # adaptive | quantile | spot | max
-    adaptive_z: float = 3.0  # the adaptive rule: spreads above the stream's own recent scores
+    adaptive_z: float = 2.5  # the adaptive rule: spreads above the stream's own recent scores
     spot_q: float = 1e-3  # SPOT's target false-alarm probability per sample
     multiplier: float = 1.5  # the max method: this many times the largest calibration score
     smooth: int = 1  # causal trailing mean over this many scaled samples (1 = off)
@@ -48,7 +48,7 @@ class TrainOptions:
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
     name: str = "model"
-    time_budget_s: float = 600.0  # training stops at the end of the epoch that crosses this
+    time_budget_s: float = 240.0  # training stops at the end of the epoch that crosses this
     gap_reset_periods: float = 10.0  # on the device, a gap longer than this many periods resets a stream
     # Settings that training may still decide from the data (see inspection.py); a flag the user gives
     # is taken out of this set by the command line.
@@ -157,22 +157,10 @@ def train_bundle(
         )
         deployed = deploy.choose_variant(options.quantization, variants)
         scores = variants[deployed]["_clean_scores"]
-        if options.threshold_method == "quantile" and len(scores) * (1 - options.quantile) < 1:
-            if "threshold" in options.auto:
-                # A high quantile of few scores is just their maximum: set the margin above it explicitly.
-                options = dataclasses.replace(options, threshold_method="max")
-                note = (
-                    f"threshold: {options.multiplier:g} x the largest of {len(scores)} calibration scores (too few "
-                    f"for a {options.quantile} quantile)"
-                )
-                chosen.notes.append(note)
-                log(f"decide: {note}")
-            else:
-                log(
-                    f"note: a {options.quantile} quantile of {len(scores)} calibration scores is just their "
-                    "maximum; with this little calibration data, --threshold-method max --multiplier 1.5 to 2 "
-                    "sets the margin explicitly (measured on SKAB, see the README)"
-                )
+        options, note = inspection.threshold(options, len(scores))
+        if note is not None:
+            chosen.notes.append(note)
+            log(f"decide: {note}")
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
         log(

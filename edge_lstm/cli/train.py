@@ -86,7 +86,7 @@ def _debounce_settings(text: str) -> Any:
     "held-out normal score.",
 )
 @click.option(
-    "--adaptive-z", default=3.0, show_default=True, help="For adaptive: the alert level in spreads (higher: fewer)."
+    "--adaptive-z", default=2.5, show_default=True, help="For adaptive: the alert level in spreads (higher: fewer)."
 )
 @click.option("--spot-q", default=1e-3, show_default=True, help="SPOT's target false-alarm probability per sample.")
 @click.option("--multiplier", default=1.5, show_default=True, help="For --threshold-method max.")
@@ -137,7 +137,7 @@ def _debounce_settings(text: str) -> Any:
 @click.option("--name", default="model", show_default=True, help="Model name, used in the model id.")
 @click.option(
     "--time-budget",
-    default=600.0,
+    default=240.0,
     show_default=True,
     help="Seconds of fitting at most; training stops at the end of the epoch that crosses it.",
 )

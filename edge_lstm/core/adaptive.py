@@ -44,11 +44,11 @@ MIN_SPREAD = 0.1  # in log units: a score that never moved still needs a 10 % ch
 class AdaptiveSettings:
     """The rule's constants; ``fire_z`` is its one sensitivity knob."""
 
-    fire_z: float = 3.0
+    fire_z: float = 2.5
     clear_z: float = 1.0
     history: int = 1000
-    short: int = 5
-    max_alert: int = 200
+    short: int = 3
+    max_alert: int = 100
     floor: float = 1e-3  # added to scores before the log, so a perfect (0) score is finite
 
     def __post_init__(self) -> None:

@@ -1,0 +1,51 @@
+"""The generalization benchmark: NAB-rule judging by hand, and `evaluate --protocol corpus` end to end on
+a few generated series with default training and the peers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from support import tensorflow_or_fail
+
+from edge_lstm.evaluation.metrics import scaled_sigmoid
+
+
+def test_judging_counts_alert_starts_in_nab_windows_after_training() -> None:
+    tensorflow_or_fail()
+    from edge_lstm_train.generalization import judge
+
+    labels = np.zeros(1000)
+    labels[600:620] = 1  # one anomaly: NAB window 100 rows centred on 600 -> [550, 650)
+    alerting = np.zeros(1000, dtype=bool)
+    alerting[100:110] = True  # during training: ignored, as NAB ignores its probationary period
+    alerting[575:640] = True  # starts 25 % into the window
+    alerting[900:905] = True  # a false alarm 2.5 windows after it
+    result = judge("s", labels, alerting, train_rows=300)
+    assert result.rows == 700 and result.events.detected == 1
+    expected = scaled_sigmoid(-0.75) + 0.11 * scaled_sigmoid(2.5)
+    assert result.nab["standard"].raw == pytest.approx(expected)
+    assert result.points.tp == 20 and result.points.fp == 45 + 5
+
+
+@pytest.mark.slow
+def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: Path) -> None:
+    tensorflow_or_fail()
+    pytest.importorskip("river")
+    from edge_lstm.cli import main
+
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        main, ["evaluate", "--protocol", "corpus", str(tmp_path / "corpus"), "--limit", "2", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "corpus" / "corpus.json").is_file()  # generated on first use
+    rows = json.loads(out.read_text())["corpus"]
+    assert set(rows) == {"edge-lstm", "windowed-gaussian", "rolling-zscore", "half-space-trees"}
+    for detector, row in rows.items():
+        assert row["series"] == 2 and row["failed"] == {}, detector
+        assert 0 <= row["far"] <= 100 and -1000 < row["cp_standard"] <= 100
+    assert "F1 at our FAR" in result.output
