@@ -141,6 +141,17 @@ def crops(segments: list[FloatArray], seq_len: int, stride: int, window: int) ->
     return np.stack(xs), np.stack(ys)
 
 
+def capped(segments: list[np.ndarray], max_rows: int) -> list[np.ndarray]:
+    """The segments in order, the last one cut short, holding at most ``max_rows`` rows in all."""
+    out, left = [], max_rows
+    for seg in segments:
+        if left <= 0:
+            break
+        out.append(seg[:left])
+        left -= len(out[-1])
+    return out
+
+
 def fingerprint(recordings: list[Recording]) -> str:
     """sha256 over feature names and values: identifies the training data in the manifest."""
     import hashlib
