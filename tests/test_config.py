@@ -130,7 +130,9 @@ def test_a_stream_recalibrates_its_threshold_from_the_bundle_scores(tmp_path: Pa
 
     bundle = load_bundle(bundle_dir)
     own = bundle.manifest["threshold"]
-    assert own["method"] == "adaptive"  # the default
+    assert own["method"] == "quantile"  # thousands of calibration scores: training keeps a fixed level
+    adaptive = bundle.detector_settings(rule=ThresholdRule("adaptive", 3.0))
+    assert adaptive.adaptive is not None and adaptive.calibration is not None and adaptive.spot is None
     assert bundle.recalibrated(ThresholdRule.from_section(own))["value"] == pytest.approx(own["value"])
     loose = bundle.detector_settings(rule=ThresholdRule("max", 2.0))
     assert loose.threshold == pytest.approx(2.0 * float(bundle.calibration_scores().max()))

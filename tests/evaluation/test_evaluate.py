@@ -93,4 +93,4 @@ def test_evaluate_recalibrates_the_threshold_like_the_daemon_config(tmp_path: Pa
     assert run.threshold == pytest.approx(2.0 * float(np.max(np.load(bundle_dir / "calibration_scores.npy"))))
     result = CliRunner().invoke(main, [*args, "--threshold-rule", "median:3"])
     assert result.exit_code == 2
-    assert "expected METHOD:KNOB with METHOD one of quantile, max, spot, e.g. max:1.8" in result.output
+    assert "expected METHOD:KNOB with METHOD one of adaptive, quantile, max, spot, e.g. max:1.8" in result.output
