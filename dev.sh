@@ -7,27 +7,14 @@
 #   ./dev.sh corpus [DIR...]  default settings on the generated corpus and SKAB, beside peers
 #   ./dev.sh install-check     the built wheel in a device venv, and on an emulated Raspberry Pi 4 and 5
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/scripts/lib.sh"
 cd "$(dirname "$0")"
 
 VENV=${EDGE_LSTM_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root to run: $*" >&2; exit 1; fi
-}
-
-apt_install() {  # apt_install PACKAGE...: only what is missing, only on Debian-like systems
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null || { echo "please install: ${missing[*]}" >&2; exit 1; }
-  say "installing system packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 check_python() {
   command -v "$PYTHON" >/dev/null || { echo "edge-lstm needs Python 3.11 or newer ($PYTHON not found)" >&2; exit 1; }
@@ -41,7 +28,8 @@ venv() {  # venv EXTRAS: create .venv and install the package with those extras,
   local extras=$1
   check_python
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
-  local stamp="$VENV/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-12)"
+  local stamp
+  stamp="$VENV/.installed-$extras-$(sha256sum <pyproject.toml | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
     say "installing edge-lstm[$extras] into $VENV (TensorFlow is large: the first time takes a few minutes)"
     # pip and the build backend talk a lot; keep it in a log and show it only when something fails.

@@ -107,7 +107,6 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
     from edge_lstm_train.skab import piece
 
     started = time.perf_counter()
-    labels = series.recording.labels["anomaly"]
     out = workdir / series.name.replace("/", "-")
     try:
         train = piece(series.recording, 0, series.train_rows)
@@ -123,39 +122,26 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
         return Run(OURS, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return Run(
-        OURS,
-        series.name,
-        series.group,
-        judge(series.name, labels, result.alerting, series.train_rows),
-        scores=result.scores,
-        threshold=float(result.threshold),
-        labels=labels,
-        alerting=result.alerting,
-        seconds=time.perf_counter() - started,
-    )
+    return _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
 
 
 def run_peer(name: str, series: Series) -> Run:
     """One peer on one series."""
     from edge_lstm_train.peers import run_peer as peer
 
-    labels = series.recording.labels["anomaly"]
     try:
         out = peer(name, series.recording.values, series.recording.timestamps, series.train_rows)
     except (ValueError, RuntimeError, ImportError) as error:
         return Run(name, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
-    return Run(
-        name,
-        series.name,
-        series.group,
-        judge(series.name, labels, out.alerting, series.train_rows),
-        scores=out.scores,
-        threshold=float(out.threshold),
-        labels=labels,
-        alerting=out.alerting,
-        seconds=out.seconds,
-    )
+    return _judged(name, series, out.scores, out.alerting, float(out.threshold), out.seconds)
+
+
+def _judged(
+    detector: str, series: Series, scores: np.ndarray, alerting: np.ndarray, threshold: float, seconds: float
+) -> Run:
+    labels = series.recording.labels["anomaly"]
+    result = judge(series.name, labels, alerting, series.train_rows)
+    return Run(detector, series.name, series.group, result, scores, threshold, labels, alerting, seconds=seconds)
 
 
 def f1_at_far(runs_: list[Run], train_rows: dict[str, int], target_far: float) -> tuple[float, float, float]:

@@ -183,6 +183,17 @@ def surprisal(z: np.ndarray | float) -> np.ndarray:
 # Peers
 
 
+def windowed_z(
+    values: np.ndarray, train_rows: int, window: int, min_periods: int, std_floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each usable row's |z| per channel against the trailing ``window`` usable rows, and which rows
+    were usable: what the windowed Gaussian and the rolling z-score share."""
+    x, valid = prepare(values, train_rows)
+    ok = x[valid]
+    train = ok[: int(valid[:train_rows].sum())]
+    return trailing_abs_z(ok, train, window, warmup_rows(min_periods, train_rows, least=2), std_floor), valid
+
+
 @dataclass(frozen=True)
 class WindowedGaussian:
     """The Numenta Anomaly Benchmark's baseline detector (Lavin and Ahmad, ICMLA 2015): each new value
@@ -211,12 +222,8 @@ class WindowedGaussian:
 
     def run(self, values: np.ndarray, timestamps: np.ndarray | None, train_rows: int) -> PeerResult:
         started = time.perf_counter()
-        x, valid = prepare(values, train_rows)
-        ok = x[valid]
-        train = ok[: int(valid[:train_rows].sum())]
-        z = trailing_abs_z(ok, train, self.window, warmup_rows(self.min_periods, train_rows, least=2), self.std_floor)
-        per_channel = surprisal(z)
-        scores = spread_rows(max_over_channels(per_channel), valid)
+        z, valid = windowed_z(values, train_rows, self.window, self.min_periods, self.std_floor)
+        scores = spread_rows(max_over_channels(surprisal(z)), valid)
         return finish(scores, train_rows, self.margin, self.fallback_threshold, started)
 
 
@@ -238,10 +245,7 @@ class RollingZScore:
 
     def run(self, values: np.ndarray, timestamps: np.ndarray | None, train_rows: int) -> PeerResult:
         started = time.perf_counter()
-        x, valid = prepare(values, train_rows)
-        ok = x[valid]
-        train = ok[: int(valid[:train_rows].sum())]
-        z = trailing_abs_z(ok, train, self.window, warmup_rows(self.min_periods, train_rows, least=2), self.std_floor)
+        z, valid = windowed_z(values, train_rows, self.window, self.min_periods, self.std_floor)
         scores = spread_rows(max_over_channels(z), valid)
         return finish(scores, train_rows, self.margin, self.fallback_threshold, started)
 

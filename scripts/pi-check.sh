@@ -11,6 +11,8 @@
 # userland, the guest's pip cache and install; EDGE_LSTM_DEBIAN_MIRROR (default deb.debian.org);
 # EDGE_LSTM_PI_ROWS (default 0: all rows) replays only the first N rows everywhere; PYTHON.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -eq 3 ] || usage
@@ -30,26 +32,10 @@ FLOAT_TOL=1e-5
 # Changing what goes into the userland changes this, which invalidates an older cache.
 RECIPE="bookworm arm64 minbase +python3 +python3-pip; usr-merged extraction v1"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 fail() { echo "pi-check: FAIL: $*" >&2; exit 1; }
-now() { date +%s.%N; }
 since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.1f", t1 - t0 }'; }
 START=$(now)
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root to run: $*" >&2; exit 1; fi
-}
-
-apt_install() {  # only what is missing
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null || fail "please install: ${missing[*]}"
-  say "installing system packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pi-check.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -11,6 +11,8 @@
 #
 # Environment: PYTHON (default python3), EDGE_LSTM_RESULTS, EDGE_LSTM_VENV_BUDGET_MB (default 200).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -eq 2 ] || usage
@@ -23,25 +25,9 @@ PYTHON=${PYTHON:-python3}
 RESULTS=${EDGE_LSTM_RESULTS:-$REPO/bench-results/wheel-check.json}
 BUDGET_MB=${EDGE_LSTM_VENV_BUDGET_MB:-200}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 fail() { echo "wheel-check: FAIL: $*" >&2; exit 1; }
-now() { date +%s.%N; }
 since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.3f", t1 - t0 }'; }  # seconds since $1
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root to run: $*" >&2; exit 1; fi
-}
-
-apt_install() {  # only what is missing
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null || fail "please install: ${missing[*]}"
-  say "installing system packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 # Everything this run creates lives in one temp dir; background processes are stopped on any exit.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wheel-check.XXXXXX")
