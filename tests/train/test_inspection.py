@@ -38,7 +38,7 @@ def test_a_drifting_channel_is_left_out_and_said_unless_the_user_chose_the_colum
     p = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]))
     assert p.recordings[0].features == ["flow"]
     assert p.report["channels"]["excluded"] == ["temperature"]
-    assert any(n.startswith("channel temperature: left out: ") for n in p.notes)
+    assert any(n.startswith("channel temperature: left out: it drifts") for n in p.notes)
     kept = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]), auto=frozenset())
     assert kept.recordings[0].features == ["flow", "temperature"]
     assert any("kept, so expect alerts as it drifts" in n for n in kept.notes)
