@@ -17,7 +17,7 @@ import click
 from edge_lstm.cli.common import require_training_extra
 
 FLEET_QUANTILE = 0.99  # chosen on the tuning files, see the README
-EXCLUDED_DEFAULT = ("Temperature", "Thermocouple")  # as edge_lstm.evaluation.skab.EXCLUDED (no TF import here)
+EXCLUDED_DEFAULT = ("Temperature", "Thermocouple")  # as edge_lstm_train.skab.EXCLUDED (no TF import here)
 
 
 def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
