@@ -61,6 +61,10 @@ class Run:
     labels: np.ndarray | None = None
     alerting: np.ndarray | None = None
     failed: str | None = None
+    # What training decided for our bundles: the deployed variant, the threshold rule, channels left out.
+    deployed: str | None = None
+    rule: str | None = None
+    left_out: tuple[str, ...] = ()
     seconds: float = 0.0
 
 
@@ -118,11 +122,17 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
             index = [recording.features.index(f) for f in bundle.features]
             recording = dataclasses.replace(recording, features=bundle.features, values=recording.values[:, index])
         result = replay(recording, bundle, stream=series.name)
+        decided = {
+            "deployed": bundle.manifest["quantization"]["deployed"],
+            "rule": bundle.manifest["threshold"]["method"],
+            "left_out": tuple(bundle.manifest.get("decisions", {}).get("channels", {}).get("excluded", [])),
+        }
     except (EdgeLSTMError, ValueError, RuntimeError) as error:
         return Run(OURS, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
+    run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
+    return dataclasses.replace(run, **decided)
 
 
 def run_peer(name: str, series: Series) -> Run:
@@ -209,6 +219,7 @@ def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
                 "failed": {r.series: r.failed for r in mine if r.failed},
                 "alert_starts_outside_events": _false_starts(mine, train_rows),
                 "seconds": round(sum(r.seconds for r in mine), 1),
+                **(_decisions(mine) if detector == OURS else {}),
             }
         ours_far = rows.get(OURS, {}).get("far")
         if ours_far is not None:
@@ -220,6 +231,20 @@ def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
                 rows[detector]["at_our_far"] = {"f1": round(f1, 4), "far": round(far, 2), "multiplier": multiplier}
         document[group] = rows
     return document
+
+
+def _decisions(runs_: list[Run]) -> dict[str, Any]:
+    """How many bundles deployed each variant and used each threshold rule, and the channels left out."""
+    from collections import Counter
+
+    done = [r for r in runs_ if r.deployed is not None]
+    left_out = Counter(name for r in done for name in r.left_out)
+    return {
+        "deployed": dict(Counter(r.deployed for r in done)),
+        "threshold_rules": dict(Counter(r.rule for r in done)),
+        "series_with_channels_left_out": sum(1 for r in done if r.left_out),
+        "channels_left_out": dict(left_out),
+    }
 
 
 def _false_starts(runs_: list[Run], train_rows: dict[str, int]) -> int:
@@ -262,5 +287,17 @@ def markdown(document: dict[str, Any], title: str) -> str:
                 f"{row['cp_standard']:.1f} | {row['cp_low_fp']:.1f} | {row['cp_low_fn']:.1f} | "
                 f"{row['alert_starts_outside_events']} | {at_text} |"
             )
+        ours = rows.get(OURS, {})
+        if "deployed" in ours:
+            out += [
+                "",
+                f"edge-lstm bundles: deployed {_counts(ours['deployed'])}; threshold rule "
+                f"{_counts(ours['threshold_rules'])}; channels left out as drifting in "
+                f"{ours['series_with_channels_left_out']} series ({_counts(ours['channels_left_out']) or 'none'}).",
+            ]
         out.append("")
     return "\n".join(out)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} x{n}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))

@@ -48,4 +48,6 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
     for detector, row in rows.items():
         assert row["series"] == 2 and row["failed"] == {}, detector
         assert 0 <= row["far"] <= 100 and -1000 < row["cp_standard"] <= 100
-    assert "F1 at our FAR" in result.output
+    assert sum(rows["edge-lstm"]["deployed"].values()) == 2
+    assert sum(rows["edge-lstm"]["threshold_rules"].values()) == 2
+    assert "F1 at our FAR" in result.output and "edge-lstm bundles: deployed" in result.output
