@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import REPO
 
 from edge_lstm.sources.csv_file import CSVFormatError, read_csv
 
@@ -32,12 +31,20 @@ def test_skab_format_needs_no_flags(tmp_path: Path) -> None:
     assert list(rec.labels["anomaly"]) == [0.0, 0.0, 1.0]
 
 
-def test_real_skab_file_if_present() -> None:
-    path = REPO.parent / "shared/data/skab/valve1/0.csv"
-    if not path.exists():
-        pytest.skip("SKAB data is not beside this checkout (it is not part of the repo)")
-    rec = read_csv(path)
-    assert len(rec.features) == 8 and len(rec) > 1000 and rec.timestamps is not None
+def test_a_full_skab_shaped_file_needs_no_flags(tmp_path: Path) -> None:
+    # SKAB's own layout, written here (its data is GPL-3.0 and not part of the repo): ';' separated,
+    # a space between date and time, eight sensors, then the two label columns.
+    sensors = (
+        "Accelerometer1RMS;Accelerometer2RMS;Current;Pressure;Temperature;Thermocouple;Voltage;Volume Flow RateRMS"
+    )
+    lines = [f"datetime;{sensors};anomaly;changepoint"]
+    for i in range(1200):
+        stamp = f"2020-03-09 10:{14 + i // 60:02d}:{i % 60:02d}"
+        lines.append(f"{stamp};0.0266;0.0401;1.33;0.0547;79.3;26.0;233.1;32.0;{float(i >= 900)};{float(i == 900)}")
+    rec = read_csv(write(tmp_path, "\n".join(lines) + "\n"))
+    assert rec.features == sensors.split(";") and len(rec) == 1200
+    assert rec.timestamps is not None and set(np.diff(rec.timestamps)) == {1.0}
+    assert rec.labels["anomaly"].sum() == 300 and rec.labels["changepoint"].sum() == 1
 
 
 def test_explicit_columns_and_separator(tmp_path: Path) -> None:
@@ -82,7 +89,6 @@ def test_ragged_row_empty_file_and_header_only(tmp_path: Path) -> None:
 
 
 def test_nan_rows_and_gaps_cut_training_segments(tmp_path: Path) -> None:
-    pytest.importorskip("numpy")
     from edge_lstm_train.data import split_recordings
 
     rows = ["timestamp,a,b"]
