@@ -91,6 +91,7 @@ class AdaptiveThreshold:
         self._alerting_for = 0
         self.active = False
         self.z = 0.0
+        self._compared = self._reference()  # the reference the last score was judged against
 
     def _learn(self, x: float) -> None:
         if len(self._history) == self._history.maxlen:
@@ -110,7 +111,14 @@ class AdaptiveThreshold:
     @property
     def threshold(self) -> float:
         """The score level that the short-term (geometric) mean must exceed to start an alert now."""
-        mean, spread = self._reference()
+        return self._level(*self._reference())
+
+    @property
+    def compared_threshold(self) -> float:
+        """The level the last score was judged against (what an alert event reports)."""
+        return self._level(*self._compared)
+
+    def _level(self, mean: float, spread: float) -> float:
         return math.exp(mean + self.settings.fire_z * spread) - self.settings.floor
 
     def update(self, score: float, _threshold: float | None = None) -> Transition | None:
@@ -121,7 +129,7 @@ class AdaptiveThreshold:
             self._recent_sum -= self._recent[0]
         self._recent.append(x)
         self._recent_sum += x
-        mean, spread = self._reference()
+        mean, spread = self._compared = self._reference()
         self.z = (self._recent_sum / len(self._recent) - mean) / spread
         transition = None
         if not self.active and self.z > s.fire_z:

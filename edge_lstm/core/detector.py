@@ -22,6 +22,7 @@ forget the baseline: the machine is the same machine.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,8 +260,13 @@ class StreamDetector:
         self.counters.scored += 1
         errors = self.settings.scorer.sensor_terms(reconstruction, self._window.values)
         score = score_of(errors)
-        threshold = self.threshold
-        transition = self._debounce.update(score, threshold)
+        if isinstance(self._debounce, AdaptiveThreshold):
+            # The level is a log-scale reference: worked out only when an event reports it.
+            transition = self._debounce.update(score)
+            threshold = self._debounce.compared_threshold if transition is not None else math.nan
+        else:
+            threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
+            transition = self._debounce.update(score, threshold)
         if self._spot is not None:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
             self._spot.observe(score, anomalous=self._debounce.active)
