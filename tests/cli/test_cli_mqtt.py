@@ -74,3 +74,31 @@ def test_alerts_table_and_an_unreachable_broker(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "Error: cannot reach the broker at localhost:" in result.stderr
+
+
+def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path) -> None:
+    broker = Broker(tmp_path)
+    broker.start()
+    csv = tmp_path / "recorded.csv"
+    rows = ["timestamp,a,b"] + [f"{1_700_000_000 + i},{i},{2 * i}" for i in range(20)]
+    rows[5] = "1700000004,oops,8"  # not a number
+    rows[9] = "1700000008,16"  # a field short
+    csv.write_text("\n".join(rows) + "\n")
+    received = Subscriber(broker.port, "sensors/s1/pump")
+    try:
+        result = subprocess.run(
+            [*CLI, "simulate", str(csv), "--port", str(broker.port), "--rate", "0", "--qos", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "published 18 samples" in result.stderr
+        assert "skipped 2 unreadable row(s) of" in result.stderr
+        assert "not_a_number 1" in result.stderr and "wrong_length 1" in result.stderr
+        wait_for(lambda: len(received.lines) == 18, 10, "18 samples at the subscriber")
+        assert json.loads(received.lines[0]) | {"ts": 0} == {"a": 0.0, "b": 0.0, "ts": 0}
+    finally:
+        received.close()
+        broker.stop()
