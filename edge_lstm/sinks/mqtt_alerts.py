@@ -79,8 +79,12 @@ class MQTTAlertSink:
             self._send(key, topic, payload)
 
     def _send(self, key: int, topic: str, payload: str) -> None:
+        # Never publish while holding the lock: paho calls on_publish on its network thread while it holds
+        # its own message lock, and publish() waits for that lock, so holding ours across publish()
+        # deadlocks the worker against an acknowledgement arriving at the same moment. An ack that
+        # overtakes the bookkeeping below is caught by the early-ack set instead.
+        info = self._client.publish(topic, payload, qos=self._settings.qos)
         with self._lock:
-            info = self._client.publish(topic, payload, qos=self._settings.qos)
             self.published += 1
             if info.mid in self._early_acks:
                 self._early_acks.discard(info.mid)
