@@ -52,9 +52,10 @@ case "${1:-help}" in
   test)
     shift
     venv train,dev
-    # The tests run a real broker and a real subscriber.
+    # The tests run a real broker, a real subscriber and real pty pairs (socat) for the serial source.
     command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto mosquitto-clients
     command -v mosquitto_sub >/dev/null || apt_install mosquitto-clients
+    command -v socat >/dev/null || apt_install socat
     command -v systemd-analyze >/dev/null || apt_install systemd  # `systemd-analyze verify` of the units
     say "ruff"
     "$VENV/bin/ruff" check edge_lstm edge_lstm_train tests

@@ -15,9 +15,12 @@ from typing import Any
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.errors import ConfigError, SettingsError
 
-__all__ = ["ConfigError", "DaemonConfig", "MQTTSettings", "StreamSettings", "load_config"]
+__all__ = ["ConfigError", "DaemonConfig", "MQTTSettings", "SerialSettings", "StreamSettings", "load_config"]
 
 FORMATS = ("json", "json_array", "csv")
+LINE_FORMATS = ("forwarder", "csv", "json")  # as in sources.lines, which this module must not import
+CHECKSUMS = ("none", "nmea")
+LINE_ENDINGS = ("lf", "crlf", "cr")
 
 
 # A stream may recalibrate its threshold from the bundle's stored calibration scores: key -> method.
@@ -50,6 +53,23 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class SerialSettings:
+    port: str  # a device path (prefer /dev/serial/by-id/...) or a pyserial URL (loop://, rfc2217://...)
+    name: str  # the stream id
+    baud: int = 115200
+    format: str = "forwarder"
+    fields: tuple[str, ...] | None = None  # channel names in line order; default: header or bundle features
+    checksum: str = "none"
+    line_ending: str = "lf"
+    dtr: bool | None = None  # None: leave DTR as the driver sets it on open
+    rate_hz: float | None = None  # None: measured over the first second
+    max_line: int = 1024
+    bundle: str | None = None
+    threshold: float | None = None
+    threshold_rule: ThresholdRule | None = None
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     topic: str = "edge-lstm/{stream}/alert"
     qos: int = 1
@@ -62,6 +82,7 @@ class AlertSettings:
 class DaemonConfig:
     bundle: str
     streams: tuple[StreamSettings, ...]
+    serial: tuple[SerialSettings, ...] = ()
     mqtt: MQTTSettings = field(default_factory=MQTTSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     status_topic: str = "edge-lstm/{client_id}/status"
@@ -79,7 +100,7 @@ class DaemonConfig:
         return self.health_topic.format(client_id=self.mqtt.client_id)
 
 
-_SECTIONS = {"mqtt", "model", "streams", "alerts", "status", "queue", "outbox"}
+_SECTIONS = {"mqtt", "model", "streams", "serial", "alerts", "status", "queue", "outbox"}
 _KEYS = {
     "mqtt": {
         "host",
@@ -95,6 +116,21 @@ _KEYS = {
     },
     "model": {"bundle"},
     "streams": {"topic", "format", "fields", "timestamp_field", "bundle", "threshold", *THRESHOLD_KEYS},
+    "serial": {
+        "port",
+        "name",
+        "baud",
+        "format",
+        "fields",
+        "checksum",
+        "line_ending",
+        "dtr",
+        "rate_hz",
+        "max_line",
+        "bundle",
+        "threshold",
+        *THRESHOLD_KEYS,
+    },
     "alerts": {"topic", "qos", "state_topic", "homeassistant_discovery", "discovery_prefix"},
     "status": {"topic", "health_topic", "health_interval_s"},
     "queue": {"max_samples"},
@@ -231,7 +267,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         raise ConfigError(f"{source}: unknown section [{unknown[0]}]; known sections: {', '.join(sorted(_SECTIONS))}")
     overrides = overrides or {}
     tables = {}
-    for name in _SECTIONS - {"streams"}:
+    for name in _SECTIONS - {"streams", "serial"}:
         value = raw.get(name, {})
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
@@ -242,35 +278,14 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
     if not bundle:
         raise ConfigError(f"{source}: [model] bundle: required (the model bundle directory)")
 
-    streams_raw = raw.get("streams")
-    if not isinstance(streams_raw, list) or not streams_raw:
-        raise ConfigError(f"{source}: at least one [[streams]] table is required")
-    streams = []
-    for i, table in enumerate(streams_raw):
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: [[streams]] entry {i + 1} must be a table")
-        r = _Reader(source, table, f"streams[{i + 1}]")
-        topic = r.get("topic", str)
-        if not topic:
-            raise r.fail("topic", "required (an MQTT topic pattern, e.g. 'sensors/+/pump')")
-        _check_pattern(topic, r)
-        fmt = r.get("format", str, "json")
-        if fmt not in FORMATS:
-            raise r.fail("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
-        fields = r.get("fields", list)
-        if fields is not None and (not fields or not all(isinstance(f, str) for f in fields)):
-            raise r.fail("fields", "must be a non-empty list of strings")
-        streams.append(
-            StreamSettings(
-                topic=topic,
-                format=fmt,
-                fields=tuple(fields) if fields else None,
-                timestamp_field=r.get("timestamp_field", str),
-                bundle=_relative_to(path, r.get("bundle", str)),
-                threshold=r.number("threshold", None),
-                threshold_rule=_threshold_rule(r),
-            )
-        )
+    streams = tuple(_stream(r, path) for r in _tables(raw, "streams", source))
+    serial = tuple(_serial(r, path) for r in _tables(raw, "serial", source))
+    if not streams and not serial:
+        raise ConfigError(f"{source}: at least one [[streams]] or [[serial]] table is required")
+    names = [s.name for s in serial]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{source}: [[serial]] name {name!r} is used by more than one port")
 
     a = tables["alerts"]
     alerts = AlertSettings(
@@ -285,7 +300,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
     s = tables["status"]
     return DaemonConfig(
         bundle=bundle,
-        streams=tuple(streams),
+        streams=streams,
+        serial=serial,
         mqtt=mqtt,
         alerts=alerts,
         status_topic=s.get("topic", str, DaemonConfig.status_topic),
@@ -295,6 +311,73 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
         outbox_path=_relative_to(path, tables["outbox"].get("path", str)),
         source=path,
+    )
+
+
+def _tables(raw: dict[str, Any], name: str, source: str) -> list[_Reader]:
+    """Readers for an array of tables (``[[streams]]``, ``[[serial]]``), absent meaning none."""
+    entries = raw.get(name, [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: [{name}] must be an array of tables: write [[{name}]]")
+    readers = []
+    for i, table in enumerate(entries):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [[{name}]] entry {i + 1} must be a table")
+        readers.append(_Reader(source, table, f"{name}[{i + 1}]"))
+    return readers
+
+
+def _fields(r: _Reader) -> tuple[str, ...] | None:
+    fields = r.get("fields", list)
+    if fields is not None and (not fields or not all(isinstance(f, str) for f in fields)):
+        raise r.fail("fields", "must be a non-empty list of strings")
+    return tuple(fields) if fields else None
+
+
+def _choice(r: _Reader, key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = str(r.get(key, str, default))
+    if value not in allowed:
+        raise r.fail(key, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _stream(r: _Reader, path: Path) -> StreamSettings:
+    topic = r.get("topic", str)
+    if not topic:
+        raise r.fail("topic", "required (an MQTT topic pattern, e.g. 'sensors/+/pump')")
+    _check_pattern(topic, r)
+    return StreamSettings(
+        topic=topic,
+        format=_choice(r, "format", "json", FORMATS),
+        fields=_fields(r),
+        timestamp_field=r.get("timestamp_field", str),
+        bundle=_relative_to(path, r.get("bundle", str)),
+        threshold=r.number("threshold", None),
+        threshold_rule=_threshold_rule(r),
+    )
+
+
+def _serial(r: _Reader, path: Path) -> SerialSettings:
+    port = r.get("port", str)
+    if not port:
+        raise r.fail("port", "required (e.g. '/dev/serial/by-id/usb-Arduino...' or '/dev/ttyACM0')")
+    name = r.get("name", str) or Path(port.split("://")[-1]).name or "serial"
+    if "/" in name or "+" in name or "#" in name:
+        raise r.fail("name", f"must not contain '/', '+' or '#' (it names the stream in topics), got {name!r}")
+    return SerialSettings(
+        port=port,
+        name=name,
+        baud=r.integer("baud", 115200, 50, 4_000_000),
+        format=_choice(r, "format", "forwarder", LINE_FORMATS),
+        fields=_fields(r),
+        checksum=_choice(r, "checksum", "none", CHECKSUMS),
+        line_ending=_choice(r, "line_ending", "lf", LINE_ENDINGS),
+        dtr=r.get("dtr", bool),
+        rate_hz=r.number("rate_hz", None),
+        max_line=r.integer("max_line", 1024, 16, 1_000_000),
+        bundle=_relative_to(path, r.get("bundle", str)),
+        threshold=r.number("threshold", None),
+        threshold_rule=_threshold_rule(r),
     )
 
 

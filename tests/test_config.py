@@ -30,6 +30,23 @@ def test_defaults_and_resolved_topics(tmp_path: Path) -> None:
     assert config.streams[0].format == "json" and config.queue_size == 10_000
 
 
+def test_a_serial_port_alone_is_a_config(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, SERIAL + 'fields = ["a", "b"]\ndtr = false\n'))
+    assert config.streams == () and len(config.serial) == 1
+    port = config.serial[0]
+    assert (port.name, port.baud, port.format, port.checksum, port.dtr) == (
+        "ttyUSB0",
+        115200,
+        "forwarder",
+        "none",
+        False,
+    )
+    assert port.fields == ("a", "b")
+
+
+SERIAL = '[model]\nbundle = "b"\n[[serial]]\nport = "/dev/ttyUSB0"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -39,7 +56,7 @@ def test_defaults_and_resolved_topics(tmp_path: Path) -> None:
         ('[mqtt]\nhots = "a"\n' + MINIMAL, r"unknown key \[mqtt\] 'hots'; allowed keys: client_id, host, "),
         ("[extra]\n" + MINIMAL, r"unknown section \[extra\]; known sections: "),
         ('[[streams]]\ntopic = "a"\n', r"\[model\] bundle: required \(the model bundle directory\)$"),
-        ('[model]\nbundle = "b"\n', r"at least one \[\[streams\]\] table is required$"),
+        ('[model]\nbundle = "b"\n', r"at least one \[\[streams\]\] or \[\[serial\]\] table is required$"),
         (MINIMAL + 'format = "xml"\n', r"\[streams\[1\]\] format: must be one of json, json_array, csv, got 'xml'$"),
         ('[model]\nbundle = "b"\n[[streams]]\ntopic = "a/b#"\n', r"'#' must be a whole last level, got 'a/b#'$"),
         (MINIMAL + "threshold = -1\n", r"\[streams\[1\]\] threshold: must be greater than 0, got -1$"),
@@ -54,6 +71,19 @@ def test_defaults_and_resolved_topics(tmp_path: Path) -> None:
         (MINIMAL + "threshold_multiplier = 0\n", r"threshold_multiplier: must be greater than 0, got 0$"),
         ('[alerts]\ntopic = "alerts"\n' + MINIMAL, r"\[alerts\] topic: must contain \{stream\}"),
         ("[mqtt\n", r"not valid TOML"),
+        ('[model]\nbundle = "b"\n[[serial]]\nbaud = 9600\n', r"\[serial\[1\]\] port: required"),
+        (SERIAL + "baud = 10\n", r"\[serial\[1\]\] baud: must be between 50 and 4000000, got 10$"),
+        (SERIAL + 'format = "xml"\n', r"\[serial\[1\]\] format: must be one of forwarder, csv, json, got 'xml'$"),
+        (SERIAL + 'checksum = "crc"\n', r"\[serial\[1\]\] checksum: must be one of none, nmea, got 'crc'$"),
+        (SERIAL + 'line_ending = "\\n"\n', r"\[serial\[1\]\] line_ending: must be one of lf, crlf, cr, got"),
+        (SERIAL + 'dtr = "no"\n', r"\[serial\[1\]\] dtr: expected bool, got 'no'$"),
+        (SERIAL + 'name = "a/b"\n', r"\[serial\[1\]\] name: must not contain '/', '\+' or '#'"),
+        (SERIAL + 'parity = "N"\n', r"unknown key \[serial\[1\]\] 'parity'; allowed keys: baud, bundle, "),
+        (SERIAL + '[[serial]]\nport = "/dev/ttyUSB1"\nname = "ttyUSB0"\n', r"name 'ttyUSB0' is used by more than one"),
+        (
+            '[model]\nbundle = "b"\n[serial]\nport = "x"\n',
+            r"\[serial\] must be an array of tables: write \[\[serial\]\]$",
+        ),
     ],
 )
 def test_invalid_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -11,7 +11,13 @@ from support import REPO
 from edge_lstm import __version__
 
 # Import names of the declared distributions.
-IMPORT_NAMES = {"ai-edge-litert": "ai_edge_litert", "numpy": "numpy", "paho-mqtt": "paho", "click": "click"}
+IMPORT_NAMES = {
+    "ai-edge-litert": "ai_edge_litert",
+    "numpy": "numpy",
+    "paho-mqtt": "paho",
+    "click": "click",
+    "pyserial": "serial",
+}
 
 
 def test_runtime_dependencies_are_exactly_what_the_device_package_imports() -> None:

@@ -74,8 +74,17 @@ def alerts(
 @click.option("--streams", type=int, default=1, show_default=True, help="Synthetic streams to interleave.")
 @click.option("--count", type=int, default=6000, show_default=True, help="Samples per synthetic stream.")
 @click.option("--faults/--no-faults", default=True, show_default=True, help="Inject the four demo faults.")
-@click.option("--format", "fmt", type=click.Choice(["json", "json_array", "csv"]), default="json", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "json_array", "csv", "forwarder"]),
+    default=None,
+    help="Payload format [default: json over MQTT, forwarder over --serial].",
+)
 @click.option("--qos", type=click.IntRange(0, 2), default=0, show_default=True)
+@click.option("--serial", "serial_port", default=None, help="Write lines to this serial port or pty instead of MQTT.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="Baud rate with --serial.")
+@click.option("--checksum", is_flag=True, help="With --serial: end each line with an NMEA-style *XX checksum.")
 def simulate(
     csv_file: Path | None,
     config_path: Path | None,
@@ -86,15 +95,21 @@ def simulate(
     streams: int,
     count: int,
     faults: bool,
-    fmt: str,
+    fmt: str | None,
     qos: int,
+    serial_port: str | None,
+    baud: int,
+    checksum: bool,
 ) -> None:
-    """Publish a CSV file, or the built-in synthetic machine, to MQTT at a chosen rate.
+    """Publish a CSV file, or the built-in synthetic machine, to MQTT (or a serial port) at a chosen rate.
 
     Without a CSV, publishes --streams synthetic 5-sensor streams (with the demo's injected faults
-    unless --no-faults). Each JSON payload carries the sensor values and "ts" (publish time).
+    unless --no-faults). Each JSON payload carries the sensor values and "ts" (publish time). With
+    --serial, writes one stream as lines, as a sensor board would (forwarder format by default:
+    comma-separated numbers, no header).
 
-    Example: edge-lstm simulate --rate 50 --streams 3
+    Examples: edge-lstm simulate --rate 50 --streams 3
+              edge-lstm simulate --serial /dev/ttyUSB0 --baud 115200 --rate 100 --checksum
     """
     from edge_lstm.tools.simulate import publish_stream, synthetic_rows
     from edge_lstm.tools.synthetic import FEATURES
@@ -111,13 +126,47 @@ def simulate(
     else:
         source = None
         rows, features, total = synthetic_rows(streams, count, faults), FEATURES, streams * count
-    try:
-        with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
-            sent = publish_stream(settings, topic, rows, features, rate, fmt=fmt, qos=qos, progress=bar.update)
-    except OSError as error:
-        raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
-    click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)
+    if serial_port is not None:
+        sent = _to_serial(serial_port, baud, rows, features, rate, fmt or "forwarder", checksum, total, streams)
+    else:
+        if fmt == "forwarder" or checksum:
+            raise click.UsageError("--format forwarder and --checksum are line formats: use them with --serial")
+        try:
+            with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
+                sent = publish_stream(
+                    settings, topic, rows, features, rate, fmt=fmt or "json", qos=qos, progress=bar.update
+                )
+        except OSError as error:
+            raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
+        click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)
     if source is not None and source.counters["bad_frames"]:
         bad = {k.split(".", 1)[1]: v for k, v in source.counters.items() if k.startswith("bad_frame.")}
         reasons = ", ".join(f"{reason} {count}" for reason, count in bad.items())
         click.echo(f"skipped {source.counters['bad_frames']} unreadable row(s) of {csv_file}: {reasons}", err=True)
+
+
+def _to_serial(
+    port: str,
+    baud: int,
+    rows: Iterator[tuple[int, Any]],
+    features: list[str],
+    rate: float,
+    fmt: str,
+    checksum: bool,
+    total: int,
+    streams: int,
+) -> int:
+    """``simulate --serial``: one stream of lines to a port."""
+    from edge_lstm.tools.serial_writer import write_serial
+
+    if streams != 1:
+        raise click.UsageError("--serial carries one stream: leave --streams at 1")
+    if fmt == "json_array":
+        raise click.UsageError("--serial writes forwarder, csv or json lines, not json_array")
+    try:
+        with click.progressbar(length=total, label="writing", file=sys.stderr) as bar:
+            sent = write_serial(port, baud, (v for _, v in rows), features, rate, fmt, checksum, bar.update)
+    except (OSError, ValueError) as error:  # pyserial's SerialException is an OSError
+        raise CLIError(f"cannot write to the serial port {port} ({error})") from None
+    click.echo(f"wrote {sent} samples to {port} at {baud} baud ({fmt}{', checksummed' if checksum else ''})", err=True)
+    return sent

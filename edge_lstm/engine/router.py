@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
 from edge_lstm.core.topics import stream_id
+from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.payload import PayloadParser
 
 MAX_STREAMS = 1_000
@@ -26,7 +27,7 @@ class Pattern(NamedTuple):
     topic: str
     model_key: str
     settings: DetectorSettings
-    parser: PayloadParser
+    parser: PayloadParser | LineParser
 
 
 class Pending(NamedTuple):
@@ -45,7 +46,7 @@ class Stream:
     pattern: int
     model_key: str
     detector: StreamDetector
-    parser: PayloadParser
+    parser: PayloadParser | LineParser
     pending: deque[Pending] = field(default_factory=deque)
     last_sample_at: float = 0.0
 

@@ -28,20 +28,25 @@ from edge_lstm.service.health import HealthClock, health_document
 from edge_lstm.service.notify import Notifier
 from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
 from edge_lstm.sinks.outbox import Outbox
-from edge_lstm.sources.mqtt import Frame, MQTTSource
+from edge_lstm.sources.lines import LineParser
+from edge_lstm.sources.mqtt import MQTTSource
 from edge_lstm.sources.payload import PayloadParser
+from edge_lstm.sources.queue import Frame, FrameQueue
+from edge_lstm.sources.serial_port import SerialSource, serial_topic
 
 log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """Everything the device process holds: bundles, models, the router, the MQTT source and alert sink."""
+    """Everything the device process holds: bundles, models, the router, the MQTT and serial sources
+    (feeding one queue) and the alert sink."""
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
         self.bundles: dict[str, Bundle] = {}
         self.models: dict[str, Any] = {}
-        for path in {config.bundle, *(s.bundle for s in config.streams if s.bundle)}:
+        wanted = [s.bundle for s in config.streams] + [p.bundle for p in config.serial]
+        for path in {config.bundle, *(b for b in wanted if b)}:
             self.bundles[path] = load_bundle(path)
             self.models[path] = self.bundles[path].open_model()
         # Each pattern's settings are built once: a bad threshold choice fails at start, and a
@@ -53,11 +58,20 @@ class Daemon:
             settings = bundle.detector_settings(s.threshold, s.threshold_rule)
             parser = PayloadParser(s.format, tuple(bundle.features), s.fields, s.timestamp_field)
             patterns.append(Pattern(s.topic, key, settings, parser))
+        for port in config.serial:
+            key = port.bundle or config.bundle
+            bundle = self.bundles[key]
+            settings = bundle.detector_settings(port.threshold, port.threshold_rule)
+            lines = LineParser(port.format, tuple(bundle.features), port.fields, port.checksum)
+            patterns.append(Pattern(serial_topic(port.name), key, settings, lines))
         self.counters: Counter[str] = Counter()
         self.router = Router(patterns, self.models, self.counters)
+        self.queue = FrameQueue(config.queue_size, self.counters)
+        topics = [s.topic for s in config.streams]
         self.source = MQTTSource(
-            [s.topic for s in config.streams], config.mqtt.qos, config.queue_size, self.counters, self._on_connected
+            topics, config.mqtt.qos, config.queue_size, self.counters, self._on_connected, self.queue
         )
+        self.serial = SerialSource(config.serial, self.queue)
         self.connected = self.source.connected
         self.sink: MQTTAlertSink | None = None
         self.listeners: list[Callable[[AlertEvent], None]] = []  # called on the worker thread per event
@@ -97,7 +111,10 @@ class Daemon:
         """Process until ``stop()``. The calling thread becomes the one that owns the interpreters."""
         if self.sink is not None:
             self.sink.resend_journal()
-        self._notifier.ready(f"serving {len(self.config.streams)} stream pattern(s)")
+        self.serial.start()
+        self._notifier.ready(
+            f"serving {len(self.config.streams)} stream pattern(s) and {len(self.config.serial)} serial port(s)"
+        )
         while not self._stop.is_set():
             frames = self.source.take(timeout=0.5)
             if frames:
@@ -111,16 +128,23 @@ class Daemon:
         """Ask ``run`` to return after the current batch."""
         self._stop.set()
         self.source.close()
+        self.serial.close()
 
     def process(self, frames: list[Frame] | list[tuple[str, bytes, float]]) -> None:
         """Parse and route ``frames``, then advance every touched stream in batched waves."""
         touched: list[Stream] = []
-        for topic, payload, received in frames:
+        for frame in frames:
+            topic, payload, received = frame[0], frame[1], frame[2]
             stream = self._route(topic)
             if stream is None:
                 continue
+            if len(frame) > 3 and frame[3]:  # the stream was interrupted: what came before goes first
+                self._advance(touched)
+                touched = []
+                self._interrupted(stream)
+                continue
             try:
-                values, timestamp = stream.parser.parse(payload)
+                parsed = stream.parser.parse(payload)
             except FrameError as error:
                 self.counters["parse_errors"] += 1
                 self.counters[f"parse_error.{error.reason}"] += 1
@@ -133,13 +157,33 @@ class Daemon:
                     payload[:80],
                 )
                 continue
+            if parsed is None:  # a line that carries no sample: a header, a first line cut short
+                self.counters["lines_without_sample"] += 1
+                continue
             if not stream.pending:
                 touched.append(stream)
-            stream.pending.append(Pending(values, timestamp, received))
+            stream.pending.append(Pending(*parsed, received))
+        self._advance(touched)
+
+    def _advance(self, touched: list[Stream]) -> None:
         now = time.time()
         for outcome in run_waves(touched, self.models):
             outcome.stream.last_sample_at = now
             self._record(outcome)
+
+    def _interrupted(self, stream: Stream) -> None:
+        """The stream's source was interrupted (a serial port came back): start it over."""
+        stream.detector.reset()
+        stream.detector.counters.gaps += 1
+        restart = getattr(stream.parser, "restart", None)
+        if restart is not None:
+            restart()
+        self._warn.warning(
+            "gap",
+            "stream %s: interrupted: state reset, warming up for %d samples",
+            stream.id,
+            stream.detector.settings.warmup,
+        )
 
     def _route(self, topic: str) -> Stream | None:
         refused = self.counters["streams_refused"]
@@ -148,9 +192,8 @@ class Daemon:
             self._warn.warning("streams", "stream limit %d reached: ignoring %s", self.router.max_streams, topic)
         if created and stream is not None:
             model_id = stream.detector.settings.model_id
-            log.info(
-                "new stream %s (pattern %s, model %s)", stream.id, self.config.streams[stream.pattern].topic, model_id
-            )
+            source = self.router.patterns[stream.pattern].topic
+            log.info("new stream %s (from %s, model %s)", stream.id, source, model_id)
             if self.sink is not None:
                 self.sink.announce(stream.id, model_id)
         return stream
@@ -214,9 +257,12 @@ class Daemon:
         """The health document (see ``service.health``)."""
         outbox = self.sink.outbox if self.sink else None
         models = [b.model_id for b in self.bundles.values()]
-        return health_document(
-            self._clock, self.counters, len(self.source), outbox, models, list(self.streams.values())
+        document = health_document(
+            self._clock, self.counters, len(self.queue), outbox, models, list(self.streams.values())
         )
+        if self.serial.readers:
+            document["serial"] = self.serial.status()
+        return document
 
     def publish_health(self) -> None:
         """Publish the health document (retained) and start the next rate interval."""

@@ -50,7 +50,7 @@ class PayloadParser:
         except UnicodeDecodeError:
             raise FrameError("not_utf8", "payload is not UTF-8 text") from None
         if self.format == "csv":
-            return self._from_list(text.strip().split(","), "csv")
+            return self.from_items(text.strip().split(","), "csv")
         try:
             document = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
@@ -58,7 +58,7 @@ class PayloadParser:
         if self.format == "json_array":
             if not isinstance(document, list):
                 raise FrameError("wrong_type", f"expected a JSON array, got {type(document).__name__}")
-            return self._from_list(document, "array")
+            return self.from_items(document, "array")
         if not isinstance(document, dict):
             raise FrameError("wrong_type", f"expected a JSON object, got {type(document).__name__}")
         values = np.empty(len(self.features))
@@ -74,7 +74,8 @@ class PayloadParser:
             timestamp = timestamp_of(document[self.timestamp_field])
         return values, timestamp
 
-    def _from_list(self, items: Sequence[object], what: str) -> tuple[npt.NDArray[np.float64], float | None]:
+    def from_items(self, items: Sequence[object], what: str = "line") -> tuple[npt.NDArray[np.float64], float | None]:
+        """``(values, timestamp)`` from fields already split, in ``fields`` order."""
         timestamp = None
         if self.timestamp_field:
             if not items:

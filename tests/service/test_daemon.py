@@ -19,14 +19,6 @@ pytestmark = pytest.mark.slow
 SCHEMA = json.loads((REPO / "edge_lstm/schemas/alert.schema.json").read_text())
 
 
-@pytest.fixture()
-def broker(tmp_path: Path) -> Broker:
-    instance = Broker(tmp_path)
-    instance.start()
-    yield instance  # type: ignore[misc]
-    instance.stop()
-
-
 def publisher(port: int) -> mqtt.Client:
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-publisher")
     client.connect("127.0.0.1", port)
@@ -209,7 +201,7 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(
     for i in range(25):
         daemon.submit("m/a", f'{{"n": {i}}}'.encode())
     assert daemon.counters["dropped"] == 15
-    assert [json.loads(p)["n"] for _, p, _ in daemon.source.queued()] == list(range(15, 25))
+    assert [json.loads(f.payload)["n"] for f in daemon.source.queued()] == list(range(15, 25))
     assert daemon.health()["queue_depth"] == 10
     warnings = [r.getMessage() for r in caplog.records if "sample queue full" in r.getMessage()]
     assert len(warnings) == 1  # rate-limited: the first drop is reported, the rest are counted
