@@ -112,3 +112,23 @@ def test_the_detector_with_the_adaptive_rule_decides_as_the_offline_decisions_do
     online = np.array([r.alerting for r in results])
     assert online[205:230].any() and not online[:150].any()
     np.testing.assert_array_equal(decide(scores, calibration, Rule(rule)), online)
+
+
+def test_one_sample_spike_fires_although_the_short_mean_dilutes_it() -> None:
+    heavy = np.exp(np.random.default_rng(5).normal(0.0, 1.0, 1060))  # a heavy-tailed score stream
+    calibration = heavy[:1000]
+    spike = 1.6 * calibration.max()
+    diluted = AdaptiveThreshold(AdaptiveSettings(spike_margin=10.0), calibration)  # no spike path
+    rule = AdaptiveThreshold(AdaptiveSettings(), calibration)
+    scores = np.concatenate([np.minimum(heavy[1000:1050], 1.0), [spike], np.minimum(heavy[1050:], 1.0)])
+    assert run(rule, scores)[50] and not run(diluted, scores).any()
+
+
+def test_the_upper_mode_of_a_bimodal_normal_stream_does_not_alarm() -> None:
+    rng = np.random.default_rng(4)
+    # 97 % of normal scores near 1, 3 % near 20 (a pump start, say): the upper mode is normal.
+    calibration = np.where(rng.random(1000) < 0.97, np.exp(rng.normal(0, 0.1, 1000)), np.exp(rng.normal(3, 0.05, 1000)))
+    scores = np.concatenate([np.exp(rng.normal(0, 0.1, 40)), np.exp(np.full(4, 2.95)), np.exp(rng.normal(0, 0.1, 40))])
+    ungated = AdaptiveThreshold(AdaptiveSettings(gate_quantile=0.0), calibration)
+    assert run(ungated, scores).any()
+    assert not run(AdaptiveThreshold(AdaptiveSettings(), calibration), scores).any()
