@@ -35,6 +35,32 @@ def _check_streams(config: Any) -> list[str]:
             f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
             f"{len(bundle.features)} features, threshold {settings.threshold:.4g} ({how})"
         )
+    return lines + _check_serial(config)
+
+
+def _check_serial(config: Any) -> list[str]:
+    """Every serial port's channel names cover its bundle's features, in an order the line gives."""
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.sources.lines import LineParser
+
+    lines = []
+    for i, port in enumerate(config.serial, start=1):
+        try:
+            bundle = load_bundle(port.bundle or config.bundle)
+            bundle.open_model()
+            LineParser(port.format, tuple(bundle.features), port.fields, port.checksum)
+            bundle.detector_settings(port.threshold, port.threshold_rule)
+        except ConfigError as error:
+            raise ConfigError(f"{config.source}: [[serial]] {i} fields: {error}") from None
+        except BundleError as error:
+            raise ConfigError(f"{config.source}: [[serial]] {i}: {error}") from None
+        order = ", ".join(port.fields or bundle.features)
+        if port.format == "csv" and not port.fields:
+            order = f"as the device's header line names them, else {order}"
+        lines.append(
+            f"serial {i}: {port.port} at {port.baud} baud ({port.format}, checksum {port.checksum}) -> stream "
+            f"{port.name}, model {bundle.model_id}; channels in line order: {order}"
+        )
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,8 +25,11 @@ def test_the_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.alerts.homeassistant_discovery and config.outbox_path == "/var/lib/edge-lstm/outbox.jsonl"
 
 
-@pytest.mark.parametrize("unit", ["edge-lstm.service", "edge-lstm@.service"])
-def test_units_pass_systemd_analyze_verify(tmp_path: Path, unit: str) -> None:
+UNITS = ["edge-lstm.service", "edge-lstm@.service", "edge-lstm-serial@.service"]
+
+
+def analyzable(tmp_path: Path, unit: str) -> tuple[str, Path]:
+    """systemd-analyze, and the unit (an instance of a template) with the console script of this venv."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         unavailable("systemd-analyze", "apt-get install systemd")
@@ -37,11 +41,28 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path, unit: str) -> None:
     target = tmp_path / name
     if name != unit:
         target.symlink_to(tmp_path / unit)
+    return analyze, target
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_units_pass_systemd_analyze_verify(tmp_path: Path, unit: str) -> None:
+    analyze, target = analyzable(tmp_path, unit)
+    name = target.name
     result = subprocess.run([analyze, "verify", str(target)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     # verify exits 0 on unknown keys and only warns: a warning about our unit is a failure too.
     ours = [line for line in result.stderr.splitlines() if unit in line or name in line]
     assert ours == [], ours
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_units_expose_little(tmp_path: Path, unit: str) -> None:
+    analyze, target = analyzable(tmp_path, unit)
+    command = [analyze, "security", "--offline=true", "--no-pager", str(target)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
+    assert found, result.stdout[-500:] + result.stderr
+    assert float(found.group(1)) <= 2.0, result.stdout
 
 
 def test_sd_notify_ready_and_watchdog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
