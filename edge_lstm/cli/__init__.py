@@ -51,5 +51,6 @@ for _command in (
     mqtt_tools.simulate,
     tools.bench,
     tools.bench_mqtt,
+    tools.bench_serial,
 ):
     main.add_command(_command)

@@ -108,8 +108,9 @@ def simulate(
     --serial, writes one stream as lines, as a sensor board would (forwarder format by default:
     comma-separated numbers, no header).
 
-    Examples: edge-lstm simulate --rate 50 --streams 3
-              edge-lstm simulate --serial /dev/ttyUSB0 --baud 115200 --rate 100 --checksum
+    Example: edge-lstm simulate --rate 50 --streams 3
+
+    Example: edge-lstm simulate --serial /dev/ttyUSB0 --baud 115200 --rate 100 --checksum
     """
     from edge_lstm.tools.simulate import publish_stream, synthetic_rows
     from edge_lstm.tools.synthetic import FEATURES

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_lstm.cli.common import model_option, require_training_extra, results_option
+from edge_lstm.cli.common import CLIError, model_option, require_training_extra, results_option
 
 
 @click.command()
@@ -141,3 +141,29 @@ def bench_mqtt(
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     click.echo(f"max lossless throughput {figures['max_lossless_throughput']:.0f} samples/s; written to {results}")
+
+
+@click.command("bench-serial")
+@model_option()
+@click.option("--seconds", default=5.0, show_default=True, help="Writing time per scenario.")
+@results_option("bench-results/serial.json")
+def bench_serial(model_dir: Path, seconds: float, results: Path) -> None:
+    """Measure the serial path: lines written to socat pty pairs, read, parsed and scored in process.
+
+    Scenarios: one port at 1,000 lines/s, eight ports at 100 lines/s each, one port as fast as the
+    reader keeps up. Needs socat (apt-get install socat).
+
+    Example: edge-lstm bench-serial --model demo-output/bundle
+    """
+    import json
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.tools.bench_serial import run_serial_benchmark
+    from edge_lstm.tools.synthetic import FEATURES
+
+    if list(load_bundle(model_dir).features) != list(FEATURES):
+        raise CLIError("bench-serial writes the demo's 5 channels: use a bundle trained on them (edge-lstm demo)")
+    figures = run_serial_benchmark(model_dir, seconds, log=click.echo)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"written to {results}")

@@ -32,7 +32,7 @@ from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.mqtt import MQTTSource
 from edge_lstm.sources.payload import PayloadParser
 from edge_lstm.sources.queue import Frame, FrameQueue
-from edge_lstm.sources.serial_port import SerialSource, serial_topic
+from edge_lstm.sources.serial_port import RECONNECT, SerialSource, serial_topic
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Daemon:
             if len(frame) > 3 and frame[3]:  # the stream was interrupted: what came before goes first
                 self._advance(touched)
                 touched = []
-                self._interrupted(stream)
+                self._interrupted(stream, reopened=payload == RECONNECT)
                 continue
             try:
                 parsed = stream.parser.parse(payload)
@@ -171,17 +171,18 @@ class Daemon:
             outcome.stream.last_sample_at = now
             self._record(outcome)
 
-    def _interrupted(self, stream: Stream) -> None:
-        """The stream's source was interrupted (a serial port came back): start it over."""
+    def _interrupted(self, stream: Stream, reopened: bool) -> None:
+        """The stream's source was interrupted: start it over. A reopened port may first deliver the
+        rest of a cut line, so its parser starts over too."""
         stream.detector.reset()
         stream.detector.counters.gaps += 1
-        restart = getattr(stream.parser, "restart", None)
-        if restart is not None:
-            restart()
+        if reopened and isinstance(stream.parser, LineParser):
+            stream.parser.restart()
         self._warn.warning(
             "gap",
-            "stream %s: interrupted: state reset, warming up for %d samples",
+            "stream %s: %s: state reset, warming up for %d samples",
             stream.id,
+            "port reopened" if reopened else "silent for over ten sample periods",
             stream.detector.settings.warmup,
         )
 

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 class Frame(NamedTuple):
     """One raw message as it arrived: where from, its bytes, and when (monotonic seconds). ``gap`` marks
-    an interruption of the stream instead of data (a serial port that went away and came back)."""
+    an interruption of the stream instead of data (a serial port that went away and came back, or went
+    silent); the payload of such a frame names the cause."""
 
     topic: str
     payload: bytes

@@ -8,8 +8,8 @@ worker, as for MQTT) and keeps the port alive:
   backoff, counted and logged, rate-limited; the daemon never exits for it;
 * when the port comes back the stream is told with a gap frame: its state resets and it warms up
   again, since the samples in between are lost;
-* a silence longer than ten sample periods is a gap as well (the period is ``rate_hz`` or the rate
-  measured over the first second of lines);
+* a silence longer than ten sample periods, and at least half a second (USB and ptys deliver in
+  bursts), is a gap as well (the period is ``rate_hz`` or the rate measured over the first second);
 * ``/dev/ttyUSB0`` may come back as ``ttyUSB1``: a port given by its kernel name is reopened through
   its ``/dev/serial/by-id`` link when one exists, which follows the device.
 """
@@ -36,6 +36,8 @@ SERIAL_PREFIX = "+serial/"
 BY_ID = Path("/dev/serial/by-id")
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.2, 10.0
 GAP_PERIODS = 10.0
+GAP_MIN_S = 0.5
+RECONNECT, SILENCE = b"reconnect", b"silence"  # the payload of a gap frame names its cause
 READ_TIMEOUT_S = 0.05  # how long a read may wait: bounds the reaction to stop() and to silence
 
 
@@ -89,6 +91,7 @@ class SerialReader:
         self._assembler = LineAssembler(settings.max_line, settings.line_ending)
         self._warn = RateLimitedLog(log)
         self._period = 1.0 / settings.rate_hz if settings.rate_hz else None
+        self._silence_s = max(GAP_PERIODS * (self._period or 0.0), GAP_MIN_S)
         self._last_line = 0.0
         self._port: Any = None
 
@@ -134,7 +137,7 @@ class SerialReader:
         s = self.status
         if s.connects:  # a reconnect: the samples in between are lost, the stream starts over
             s.gaps += 1
-            self.queue.submit(self.topic, b"", gap=True)
+            self.queue.submit(self.topic, RECONNECT, gap=True)
         s.connects += 1
         s.connected, s.device, s.last_error = True, path, None
         self._assembler.clear()
@@ -158,9 +161,9 @@ class SerialReader:
             self.status.overlong = self._assembler.overlong
             if not lines:
                 continue
-            if self._period and self._last_line and now - self._last_line > GAP_PERIODS * self._period:
+            if self._period and self._last_line and now - self._last_line > self._silence_s:
                 self.status.gaps += 1
-                self.queue.submit(self.topic, b"", gap=True)
+                self.queue.submit(self.topic, SILENCE, gap=True)
             self._last_line = now
             for line in lines:
                 self.queue.submit(self.topic, line)
@@ -175,6 +178,7 @@ class SerialReader:
         rate = intervals / seconds
         self.status.rate_hz = round(rate, 2)
         self._period = 1.0 / rate if rate > 0 else None
+        self._silence_s = max(GAP_PERIODS * (self._period or 0.0), GAP_MIN_S)
         log.info("serial %s: %.1f lines/s measured over the first second", self.settings.name, rate)
 
     def _close(self) -> None:

@@ -116,6 +116,17 @@ def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
     assert figures["step_us"]["litert_int8_batch1"] > 0 and figures["detector_us_per_sample"] > 0
 
 
+@pytest.mark.slow
+def test_bench_serial_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
+    out = tmp_path / "serial.json"
+    command = ["bench-serial", "--model", str(bundle_dir), "--seconds", "0.5", "--results", str(out)]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert [s["ports"] for s in figures["scenarios"]] == [1, 8, 1]
+    assert all(s["samples_scored"] > 0 and s["parse_errors"] == 0 for s in figures["scenarios"])
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [("3", "--debounce '3': expected N/M, for example 3/5"), ("6/5", "--debounce '6/5': need 1 <= fire_n <= fire_m")],

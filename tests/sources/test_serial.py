@@ -107,7 +107,7 @@ def test_unplugged_and_plugged_back_is_a_gap_then_data_again(tmp_path: Path) -> 
     assert [(f.payload, f.gap) for f in frames] == [
         (b"1,1,1", False),
         (b"2,2,2", False),
-        (b"", True),
+        (b"reconnect", True),
         (b"3,3,3", False),
     ]
     assert reader.status.gaps == 1 and reader.status.connected is False
@@ -131,7 +131,7 @@ def test_a_silence_of_ten_periods_is_a_gap(pty: PtyPair) -> None:
     try:
         wait_for(lambda: reader.status.connected, 10, "the port to open")
         pty.write(b"1,1,1\n")
-        time.sleep(0.5)  # 25 periods at 50 Hz
+        time.sleep(0.8)  # 40 periods at 50 Hz, and over the half-second floor
         pty.write(b"2,2,2\n")
         wait_for(lambda: collect(queue, frames) >= 3, 10, "the lines and the gap")
     finally:
