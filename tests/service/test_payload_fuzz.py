@@ -45,3 +45,30 @@ def test_any_payload_is_parsed_or_counted(daemon: Daemon, batch: list[bytes]) ->
     before = daemon.counters["samples"] + daemon.counters["parse_errors"]
     daemon.process([("f/x", payload, 0.0) for payload in batch])
     assert daemon.counters["samples"] + daemon.counters["parse_errors"] == before + len(batch)
+
+
+@pytest.fixture(scope="module")
+def serial_daemon(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Daemon:
+    path = tmp_path_factory.mktemp("fuzz-serial") / "c.toml"
+    ports = "".join(
+        f'[[serial]]\nport = "/nonexistent/{fmt}"\nname = "{fmt}"\nformat = "{fmt}"\n{extra}'
+        for fmt, extra in (("forwarder", ""), ("csv", 'checksum = "nmea"\n'), ("json", ""))
+    )
+    path.write_text(f'[model]\nbundle = "{bundle_dir}"\n{ports}')
+    return Daemon(load_config(path))
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(max_size=80), min_size=1, max_size=30), st.sampled_from(["forwarder", "csv", "json"]))
+def test_any_bytes_on_a_serial_line_are_scored_or_counted(serial_daemon: Daemon, chunks: list[bytes], fmt: str) -> None:
+    from edge_lstm.sources.lines import LineAssembler
+    from edge_lstm.sources.serial_port import serial_topic
+
+    assembler = LineAssembler(max_line=64)
+    lines = [line for chunk in chunks for line in assembler.feed(chunk)]
+    counters = serial_daemon.counters
+    before = counters["samples"] + counters["parse_errors"] + counters["lines_without_sample"]
+    serial_daemon.process([(serial_topic(fmt), line, 0.0) for line in lines])
+    after = counters["samples"] + counters["parse_errors"] + counters["lines_without_sample"]
+    assert after == before + len(lines)
