@@ -32,7 +32,23 @@ def representative_inputs(
             collected.append({"x": row, **{n: s.copy() for n, s in zip(state_names, state, strict=True)}})
             _, state = reference_model.step(row, state)  # type: ignore[attr-defined]
     picks = rng.choice(len(collected), size=min(samples, len(collected)), replace=False)
-    return [collected[i] for i in sorted(picks)]
+    return _widened([collected[i] for i in sorted(picks)], rng)
+
+
+def _widened(samples: list[dict[str, np.ndarray]], rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+    """A column that never moves in the samples (a flat channel, and the states it drives) would get a
+    zero quantization range, which XNNPACK refuses ("failed to prepare"), so the int8 model could not
+    run at all. Every tenth sample gets such columns spread over [-1, 1] instead: the scale of one
+    standardized unit, so the rest of the model keeps its resolution."""
+    for name in samples[0]:
+        stacked = np.concatenate([s[name] for s in samples])
+        flat = np.flatnonzero(np.ptp(stacked, axis=0) < 1e-6)
+        if not flat.size:
+            continue
+        for sample in samples[::10]:
+            sample[name] = sample[name].copy()
+            sample[name][0, flat] = rng.uniform(-1.0, 1.0, flat.size).astype(np.float32)
+    return samples
 
 
 def convert(step_model: object, variant: str, representative: list[dict[str, np.ndarray]] | None = None) -> bytes:
