@@ -75,6 +75,14 @@ def check_config(config_path: Path) -> None:
     """
     config = load_daemon_config(config_path)
     lines = _check_streams(config)
+    if config.mqtt.tls:
+        from edge_lstm.service.mqtt_client import tls_context
+
+        tls_context(config.mqtt)  # the CA, certificate and key load, and the key matches the certificate
+        lines.append(
+            f"TLS: CA {config.mqtt.tls_ca_file or 'system store'}, client certificate "
+            f"{config.mqtt.tls_cert_file or 'none'}, host name checked: {config.mqtt.tls_check_hostname}"
+        )
     click.echo(f"{config_path}: OK; broker {config.mqtt.host}:{config.mqtt.port} as {config.mqtt.client_id}")
     for line in lines:
         click.echo("  " + line)

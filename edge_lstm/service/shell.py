@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any
 
-from edge_lstm.config import DaemonConfig
-from edge_lstm.service.mqtt_client import make_client
+from edge_lstm.config import DaemonConfig, MQTTSettings
+from edge_lstm.service.mqtt_client import explain_connection_failure, make_client
 from edge_lstm.service.worker import Daemon
 
 log = logging.getLogger(__name__)
@@ -25,9 +25,24 @@ def start(config: DaemonConfig) -> tuple[Daemon, Any]:
     daemon = Daemon(config)
     client = make_client(config.mqtt, will=(config.status(), "offline"))
     daemon.attach(client)
+    client.on_connect_fail = _explained(config.mqtt)
     client.connect_async(config.mqtt.host, config.mqtt.port, keepalive=config.mqtt.keepalive)
     client.loop_start()
     return daemon, client
+
+
+def _explained(settings: MQTTSettings, every_s: float = 60.0) -> Any:
+    """An ``on_connect_fail`` that says why (unreachable, TLS: unknown CA, expired, wrong host name, our
+    certificate refused) at the first failure and then at most once a minute; paho keeps retrying."""
+    last = [-every_s]
+
+    def on_connect_fail(_client: Any, _userdata: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            log.warning("cannot connect: %s; retrying with backoff", explain_connection_failure(settings))
+
+    return on_connect_fail
 
 
 def shutdown(daemon: Daemon, client: Any, flush_s: float = 5.0) -> None:

@@ -56,7 +56,10 @@ class MQTTSource:
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any) -> None:
         if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+            hint = ""
+            if "user name or password" in str(reason_code).lower() or "authoriz" in str(reason_code).lower():
+                hint = " (check [mqtt] username and the password: EDGE_LSTM_MQTT_PASSWORD or password_file)"
+            log.error("broker refused the connection: %s%s", reason_code, hint)
             return
         if self.topics:
             client.subscribe([(topic, self.qos) for topic in self.topics])
