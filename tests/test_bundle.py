@@ -128,3 +128,19 @@ def test_bad_detection_settings_in_the_manifest(bundle_copy: Path, section: str,
     write_manifest(bundle_copy, manifest, list(manifest["files"]))
     with pytest.raises(BundleError, match=message):
         load_bundle(bundle_copy)
+
+
+def test_nothing_is_loaded_with_pickle() -> None:
+    """A bundle is data: no np.load may accept pickled objects (which run code when loaded)."""
+    import ast
+
+    from support import REPO
+
+    calls = []
+    for path in [*(REPO / "edge_lstm").rglob("*.py"), *(REPO / "edge_lstm_train").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.load", "numpy.load"):
+                keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                calls.append((path.name, keywords.get("allow_pickle")))
+            assert not (isinstance(node, ast.Import) and any(a.name == "pickle" for a in node.names)), path
+    assert calls and all(allow == "False" for _, allow in calls), calls

@@ -49,6 +49,7 @@ class DaemonConfig:
     health_topic: str = "edge-lstm/{client_id}/health"
     health_interval_s: float = 30.0
     queue_size: int = 10_000
+    max_payload_bytes: int = 65_536  # a sample is tens of bytes: anything near this is not a sample
     outbox_size: int = 1_000
     outbox_path: str | None = None
     source: Path | None = None
@@ -125,6 +126,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         health_topic=s.get("health_topic", str, DaemonConfig.health_topic),
         health_interval_s=s.number("health_interval_s", 30.0) or 30.0,
         queue_size=tables["queue"].integer("max_samples", 10_000, 1, 10_000_000),
+        max_payload_bytes=tables["queue"].integer("max_payload_bytes", 65_536, 64, 16_777_216),
         outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
         outbox_path=relative_to(path, tables["outbox"].get("path", str)),
         source=path,

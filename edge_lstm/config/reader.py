@@ -50,7 +50,7 @@ KEYS = {
     },
     "alerts": {"topic", "qos", "state_topic", "homeassistant_discovery", "discovery_prefix"},
     "status": {"topic", "health_topic", "health_interval_s"},
-    "queue": {"max_samples"},
+    "queue": {"max_samples", "max_payload_bytes"},
     "outbox": {"max_alerts", "path"},
 }
 

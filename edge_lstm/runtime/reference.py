@@ -43,7 +43,7 @@ class NumpyStepModel:
     @classmethod
     def from_file(cls, path: str | Path, *, cell: str, window: int) -> NumpyStepModel:
         """Load the weights a bundle stores (``reference_weights.npz``, no pickle)."""
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             return cls({k: data[k] for k in data.files}, cell=cell, window=window)
 
     def _lstm(self, x: FloatArray, h: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:

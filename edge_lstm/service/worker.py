@@ -144,6 +144,8 @@ class Daemon:
                 self._interrupted(stream, reopened=payload == RECONNECT)
                 continue
             try:
+                if len(payload) > self.config.max_payload_bytes:  # bounded before any parsing work
+                    raise FrameError("too_large", f"{len(payload)} bytes, more than [queue] max_payload_bytes")
                 parsed = stream.parser.parse(payload)
             except FrameError as error:
                 self.counters["parse_errors"] += 1

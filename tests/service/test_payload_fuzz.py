@@ -72,3 +72,9 @@ def test_any_bytes_on_a_serial_line_are_scored_or_counted(serial_daemon: Daemon,
     serial_daemon.process([(serial_topic(fmt), line, 0.0) for line in lines])
     after = counters["samples"] + counters["parse_errors"] + counters["lines_without_sample"]
     assert after == before + len(lines)
+
+
+def test_an_oversized_payload_is_refused_before_parsing(daemon: Daemon) -> None:
+    before = daemon.counters["parse_error.too_large"]
+    daemon.process([("f/x", b"[" * 70_000, 0.0)])  # deep nesting that json would have to walk
+    assert daemon.counters["parse_error.too_large"] == before + 1
