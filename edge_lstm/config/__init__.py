@@ -52,6 +52,8 @@ class DaemonConfig:
     max_payload_bytes: int = 65_536  # a sample is tens of bytes: anything near this is not a sample
     outbox_size: int = 1_000
     outbox_path: str | None = None
+    state_directory: str | None = None  # stream snapshots; None: every start is a fresh start
+    snapshot_interval_s: float = 300.0
     source: Path | None = None
 
     def status(self) -> str:
@@ -129,5 +131,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         max_payload_bytes=tables["queue"].integer("max_payload_bytes", 65_536, 64, 16_777_216),
         outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
         outbox_path=relative_to(path, tables["outbox"].get("path", str)),
+        state_directory=relative_to(path, tables["state"].get("directory", str)),
+        snapshot_interval_s=tables["state"].number("snapshot_interval_s", 300.0, 0.05) or 300.0,
         source=path,
     )

@@ -82,19 +82,22 @@ class Router:
             stream = self.streams.get((index, sid))
             created = stream is None
             if stream is None:
-                if len(self.streams) >= self.max_streams:
-                    self.counters["streams_refused"] += 1
+                stream = self.create(index, sid)
+                if stream is None:
                     return None, False
-                stream = Stream(
-                    sid,
-                    index,
-                    pattern.model_key,
-                    StreamDetector(pattern.settings, self.models[pattern.model_key], sid),
-                    pattern.parser,
-                )
-                self.streams[(index, sid)] = stream
             if len(self._by_topic) < 4 * self.max_streams:
                 self._by_topic[topic] = stream
             return stream, created
         self.counters["unrouted"] += 1
         return None, False
+
+    def create(self, index: int, sid: str) -> Stream | None:
+        """A new stream ``sid`` of pattern ``index`` (None beyond ``max_streams``, counted)."""
+        if len(self.streams) >= self.max_streams:
+            self.counters["streams_refused"] += 1
+            return None
+        pattern = self.patterns[index]
+        detector = StreamDetector(pattern.settings, self.models[pattern.model_key], sid)
+        stream = Stream(sid, index, pattern.model_key, detector, pattern.parser)
+        self.streams[(index, sid)] = stream
+        return stream

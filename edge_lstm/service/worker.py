@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,13 @@ from edge_lstm.bundle import Bundle, load_bundle
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.logpolicy import RateLimitedLog
+from edge_lstm.core.snapshot import SnapshotMismatch, capture, restore
 from edge_lstm.engine.router import Pattern, Pending, Router, Stream
 from edge_lstm.engine.wave import Outcome, run_waves
 from edge_lstm.errors import FrameError
 from edge_lstm.service.health import HealthClock, health_document
 from edge_lstm.service.notify import Notifier
+from edge_lstm.service.snapshots import read_snapshot, write_snapshot
 from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
 from edge_lstm.sinks.outbox import Outbox
 from edge_lstm.sources.lines import LineParser
@@ -80,6 +83,10 @@ class Daemon:
         self._warn = RateLimitedLog(log)  # the worker thread's own limiter
         self._notifier = Notifier()
         self._client: Any = None
+        self._state_dir = Path(config.state_directory) if config.state_directory else None
+        self._last_snapshot = time.monotonic()
+        if self._state_dir is not None:
+            self._restore(self._state_dir)
 
     @property
     def streams(self) -> dict[tuple[int, str], Stream]:
@@ -122,7 +129,11 @@ class Daemon:
             self._notifier.watchdog()
             if self._clock.due(self.config.health_interval_s):
                 self.publish_health()
+            if self._state_dir and time.monotonic() - self._last_snapshot >= self.config.snapshot_interval_s:
+                self.snapshot()
         self._notifier.stopping()
+        if self._state_dir is not None:
+            self.snapshot()  # on SIGTERM: the next start carries on from here
 
     def stop(self) -> None:
         """Ask ``run`` to return after the current batch."""
@@ -254,6 +265,63 @@ class Daemon:
             np.array2string(outcome.values, precision=4),
             outcome.timestamp,
         )
+
+    # -- state across restarts ---------------------------------------------------------------------
+    def snapshot(self) -> None:
+        """Write every stream's state to the state directory (on the worker thread, which owns it).
+        A failure (disk full, read-only) is counted and logged; the daemon carries on without."""
+        self._last_snapshot = time.monotonic()
+        if self._state_dir is None:
+            return
+        streams = {
+            f"{s.pattern}:{s.id}": {
+                "pattern": self.router.patterns[s.pattern].topic,
+                "id": s.id,
+                "model_id": s.detector.settings.model_id,
+                "detector": capture(s.detector),
+            }
+            for s in self.streams.values()
+        }
+        try:
+            write_snapshot(self._state_dir, streams)
+        except OSError as error:
+            self.counters["snapshot_errors"] += 1
+            self._warn.warning("snapshot", "cannot write the snapshot in %s: %s", self._state_dir, error)
+            return
+        self.counters["snapshots"] += 1
+
+    def _restore(self, directory: Path) -> None:
+        """Streams from the last snapshot, each only onto the same pattern and the same model."""
+        saved = read_snapshot(directory) or {}
+        patterns = {p.topic: i for i, p in enumerate(self.router.patterns)}
+        restored = 0
+        for entry in saved.values():
+            sid, index = entry.get("id"), patterns.get(entry.get("pattern"))
+            if index is None:
+                log.info("snapshot: stream %s came from %s, no longer configured: dropped", sid, entry.get("pattern"))
+                continue
+            model_id = self.router.patterns[index].settings.model_id
+            if entry.get("model_id") != model_id:
+                log.info(
+                    "snapshot: stream %s was scored by %s, now %s: it starts afresh",
+                    sid,
+                    entry.get("model_id"),
+                    model_id,
+                )
+                continue
+            stream = self.router.create(index, str(sid))
+            if stream is None:
+                continue
+            try:
+                restore(stream.detector, entry["detector"])
+            except (SnapshotMismatch, KeyError, TypeError, ValueError) as error:
+                log.warning("snapshot: stream %s does not fit its settings (%s): it starts afresh", sid, error)
+                del self.router.streams[(index, str(sid))]
+                continue
+            restored += 1
+        if saved:
+            log.info("snapshot: restored %d of %d stream(s)", restored, len(saved))
+        self.counters["streams_restored"] = restored
 
     # -- health ------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
