@@ -79,7 +79,7 @@ def test_a_snapshot_of_another_model_starts_the_streams_afresh(
     daemon.process(frames(0, 300))
     daemon.snapshot()
     snapshot = tmp_path / "state" / FILE_NAME
-    header, body = snapshot.read_bytes().split(b"\n", 1)
+    _, body = snapshot.read_bytes().split(b"\n", 1)
     document = json.loads(body)
     for entry in document["streams"].values():
         entry["model_id"] = "older-model"
