@@ -3,6 +3,7 @@ reason, queue and outbox, latency percentiles, and each stream's age and counter
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, deque
 from typing import Any
@@ -47,6 +48,7 @@ def health_document(
     latencies = np.array(clock.latencies) if clock.latencies else np.zeros(1)
     return {
         "version": __version__,
+        "pid": os.getpid(),  # tells one process's reports from the next one's after a restart
         "uptime_s": round(now - clock.started, 1),
         "samples_per_s": round((samples - clock.samples_at_last_report) / elapsed, 2),
         "samples": samples,

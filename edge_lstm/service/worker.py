@@ -123,7 +123,7 @@ class Daemon:
             f"serving {len(self.config.streams)} stream pattern(s) and {len(self.config.serial)} serial port(s)"
         )
         while not self._stop.is_set():
-            frames = self.source.take(timeout=0.5)
+            frames = self.source.take(timeout=self._wait_s())
             if frames:
                 self.process(frames)
             self._notifier.watchdog()
@@ -265,6 +265,13 @@ class Daemon:
             np.array2string(outcome.values, precision=4),
             outcome.timestamp,
         )
+
+    def _wait_s(self) -> float:
+        """How long the loop may wait for frames: half a second, less when a snapshot falls due sooner."""
+        if self._state_dir is None:
+            return 0.5
+        due = self._last_snapshot + self.config.snapshot_interval_s - time.monotonic()
+        return min(0.5, max(due, 0.0))
 
     # -- state across restarts ---------------------------------------------------------------------
     def snapshot(self) -> None:
