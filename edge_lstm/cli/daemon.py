@@ -120,6 +120,10 @@ def run(
     from edge_lstm.service.shell import serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_daemon_config(config_path, host=host, port=port, bundle=bundle, client_id=client_id)
+
+    def loader() -> Any:
+        return load_daemon_config(config_path, host=host, port=port, bundle=bundle, client_id=client_id)
+
+    config = loader()
     _check_streams(config)
-    serve(config)
+    serve(config, loader)

@@ -158,6 +158,18 @@ class StreamDetector:
             self._smoother.reset()
         self._since_reset = 0
 
+    def carry_over(self, old: StreamDetector) -> None:
+        """Continue the stream ``old`` served, under new alert settings for the same model (a reload
+        that changed a threshold): the recurrent state, window, smoothing, baseline, counters and alert
+        sequence carry over; the threshold and its hysteresis start from the new settings."""
+        if old.settings.model_id != self.settings.model_id:
+            raise SettingsError(f"cannot carry {old.settings.model_id} state over to {self.settings.model_id}")
+        self.state, self._window, self._smoother = old.state, old._window, old._smoother
+        self._learner, self._offset, self._spread = old._learner, old._offset, old._spread
+        self._center, self._scale = old._center, old._scale
+        self.counters, self._since_reset, self._last_time = old.counters, old._since_reset, old._last_time
+        self._sequence = old._sequence
+
     @property
     def threshold(self) -> float:
         """The threshold in force now (it moves when SPOT or the adaptive rule adapts)."""

@@ -65,16 +65,23 @@ def shutdown(daemon: Daemon, client: Any, flush_s: float = 5.0) -> None:
     client.loop_stop()
 
 
-def serve(config: DaemonConfig) -> None:
+def serve(config: DaemonConfig, loader: Any = None) -> None:
+    """Run until SIGTERM or SIGINT; SIGHUP reloads through ``loader`` (which keeps the flags)."""
     daemon, client = start(config)
+    daemon.config_loader = loader
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
         daemon.stop()
 
+    def on_hangup(_signum: int, _frame: Any) -> None:
+        log.info("received SIGHUP: reloading the config and the bundles")
+        daemon.request_reload()
+
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, on_hangup)
     try:
         daemon.run()
     finally:

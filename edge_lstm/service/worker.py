@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from edge_lstm.bundle import Bundle, load_bundle
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.logpolicy import RateLimitedLog
 from edge_lstm.core.snapshot import SnapshotMismatch, capture, restore
-from edge_lstm.engine.router import Pattern, Pending, Router, Stream
+from edge_lstm.engine.router import Pending, Router, Stream
 from edge_lstm.engine.wave import Outcome, run_waves
 from edge_lstm.errors import FrameError
+from edge_lstm.service.assembly import assemble
 from edge_lstm.service.health import HealthClock, health_document
 from edge_lstm.service.notify import Notifier
 from edge_lstm.service.snapshots import read_snapshot, write_snapshot
@@ -33,9 +33,8 @@ from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
 from edge_lstm.sinks.outbox import Outbox
 from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.mqtt import MQTTSource
-from edge_lstm.sources.payload import PayloadParser
 from edge_lstm.sources.queue import Frame, FrameQueue
-from edge_lstm.sources.serial_port import RECONNECT, SerialSource, serial_topic
+from edge_lstm.sources.serial_port import RECONNECT, SerialSource
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +45,10 @@ class Daemon:
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
-        self.bundles: dict[str, Bundle] = {}
-        self.models: dict[str, Any] = {}
-        wanted = [s.bundle for s in config.streams] + [p.bundle for p in config.serial]
-        for path in {config.bundle, *(b for b in wanted if b)}:
-            self.bundles[path] = load_bundle(path)
-            self.models[path] = self.bundles[path].open_model()
-        # Each pattern's settings are built once: a bad threshold choice fails at start, and a
-        # recalibrated (e.g. SPOT) threshold is not refitted for every new stream.
-        patterns = []
-        for s in config.streams:
-            key = s.bundle or config.bundle
-            bundle = self.bundles[key]
-            settings = bundle.detector_settings(s.threshold, s.threshold_rule)
-            parser = PayloadParser(s.format, tuple(bundle.features), s.fields, s.timestamp_field)
-            patterns.append(Pattern(s.topic, key, settings, parser))
-        for port in config.serial:
-            key = port.bundle or config.bundle
-            bundle = self.bundles[key]
-            settings = bundle.detector_settings(port.threshold, port.threshold_rule)
-            lines = LineParser(port.format, tuple(bundle.features), port.fields, port.checksum)
-            patterns.append(Pattern(serial_topic(port.name), key, settings, lines))
+        parts = assemble(config)
+        self.bundles, self.models = parts.bundles, parts.models
         self.counters: Counter[str] = Counter()
-        self.router = Router(patterns, self.models, self.counters)
+        self.router = Router(parts.patterns, self.models, self.counters)
         self.queue = FrameQueue(config.queue_size, self.counters)
         topics = [s.topic for s in config.streams]
         self.source = MQTTSource(
@@ -82,7 +62,10 @@ class Daemon:
         self._clock = HealthClock()
         self._warn = RateLimitedLog(log)  # the worker thread's own limiter
         self._notifier = Notifier()
-        self._client: Any = None
+        self.client: Any = None
+        self._reload = threading.Event()
+        # How SIGHUP reads the config again (the shell passes one that keeps the command-line flags).
+        self.config_loader: Callable[[], DaemonConfig] | None = None
         self._state_dir = Path(config.state_directory) if config.state_directory else None
         self._last_snapshot = time.monotonic()
         if self._state_dir is not None:
@@ -96,15 +79,15 @@ class Daemon:
     # -- MQTT wiring -------------------------------------------------------------------------------
     def attach(self, client: Any) -> None:
         """Use ``client`` for input (the source's callbacks) and output (the alert sink)."""
-        self._client = client
+        self.client = client
         outbox = Outbox(self.config.outbox_size, self.config.outbox_path)
         self.sink = MQTTAlertSink(client, self.config.alerts, outbox, self.config.status())
         self.source.attach(client, f"{self.config.mqtt.host}:{self.config.mqtt.port}")
         client.on_publish = lambda _c, _u, mid, _rc, _p: self.sink.on_publish(mid) if self.sink else None
 
     def _on_connected(self) -> None:
-        if self._client is not None:
-            self._client.publish(self.config.status(), "online", qos=1, retain=True)
+        if self.client is not None:
+            self.client.publish(self.config.status(), "online", qos=1, retain=True)
         if self.sink is not None:
             for stream in list(self.streams.values()):
                 self.sink.announce(stream.id, stream.detector.settings.model_id)
@@ -131,9 +114,41 @@ class Daemon:
                 self.publish_health()
             if self._state_dir and time.monotonic() - self._last_snapshot >= self.config.snapshot_interval_s:
                 self.snapshot()
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
         self._notifier.stopping()
         if self._state_dir is not None:
             self.snapshot()  # on SIGTERM: the next start carries on from here
+
+    def request_reload(self) -> None:
+        """Ask ``run`` to reload the config and bundles at its next safe point (SIGHUP)."""
+        self._reload.set()
+        self.queue.wake()
+
+    def reload(self) -> bool:
+        """Read the config and bundles again and swap them in, or keep what runs (``service.reload``)."""
+        from edge_lstm.config import load_config
+        from edge_lstm.errors import EdgeLSTMError
+        from edge_lstm.service.reload import reload
+
+        self._notifier.send("RELOADING=1")
+        try:
+            loader = self.config_loader or (lambda: load_config(self.config.source or ""))
+            outcome = reload(self, loader())
+        except (EdgeLSTMError, OSError, ValueError, RuntimeError) as error:
+            self.counters["reloads_rejected"] += 1
+            log.error("reload rejected, still serving %s: %s", ", ".join(self.models_in_use()), error)
+            return False
+        finally:
+            self._notifier.send("READY=1")
+        self.counters["reloads"] += 1
+        log.info("reloaded: serving %s; streams %s", ", ".join(self.models_in_use()), outcome)
+        return True
+
+    def models_in_use(self) -> list[str]:
+        """The model ids of the loaded bundles."""
+        return sorted(b.model_id for b in self.bundles.values())
 
     def stop(self) -> None:
         """Ask ``run`` to return after the current batch."""
