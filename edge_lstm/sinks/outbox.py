@@ -7,6 +7,10 @@ when it grows, so alerts also survive a daemon restart.
 
 Drop policy when full: the *newest* alert is refused and counted (``dropped``), so the start of an
 incident, which is the most useful part, is never pushed out by its own later events.
+
+Two threads share an outbox: the worker adds alerts while paho's network thread acknowledges them. One
+lock makes each change to the pending set and its journal record (append or compaction) a single step,
+so the journal always replays to exactly the pending set. The outbox never calls out while holding it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -32,40 +37,46 @@ class Outbox:
         self._pending: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._next_id = 0
         self._journal_lines = 0
+        self._compact_after = 4 * capacity + 100  # journal lines; a compaction rewrites only what is pending
+        self._lock = threading.Lock()
         if self.path is not None:
-            self._load()
+            with self._lock:
+                self._load()
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def add(self, topic: str, payload: str) -> int | None:
         """Keep an alert until acknowledged. Returns its id, or None if the outbox is full."""
-        if len(self._pending) >= self.capacity:
-            self.dropped += 1
-            return None
-        key = self._next_id
-        self._next_id += 1
-        self._pending[key] = {"topic": topic, "payload": payload}
-        self._journal({"add": key, "topic": topic, "payload": payload})
-        return key
+        with self._lock:
+            if len(self._pending) >= self.capacity:
+                self.dropped += 1
+                return None
+            key = self._next_id
+            self._next_id += 1
+            self._pending[key] = {"topic": topic, "payload": payload}
+            self._journal({"add": key, "topic": topic, "payload": payload})
+            return key
 
     def acknowledge(self, key: int) -> None:
         """The broker has alert ``key``: forget it."""
-        if self._pending.pop(key, None) is not None:
-            self._journal({"ack": key})
+        with self._lock:
+            if self._pending.pop(key, None) is not None:
+                self._journal({"ack": key})
 
     def items(self) -> list[tuple[int, str, str]]:
         """``(key, topic, payload)`` of every alert still waiting, oldest first."""
-        return [(k, v["topic"], v["payload"]) for k, v in self._pending.items()]
+        with self._lock:
+            return [(k, v["topic"], v["payload"]) for k, v in self._pending.items()]
 
-    # -- the journal ---------------------------------------------------------------------------------
+    # -- the journal (called with the lock held) -----------------------------------------------------
     def _journal(self, record: dict[str, Any]) -> None:
+        """Record a change already made to ``_pending``: appended, or folded into a compaction."""
         if self.path is None:
             return
-        if self._journal_lines > 4 * self.capacity + 100:
-            self._compact()
-            if "ack" in record:
-                return
+        if self._journal_lines >= self._compact_after:
+            self._compact()  # the rewrite already reflects ``record``
+            return
         try:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record, separators=(",", ":")) + "\n")
