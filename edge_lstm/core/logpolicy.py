@@ -21,11 +21,18 @@ class RateLimitedLog:
 
     def warning(self, kind: str, message: str, *args: Any) -> None:
         """Log ``message % args`` as a warning unless ``kind`` was logged less than ``every_s`` ago."""
+        self._emit(logging.WARNING, kind, message, *args)
+
+    def error(self, kind: str, message: str, *args: Any) -> None:
+        """Log ``message % args`` as an error unless ``kind`` was logged less than ``every_s`` ago."""
+        self._emit(logging.ERROR, kind, message, *args)
+
+    def _emit(self, level: int, kind: str, message: str, *args: Any) -> None:
         now = time.monotonic()
         if now - self._last.get(kind, -1e9) >= self._every:
             held = self._held.pop(kind, 0)
             suffix = f" (and {held} more like it since the last report)" if held else ""
-            self._log.warning(message + suffix, *args)
+            self._log.log(level, message + suffix, *args)
             self._last[kind] = now
         else:
             self._held[kind] += 1

@@ -7,6 +7,13 @@ knob, a false-alarm probability, instead of a raw threshold. The GPD is fitted b
 with Grimshaw's reduction to a one-dimensional root search. SPOT keeps adapting on the stream: a
 score above ``t`` but below ``z_q`` is a new normal excess and refits the tail; a score above ``z_q``
 is an anomaly and is kept out of the fit.
+
+Bounded cost on an unbounded stream: the paper's SPOT refits on every peak seen since the start, so the
+cost of an update grows with uptime. Here the GPD is fitted on the most recent ``max_peaks`` peaks
+only, while the exceedance rate ``N_t / n`` in the paper's threshold formula still counts every peak
+and every sample (two integers). That is how the authors' own library (libspot, ``max_excess``) bounds
+it, and a sliding window of peaks also lets the tail follow slow change, the concern of the paper's
+drift variant DSPOT. Each update costs O(``max_peaks``) whatever the uptime.
 """
 
 from __future__ import annotations
@@ -91,6 +98,9 @@ def pot_threshold(gpd: GPD, level: float, q: float, n: int, n_excesses: int) -> 
     return float(level + gpd.scale / gpd.shape * (ratio ** (-gpd.shape) - 1.0))
 
 
+MAX_PEAKS = 1_000  # peaks the tail is fitted on: plenty for two GPD parameters, and a bounded cost
+
+
 @dataclass
 class SPOT:
     """Streaming POT: ``initialize`` on normal scores, then ``update`` per score (True = anomaly)."""
@@ -99,13 +109,24 @@ class SPOT:
     level_quantile: float = 0.98  # the initial level t, as a quantile of the initial scores
     level: float = 0.0
     threshold: float = math.inf
-    n: int = 0
-    excesses: list[float] = field(default_factory=list)
+    n: int = 0  # samples seen (anomalies excluded)
+    excesses: list[float] = field(default_factory=list)  # the most recent peaks, at most max_peaks
     gpd: GPD | None = None
+    n_excesses: int = 0  # every peak seen, also those no longer kept: the N_t of the exceedance rate
+    max_peaks: int = MAX_PEAKS
 
     def __post_init__(self) -> None:
         if not 0 < self.q < 1 - self.level_quantile:
             raise SettingsError(f"q must be in (0, {1 - self.level_quantile:g}), got {self.q}")
+        if self.max_peaks < 2:
+            raise SettingsError(f"max_peaks must be at least 2, got {self.max_peaks}")
+        # A state from before the window kept every peak it counted.
+        self.n_excesses = max(self.n_excesses, len(self.excesses))
+        self._keep_recent()
+
+    def _keep_recent(self) -> None:
+        if len(self.excesses) > self.max_peaks:
+            del self.excesses[: len(self.excesses) - self.max_peaks]
 
     def initialize(self, scores: npt.ArrayLike) -> float:
         """Fit the level and the tail on calibration scores (at least 100); returns the first threshold."""
@@ -115,13 +136,15 @@ class SPOT:
             raise DataError(f"SPOT needs at least 100 initial scores, got {values.size}")
         self.level = float(np.quantile(values, self.level_quantile))
         self.excesses = [float(v - self.level) for v in values if v > self.level]
+        self.n_excesses = len(self.excesses)
+        self._keep_recent()
         self.n = int(values.size)
         self._refit()
         return self.threshold
 
     def _refit(self) -> None:
         self.gpd = fit_gpd(self.excesses)
-        self.threshold = pot_threshold(self.gpd, self.level, self.q, self.n, len(self.excesses))
+        self.threshold = pot_threshold(self.gpd, self.level, self.q, self.n, self.n_excesses)
 
     def state(self) -> dict[str, Any]:
         """What a bundle stores to start every stream's SPOT where calibration left it."""
@@ -130,6 +153,8 @@ class SPOT:
             "level_quantile": self.level_quantile,
             "level": self.level,
             "n": self.n,
+            "n_excesses": self.n_excesses,
+            "max_peaks": self.max_peaks,
             "excesses": [round(e, 9) for e in self.excesses],
         }
 
@@ -142,6 +167,8 @@ class SPOT:
             level=float(state["level"]),
             n=int(state["n"]),
             excesses=[float(e) for e in state["excesses"]],
+            n_excesses=int(state.get("n_excesses", 0)),  # absent before the window: all peaks were kept
+            max_peaks=int(state.get("max_peaks", MAX_PEAKS)),
         )
         spot._refit()
         return spot
@@ -156,11 +183,13 @@ class SPOT:
             return
         self.n += 1
         if score > self.level:
+            self.n_excesses += 1
             self.excesses.append(score - self.level)
+            self._keep_recent()  # O(max_peaks) at worst, like the refit on them
             self._refit()
         elif self.gpd is not None:
             # The tail is unchanged but the exceedance rate N_t / n is not: closed form, no refit.
-            self.threshold = pot_threshold(self.gpd, self.level, self.q, self.n, len(self.excesses))
+            self.threshold = pot_threshold(self.gpd, self.level, self.q, self.n, self.n_excesses)
 
     def update(self, score: float) -> bool:
         """Siffer et al.'s SPOT step: every score above the threshold counts as an anomaly.

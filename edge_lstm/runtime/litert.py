@@ -6,6 +6,12 @@ then the state tensors in the order the manifest lists them).
 
 One interpreter belongs to one thread. The set_tensor / invoke / get_tensor path is used rather than
 the signature runner because it is about twice as fast per step.
+
+Batch sizes: a daemon steps every stream with a pending sample in one invoke, so the batch size takes
+any value from 1 to the number of streams. Interpreters exist only for powers of two, and a batch is
+padded with zero rows (zero input, zero state: an idle stream) up to the next one, then sliced back:
+at most log2(largest batch) + 1 interpreters, each allocated once. Rows of a batch are independent
+(the step-model contract), so the padding changes no real row's result.
 """
 
 from __future__ import annotations
@@ -24,9 +30,18 @@ from edge_lstm.runtime.quiet import native_output_captured
 FloatArray = npt.NDArray[np.float32]
 
 
+def padded_batch(batch: int) -> int:
+    """The power of two a batch of ``batch`` rows is padded to.
+
+    >>> [padded_batch(b) for b in (1, 2, 3, 5, 64, 65)]
+    [1, 2, 4, 8, 64, 128]
+    """
+    return 1 << max(batch - 1, 0).bit_length()
+
+
 class LiteRTStepModel:
-    """A ``.tflite`` step model run through LiteRT: tensors bound by name, one interpreter per batch size
-    used, inputs and outputs in float32 whatever the quantization inside."""
+    """A ``.tflite`` step model run through LiteRT: tensors bound by name, one interpreter per power-of-two
+    batch size (batches are padded up to it), inputs and outputs in float32 whatever the quantization."""
 
     def __init__(
         self,
@@ -68,8 +83,9 @@ class LiteRTStepModel:
         self._state_in = [inputs[name] for name in self._state_names]
         self._recon_out = outputs["output_0"]
         self._state_out = [outputs[f"output_{i + 1}"] for i in range(len(self._state_names))]
-        # One interpreter per batch size seen: re-allocating tensors on every change of batch size
-        # (streams come and go in a daemon) would cost more than the invoke itself.
+        # One interpreter per power-of-two batch size: re-allocating tensors on every change of batch size
+        # (streams come and go in a daemon) would cost more than the invoke itself, and one per size
+        # ever seen would grow with the number of streams.
         self._by_batch: dict[int, Any] = {}
         with native_output_captured():  # the first allocation announces the XNNPACK delegate
             self._use_batch(1, self._interpreter)
@@ -106,15 +122,36 @@ class LiteRTStepModel:
                     f"{self.path.name}: a state output has shape {by_index.get(index)}, expected (1, {size})"
                 )
 
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The batch sizes that have an interpreter (powers of two), smallest first."""
+        return tuple(sorted(self._by_batch))
+
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
         """Advance each row of ``x`` by one sample (see ``StepModel.step``)."""
         batch = x.shape[0]
-        if batch != self._batch:
-            self._use_batch(batch)
+        size = padded_batch(batch)
+        if size != self._batch:
+            self._use_batch(size)
+        if size != batch:
+            x, state = self._pad(x, state, size)
         interp = self._interpreter
         interp.set_tensor(self._x_index, np.ascontiguousarray(x, dtype=np.float32))
         for index, value in zip(self._state_in, state, strict=True):
             interp.set_tensor(index, value)
         interp.invoke()
-        recon = interp.get_tensor(self._recon_out).reshape(batch, self.window, self.n_features)
-        return recon, tuple(interp.get_tensor(index) for index in self._state_out)
+        # get_tensor copies, so the slices below own their data (the padding rows are dropped here).
+        recon = interp.get_tensor(self._recon_out)[:batch].reshape(batch, self.window, self.n_features)
+        return recon, tuple(interp.get_tensor(index)[:batch] for index in self._state_out)
+
+    def _pad(self, x: FloatArray, state: State, size: int) -> tuple[FloatArray, State]:
+        """``x`` and ``state`` with zero rows appended up to ``size`` rows."""
+        batch = x.shape[0]
+        padded_x = np.zeros((size, self.n_features), dtype=np.float32)
+        padded_x[:batch] = x
+        padded_state = []
+        for value, width in zip(state, self.state_sizes, strict=True):
+            rows = np.zeros((size, width), dtype=np.float32)
+            rows[:batch] = value
+            padded_state.append(rows)
+        return padded_x, tuple(padded_state)

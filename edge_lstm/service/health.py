@@ -12,6 +12,7 @@ import numpy as np
 
 from edge_lstm import __version__
 from edge_lstm.engine.router import Stream
+from edge_lstm.sinks.outbox import Outbox
 
 
 class HealthClock:
@@ -37,7 +38,7 @@ def health_document(
     clock: HealthClock,
     counters: Counter[str],
     queue_depth: int,
-    outbox: Any,
+    outbox: Outbox | None,
     models: list[str],
     streams: list[Stream],
 ) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def health_document(
             "p50": round(1e3 * float(np.quantile(latencies, 0.5)), 3),
             "p99": round(1e3 * float(np.quantile(latencies, 0.99)), 3),
         },
-        "outbox": {"pending": len(outbox) if outbox else 0, "dropped": outbox.dropped if outbox else 0},
+        "outbox": _outbox_section(outbox),
         "counters": dict(counters),
         "models": sorted(models),
         "streams": {
@@ -70,4 +71,17 @@ def health_document(
             }
             for s in streams
         },
+    }
+
+
+def _outbox_section(outbox: Outbox | None) -> dict[str, Any]:
+    """Pending and dropped alerts, and the journal: a journal that cannot be written does not stop
+    alerts (they are kept in memory), so it is reported here instead."""
+    if outbox is None:  # not truthiness: an outbox with nothing pending has length 0
+        return {"pending": 0, "dropped": 0, "journal_errors": 0, "memory_only": False}
+    return {
+        "pending": len(outbox),
+        "dropped": outbox.dropped,
+        "journal_errors": outbox.journal_errors,
+        "memory_only": outbox.memory_only,
     }

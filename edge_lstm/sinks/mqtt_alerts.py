@@ -34,7 +34,11 @@ class MQTTAlertSink:
         self._status_topic = status_topic
         self._lock = threading.Lock()  # on_publish runs on paho's thread, publishing on the worker's
         self._in_flight: dict[int, int] = {}  # paho mid -> outbox id
-        self._early_acks: set[int] = set()  # acks that overtook the bookkeeping of their publish
+        # Acks that may have overtaken the bookkeeping of an alert publish still inside publish(). Kept
+        # only while such a publish is in progress, and emptied when none is: paho's mids wrap at 65,535,
+        # so a kept ack of a state or health message would one day "acknowledge" a new alert at once.
+        self._publishing = 0  # alert publishes inside client.publish() right now
+        self._early_acks: set[int] = set()
         self.published = 0
         self.acknowledged = 0
 
@@ -82,25 +86,43 @@ class MQTTAlertSink:
         # Never publish while holding the lock: paho calls on_publish on its network thread while it holds
         # its own message lock, and publish() waits for that lock, so holding ours across publish()
         # deadlocks the worker against an acknowledgement arriving at the same moment. An ack that
-        # overtakes the bookkeeping below is caught by the early-ack set instead.
-        info = self._client.publish(topic, payload, qos=self._settings.qos)
+        # overtakes the bookkeeping below is caught by the early-ack set instead; the count of alert
+        # publishes in progress tells on_publish when an unknown mid may be such an ack.
+        with self._lock:
+            self._publishing += 1
+        try:
+            mid = self._client.publish(topic, payload, qos=self._settings.qos).mid
+        except BaseException:
+            with self._lock:
+                self._published_one()
+            raise
+        # The mid is registered (or matched with its early ack) in the same critical section that ends
+        # "publishing": an ack arriving in between would otherwise be neither in flight nor kept.
         with self._lock:
             self.published += 1
-            if info.mid in self._early_acks:
-                self._early_acks.discard(info.mid)
+            if mid in self._early_acks:
+                self._early_acks.discard(mid)
                 self._outbox.acknowledge(key)
                 self.acknowledged += 1
             else:
-                self._in_flight[info.mid] = key
+                self._in_flight[mid] = key
+            self._published_one()
+
+    def _published_one(self) -> None:
+        """An alert publish has left client.publish() (called with the lock held)."""
+        self._publishing -= 1
+        if not self._publishing:
+            # Whatever is left was acked while a publish was in progress but belongs to no alert (a
+            # state or health message): it must not outlive the publish it raced with.
+            self._early_acks.clear()
 
     def on_publish(self, mid: int) -> None:
         """Paho's acknowledgement of message ``mid``: an alert leaves the outbox only now."""
         with self._lock:
             key = self._in_flight.pop(mid, None)
             if key is None:
-                self._early_acks.add(mid)
-                if len(self._early_acks) > 10_000:  # acks of non-alert messages (state, health)
-                    self._early_acks.clear()
+                if self._publishing:  # perhaps the alert being published: _send will look for it
+                    self._early_acks.add(mid)
                 return
             self._outbox.acknowledge(key)
             self.acknowledged += 1

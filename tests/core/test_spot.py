@@ -33,6 +33,44 @@ def test_streaming_updates_equal_a_batch_pot_fit_on_the_same_data() -> None:
 
 
 @pytest.mark.slow
+def test_the_tail_is_fitted_on_a_bounded_window_of_the_most_recent_peaks() -> None:
+    rng = np.random.default_rng(5)
+    spot = SPOT(q=1e-3)  # keeps the 1,000 most recent peaks
+    spot.initialize(rng.normal(size=5_000))
+    level, n_excesses = spot.level, len(spot.excesses)
+    # 200,000 scores, thousands of them peaks; the tail becomes heavier halfway through.
+    calm, rough = rng.normal(size=100_000), rng.standard_t(3, size=100_000)
+    peaks = []
+    for score in np.concatenate([calm, rough]):
+        spot.observe(float(score), anomalous=False)
+        assert len(spot.excesses) <= 1_000
+        if score > level:
+            peaks.append(float(score) - level)
+        if len(peaks) == 2_000:  # half way, still on the calm tail
+            calm_threshold = spot.threshold
+    assert spot.n == 205_000 and spot.n_excesses == n_excesses + len(peaks) > 5_000
+    assert spot.excesses == pytest.approx(peaks[-1_000:], rel=1e-12)  # the most recent, in order
+    # The threshold is exactly a fresh POT fit on the kept peaks with the rate of the whole stream...
+    fresh = pot_threshold(fit_gpd(peaks[-1_000:]), level, 1e-3, spot.n, spot.n_excesses)
+    assert spot.threshold == pytest.approx(fresh, rel=1e-12)
+    # ...so it follows the heavier tail instead of averaging it with everything seen since the start.
+    everything = pot_threshold(fit_gpd(peaks), level, 1e-3, spot.n, spot.n_excesses)
+    assert spot.threshold > everything > calm_threshold
+
+
+def test_a_windowed_state_round_trips_and_an_older_state_still_loads() -> None:
+    rng = np.random.default_rng(6)
+    spot = SPOT(q=1e-3, max_peaks=50)
+    spot.initialize(rng.gumbel(size=10_000))  # about 200 peaks: the 50 most recent are kept
+    assert len(spot.excesses) == 50 and spot.n_excesses == 200
+    again = SPOT.from_state(spot.state())
+    assert (again.n_excesses, again.max_peaks) == (200, 50)
+    assert again.threshold == pytest.approx(spot.threshold, rel=1e-8)  # peaks are stored to 9 decimals
+    older = {k: v for k, v in spot.state().items() if k not in ("n_excesses", "max_peaks")}
+    assert SPOT.from_state(older).n_excesses == 50  # before the window every counted peak was kept
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("distribution", ["normal", "gumbel"])
 def test_false_alarm_rate_on_a_long_normal_stream_is_near_the_target(distribution: str) -> None:
     rng = np.random.default_rng(2)

@@ -262,3 +262,38 @@ def test_a_stream_learns_its_baseline_quietly_then_scores(
         assert not [k for k in daemon.counters if k.startswith("skipped.")]  # learning is not an error
     assert "stream new: baseline learned from 50 samples" in caplog.text
     assert "sample skipped" not in caplog.text
+
+
+@pytest.mark.parametrize("trouble", ["full", "read-only"])
+def test_alerts_keep_flowing_when_the_outbox_journal_cannot_be_written(
+    tmp_path: Path, broker: Broker, bundle_dir: Path, trouble: str
+) -> None:
+    from support.disk import fill, read_only, small_tmpfs
+
+    from edge_lstm.sinks.outbox import Outbox
+
+    collector = Subscriber(broker.port, "edge-lstm/+/alert")
+    with small_tmpfs(tmp_path / "state", size_kb=64) as state:
+        config = write_config(state, broker.port, bundle_dir)  # the journal: state/outbox.jsonl
+        # Left by an earlier run, big enough that rewriting it at start needs pages a full disk lacks.
+        left_over = json.dumps({"left": "over", "padding": "x" * 6000})
+        Outbox(10, state / "outbox.jsonl").add("edge-lstm/old/alert", left_over)
+        if trouble == "full":
+            fill(state)
+        else:
+            read_only(state)
+        try:
+            with running_daemon(config) as daemon:
+                wait_for(lambda: left_over in collector.lines, 10, "the journalled alert")
+                client = publisher(broker.port)
+                for batch, seed in enumerate((4, 5)):  # the worker keeps going after the first alerts
+                    publish_all(client, f"sensors/pump{seed}/pump", faulty_payloads(2500, seed=seed))
+                    wait_until_quiet(daemon, 2500 * (batch + 1))
+                client.disconnect()
+                raised = daemon.counters["alert_start"] + daemon.counters["alert_clear"]
+                wait_for(lambda: len(collector.lines) >= 1 + raised, 10, f"{raised} alerts at mosquitto_sub")
+                wait_for(lambda: len(daemon.sink.outbox) == 0, 10, "every alert acknowledged")  # type: ignore[union-attr]
+                outbox = daemon.health()["outbox"]
+                assert raised >= 4 and outbox["memory_only"] and outbox["journal_errors"] >= 1
+        finally:
+            collector.close()
