@@ -20,6 +20,7 @@ __all__ = [
     "THRESHOLD_KEYS",
     "AlertSettings",
     "ConfigError",
+    "ControlSettings",
     "DaemonConfig",
     "MQTTSettings",
     "SerialSettings",
@@ -39,6 +40,16 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ControlSettings:
+    """Runtime commands over MQTT (off by default): protect ``topic`` with the broker's ACL."""
+
+    enabled: bool = False
+    topic: str = "edge-lstm/{client_id}/control"
+    response_topic: str = "edge-lstm/{client_id}/control/response"
+    token: str | None = field(default=None, repr=False)  # from token_file: every command must carry it
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     bundle: str
     streams: tuple[StreamSettings, ...]
@@ -52,6 +63,7 @@ class DaemonConfig:
     max_payload_bytes: int = 65_536  # a sample is tens of bytes: anything near this is not a sample
     outbox_size: int = 1_000
     outbox_path: str | None = None
+    control: ControlSettings = field(default_factory=ControlSettings)
     state_directory: str | None = None  # stream snapshots; None: every start is a fresh start
     snapshot_interval_s: float = 300.0
     source: Path | None = None
@@ -118,6 +130,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
     if "{stream}" not in alerts.topic:
         raise a.fail("topic", f"must contain {{stream}} so each stream has its own topic, got {alerts.topic!r}")
     s = tables["status"]
+    control = _control(tables["control"], path, mqtt.client_id)
     return DaemonConfig(
         bundle=bundle,
         streams=streams,
@@ -131,7 +144,29 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
         max_payload_bytes=tables["queue"].integer("max_payload_bytes", 65_536, 64, 16_777_216),
         outbox_size=tables["outbox"].integer("max_alerts", 1_000, 1, 1_000_000),
         outbox_path=relative_to(path, tables["outbox"].get("path", str)),
+        control=control,
         state_directory=relative_to(path, tables["state"].get("directory", str)),
         snapshot_interval_s=tables["state"].number("snapshot_interval_s", 300.0, 0.05) or 300.0,
         source=path,
+    )
+
+
+def _control(c: Reader, path: Path, client_id: str) -> ControlSettings:
+    token_file = relative_to(path, c.get("token_file", str))
+    token = None
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise c.fail("token_file", f"cannot read {token_file} ({error.strerror})") from None
+        if not token:
+            raise c.fail("token_file", f"{token_file} is empty")
+    topic = c.get("topic", str, ControlSettings.topic).format(client_id=client_id)
+    if "+" in topic or "#" in topic:
+        raise c.fail("topic", f"must be one topic, without wildcards, got {topic!r}")
+    return ControlSettings(
+        enabled=c.get("enabled", bool, False),
+        topic=topic,
+        response_topic=c.get("response_topic", str, ControlSettings.response_topic).format(client_id=client_id),
+        token=token,
     )

@@ -13,7 +13,7 @@ from edge_lstm.errors import ConfigError, SettingsError
 # A stream may recalibrate its threshold from the bundle's stored calibration scores: key -> method.
 THRESHOLD_KEYS = ThresholdRule.config_keys()
 
-SECTIONS = {"mqtt", "model", "streams", "serial", "alerts", "status", "queue", "outbox", "state"}
+SECTIONS = {"mqtt", "model", "streams", "serial", "alerts", "status", "queue", "outbox", "state", "control"}
 KEYS = {
     "mqtt": {
         "host",
@@ -49,6 +49,7 @@ KEYS = {
         *THRESHOLD_KEYS,
     },
     "alerts": {"topic", "qos", "state_topic", "homeassistant_discovery", "discovery_prefix"},
+    "control": {"enabled", "topic", "response_topic", "token_file"},
     "status": {"topic", "health_topic", "health_interval_s"},
     "queue": {"max_samples", "max_payload_bytes"},
     "state": {"directory", "snapshot_interval_s"},

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge_lstm.core.snapshot import SnapshotMismatch, capture, restore
+from edge_lstm.engine.router import Router
+
 log = logging.getLogger(__name__)
 
 FORMAT, VERSION = "edge-lstm-snapshot", 1
@@ -87,3 +90,45 @@ def _problem(raw: bytes) -> str | None:
     if not isinstance(document, dict) or not isinstance(document.get("streams"), dict):
         return "no streams in it"
     return None
+
+
+def streams_document(router: Router) -> dict[str, Any]:
+    """Every live stream of ``router``: its pattern's topic, its id, its model and its detector's state."""
+    return {
+        f"{s.pattern}:{s.id}": {
+            "pattern": router.patterns[s.pattern].topic,
+            "id": s.id,
+            "model_id": s.detector.settings.model_id,
+            "detector": capture(s.detector),
+        }
+        for s in router.streams.values()
+    }
+
+
+def restore_streams(router: Router, saved: dict[str, Any]) -> int:
+    """Streams from a snapshot into ``router``, each only onto the same pattern and the same model
+    (anything else is said in the log and that stream starts afresh); returns how many."""
+    patterns = {p.topic: i for i, p in enumerate(router.patterns)}
+    restored = 0
+    for entry in saved.values():
+        sid, index = str(entry.get("id")), patterns.get(entry.get("pattern"))
+        if index is None:
+            log.info("snapshot: stream %s came from %s, no longer configured: dropped", sid, entry.get("pattern"))
+            continue
+        model_id = router.patterns[index].settings.model_id
+        if entry.get("model_id") != model_id:
+            log.info(
+                "snapshot: stream %s was scored by %s, now %s: it starts afresh", sid, entry.get("model_id"), model_id
+            )
+            continue
+        stream = router.create(index, sid)
+        if stream is None:
+            continue
+        try:
+            restore(stream.detector, entry["detector"])
+        except (SnapshotMismatch, KeyError, TypeError, ValueError) as error:
+            log.warning("snapshot: stream %s does not fit its settings (%s): it starts afresh", sid, error)
+            del router.streams[(index, sid)]
+            continue
+        restored += 1
+    return restored

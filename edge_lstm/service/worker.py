@@ -8,6 +8,7 @@ sample is counted by reason and logged rate-limited; nothing stops the loop.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -21,14 +22,14 @@ import numpy as np
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.logpolicy import RateLimitedLog
-from edge_lstm.core.snapshot import SnapshotMismatch, capture, restore
 from edge_lstm.engine.router import Pending, Router, Stream
 from edge_lstm.engine.wave import Outcome, run_waves
 from edge_lstm.errors import FrameError
 from edge_lstm.service.assembly import assemble
+from edge_lstm.service.control import Control
 from edge_lstm.service.health import HealthClock, health_document
 from edge_lstm.service.notify import Notifier
-from edge_lstm.service.snapshots import read_snapshot, write_snapshot
+from edge_lstm.service.snapshots import read_snapshot, restore_streams, streams_document, write_snapshot
 from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
 from edge_lstm.sinks.outbox import Outbox
 from edge_lstm.sources.lines import LineParser
@@ -51,6 +52,9 @@ class Daemon:
         self.router = Router(parts.patterns, self.models, self.counters)
         self.queue = FrameQueue(config.queue_size, self.counters)
         topics = [s.topic for s in config.streams]
+        self.control = Control(self, config.control) if config.control.enabled else None
+        if self.control is not None:
+            topics.append(config.control.topic)
         self.source = MQTTSource(
             topics, config.mqtt.qos, config.queue_size, self.counters, self._on_connected, self.queue
         )
@@ -161,6 +165,11 @@ class Daemon:
         touched: list[Stream] = []
         for frame in frames:
             topic, payload, received = frame[0], frame[1], frame[2]
+            if self.control is not None and topic == self.control.settings.topic:
+                self._advance(touched)  # what came before the command is scored under the old settings
+                touched = []
+                self._command(payload)
+                continue
             stream = self._route(topic)
             if stream is None:
                 continue
@@ -192,6 +201,11 @@ class Daemon:
                 touched.append(stream)
             stream.pending.append(Pending(*parsed, received))
         self._advance(touched)
+
+    def _command(self, payload: bytes) -> None:
+        response = self.control.handle(payload) if self.control is not None else {}
+        if self.client is not None and self.control is not None:
+            self.client.publish(self.control.settings.response_topic, json.dumps(response), qos=1)
 
     def _advance(self, touched: list[Stream]) -> None:
         now = time.time()
@@ -295,15 +309,7 @@ class Daemon:
         self._last_snapshot = time.monotonic()
         if self._state_dir is None:
             return
-        streams = {
-            f"{s.pattern}:{s.id}": {
-                "pattern": self.router.patterns[s.pattern].topic,
-                "id": s.id,
-                "model_id": s.detector.settings.model_id,
-                "detector": capture(s.detector),
-            }
-            for s in self.streams.values()
-        }
+        streams = streams_document(self.router)
         try:
             write_snapshot(self._state_dir, streams)
         except OSError as error:
@@ -315,32 +321,7 @@ class Daemon:
     def _restore(self, directory: Path) -> None:
         """Streams from the last snapshot, each only onto the same pattern and the same model."""
         saved = read_snapshot(directory) or {}
-        patterns = {p.topic: i for i, p in enumerate(self.router.patterns)}
-        restored = 0
-        for entry in saved.values():
-            sid, index = entry.get("id"), patterns.get(entry.get("pattern"))
-            if index is None:
-                log.info("snapshot: stream %s came from %s, no longer configured: dropped", sid, entry.get("pattern"))
-                continue
-            model_id = self.router.patterns[index].settings.model_id
-            if entry.get("model_id") != model_id:
-                log.info(
-                    "snapshot: stream %s was scored by %s, now %s: it starts afresh",
-                    sid,
-                    entry.get("model_id"),
-                    model_id,
-                )
-                continue
-            stream = self.router.create(index, str(sid))
-            if stream is None:
-                continue
-            try:
-                restore(stream.detector, entry["detector"])
-            except (SnapshotMismatch, KeyError, TypeError, ValueError) as error:
-                log.warning("snapshot: stream %s does not fit its settings (%s): it starts afresh", sid, error)
-                del self.router.streams[(index, str(sid))]
-                continue
-            restored += 1
+        restored = restore_streams(self.router, saved)
         if saved:
             log.info("snapshot: restored %d of %d stream(s)", restored, len(saved))
         self.counters["streams_restored"] = restored
