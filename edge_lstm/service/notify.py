@@ -16,6 +16,11 @@ class Notifier:
         self._last_ping = 0.0
 
     @property
+    def ping_interval(self) -> float | None:
+        """Seconds between watchdog pings (None: no watchdog); the worker must not wait longer."""
+        return self._interval
+
+    @property
     def enabled(self) -> bool:
         return self._address is not None
 

@@ -296,11 +296,13 @@ class Daemon:
         )
 
     def _wait_s(self) -> float:
-        """How long the loop may wait for frames: half a second, less when a snapshot falls due sooner."""
+        """How long the loop may wait for frames: half a second, less when a snapshot or a watchdog ping
+        falls due sooner."""
+        wait = min(0.5, self._notifier.ping_interval or 0.5)
         if self._state_dir is None:
-            return 0.5
+            return wait
         due = self._last_snapshot + self.config.snapshot_interval_s - time.monotonic()
-        return min(0.5, max(due, 0.0))
+        return min(wait, max(due, 0.0))
 
     # -- state across restarts ---------------------------------------------------------------------
     def snapshot(self) -> None:

@@ -120,3 +120,39 @@ def test_sighup_swaps_the_model_of_a_running_daemon(tmp_path: Path, broker: Brok
         process.send_signal(signal.SIGTERM)
         process.wait(20)
         health.close()
+
+
+def test_a_stalled_worker_stops_the_watchdog_pings(
+    tmp_path: Path, bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+        monkeypatch.setenv("WATCHDOG_USEC", "100000")  # a ping every 50 ms while the worker turns
+        daemon = Daemon(load_config(config(tmp_path, bundle_dir)))
+        process = daemon.process
+        daemon.process = lambda frames: (time.sleep(1.0), process(frames))[1]  # type: ignore[method-assign]
+        worker = threading.Thread(target=daemon.run, daemon=True)
+        worker.start()
+        pings: list[float] = []
+        server.settimeout(0.5)
+        deadline = time.monotonic() + 2.5
+        stalled = False
+        while time.monotonic() < deadline:
+            try:
+                message = server.recv(256)
+            except TimeoutError:
+                continue
+            if message == b"WATCHDOG=1":
+                pings.append(time.monotonic())
+            if len(pings) == 5 and not stalled:
+                daemon.submit("m/pump", frames(0, 1)[0][1])  # the worker now hangs for a second
+                stalled = True
+        daemon.stop()
+        worker.join(5)
+    gaps = np.diff(pings)
+    assert gaps.max() >= 0.9 and np.median(gaps) < 0.2  # silent while stalled, regular otherwise
