@@ -101,6 +101,8 @@ def results_option(default: str) -> Decorator:
     """``--results FILE``: where a benchmark writes its figures (JSON)."""
     return click.option(
         "--results",
+        "--json",
+        "results",
         type=click.Path(dir_okay=False, path_type=Path),
         default=Path(default),
         show_default=True,

@@ -78,19 +78,26 @@ def demo(out: Path, epochs: int) -> None:
 @click.option("--repeats", default=10_000, show_default=True, help="Timed steps per figure.")
 @results_option("bench-results/runtime.json")
 def bench(model_dir: Path, repeats: int, results: Path) -> None:
-    """Measure the per-sample cost of the runtime (median microseconds).
+    """Measure the runtime side by side: invoke() alone, the hot path, batched throughput on one core,
+    the sliding-window Keras baseline, memory, bundle size, first decision, payload parsing.
 
-    Example: edge-lstm bench --model demo-output/bundle
+    Example: edge-lstm bench --model demo-output/bundle --json bench-results/runtime.json
     """
     from edge_lstm.bundle import load_bundle
     from edge_lstm.tools.bench import run_benchmark, write_results
 
-    figures = run_benchmark(load_bundle(model_dir), repeats)
+    figures = run_benchmark(load_bundle(model_dir), repeats, log=lambda m: click.echo(f"measuring {m}", err=True))
     write_results(figures, results)
     click.echo(f"model {figures['model_id']} (deployed: {figures['deployed_variant']}) on {figures['machine']}")
-    for name, value in figures["step_us"].items():
-        click.echo(f"  {name:40s} {value:8.2f} us")
-    click.echo(f"  {'detector, whole path per sample':40s} {figures['detector_us_per_sample']:8.2f} us")
+    for name, value in figures.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and name != "repeats":
+            click.echo(f"  {name:40s} {value:>12,.2f}")
+        elif value is None:
+            click.echo(f"  {name:40s} {'n/a':>12}")
+    for group in ("step_us", "parse_us"):
+        for name, value in figures[group].items():
+            shown = "n/a (not installed)" if value is None else f"{value:12.3f}"
+            click.echo(f"  {group}.{name:31s} {shown:>12}")
     click.echo(f"written to {results}")
 
 

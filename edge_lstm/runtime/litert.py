@@ -123,6 +123,11 @@ class LiteRTStepModel:
                 )
 
     @property
+    def interpreter(self) -> Any:
+        """The interpreter of the current batch size (benchmarks time its ``invoke()`` alone)."""
+        return self._interpreter
+
+    @property
     def batch_sizes(self) -> tuple[int, ...]:
         """The batch sizes that have an interpreter (powers of two), smallest first."""
         return tuple(sorted(self._by_batch))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import time
 from pathlib import Path
@@ -51,23 +52,51 @@ def _step_us(model: StepModel, batch: int, repeats: int) -> float:
     return _median_us(one, repeats)
 
 
-def run_benchmark(bundle: Bundle, repeats: int = 10_000) -> dict[str, Any]:
-    deployed = bundle.open_model()
+def run_benchmark(bundle: Bundle, repeats: int = 10_000, log: Any = None) -> dict[str, Any]:
+    """Every figure of ``edge-lstm bench``: the headline keys at the top level, details below them."""
+    from edge_lstm.tools import bench_engine as engine
+
+    say = log or (lambda _message: None)
+    # The benchmark's own streams would log their warm-up and range warnings: not what is measured.
+    logging.getLogger("edge_lstm").setLevel(logging.ERROR)
+    directory = Path(bundle.path).resolve()  # configs written in temporary folders name it
     results: dict[str, Any] = {
         "package_version": __version__,
         "machine": f"{platform.machine()}, {_cpu_name()}, python {platform.python_version()}",
         "model_id": bundle.model_id,
         "deployed_variant": bundle.manifest["quantization"]["deployed"],
         "repeats": repeats,
-        "step_us": {},
     }
+    say("invoke() alone and the hot path from payload bytes to a decision")
+    results["invoke_us"] = round(engine.invoke_us(bundle, repeats), 3)
+    results["hot_path_us_1_stream"] = round(engine.hot_path_us(directory, bundle, repeats), 3)
+    results["hot_path_over_invoke"] = round(results["hot_path_us_1_stream"] / results["invoke_us"], 2)
+    say("batched throughput on one core")
+    for streams in (16, 256):
+        rate = engine.samples_per_s(directory, bundle, streams, max(repeats // streams, 40))
+        results[f"samples_per_s_{streams}_streams_one_core"] = round(rate)
+    say("the sliding-window Keras baseline")
+    keras_us = engine.sliding_window_keras_us(bundle, repeats)
+    results["sliding_window_keras_us"] = None if keras_us is None else round(keras_us, 1)
+    results["speedup_vs_sliding_window_keras"] = (
+        None if keras_us is None else round(keras_us / results["hot_path_us_1_stream"], 1)
+    )
+    say("memory, bundle size and time to the first decision in a fresh process")
+    results.update(engine.process_figures(directory))
+    results["bundle_kb"] = engine.bundle_kb(directory, bundle)
+    results.update(_broker_figures(directory))
+    say("each model variant's step, and payload parsing")
+    results["step_us"] = {}
     for variant in bundle.manifest["quantization"]["variants"]:
+        if "failed" in bundle.manifest["quantization"]["variants"][variant]:
+            continue
         model = bundle.open_model(variant)
-        results["step_us"][f"litert_{variant}_batch1"] = _step_us(model, 1, repeats)
-        results["step_us"][f"litert_{variant}_batch64_per_stream"] = _step_us(model, 64, repeats // 10) / 64
-    results["step_us"]["numpy_reference_batch1"] = _step_us(bundle.reference_model(), 1, repeats // 2)
-    # The whole per-sample path of one stream: checks, scaling, step, score, threshold, debounce.
-    detector = StreamDetector(bundle.detector_settings(), deployed)
+        results["step_us"][f"litert_{variant}_batch1"] = round(_step_us(model, 1, repeats), 3)
+        results["step_us"][f"litert_{variant}_batch64_per_stream"] = round(_step_us(model, 64, repeats // 10) / 64, 3)
+    results["step_us"]["numpy_reference_batch1"] = round(_step_us(bundle.reference_model(), 1, repeats // 2), 3)
+    results["parse_us"] = engine.parse_us(bundle, repeats)
+    # The single-stream detector alone (no parsing or routing), as before.
+    detector = StreamDetector(bundle.detector_settings(), bundle.open_model())
     rng = np.random.default_rng(1)
     rows = bundle.scaler.inverse(rng.normal(size=(repeats, len(bundle.features))).astype(np.float32))
     index = 0
@@ -77,8 +106,25 @@ def run_benchmark(bundle: Bundle, repeats: int = 10_000) -> dict[str, Any]:
         detector.process(rows[index % repeats], float(index))
         index += 1
 
-    results["detector_us_per_sample"] = _median_us(sample, repeats)
+    results["detector_us_per_sample"] = round(_median_us(sample, repeats), 3)
     return results
+
+
+def _broker_figures(_directory: Path) -> dict[str, Any]:
+    """The broker figures from ``edge-lstm bench-mqtt``'s last results beside this one's, if any."""
+    path = Path("bench-results/mqtt.json")
+    if not path.exists():
+        return {"mqtt_samples_per_s_zero_loss": None, "mqtt_p99_ms_at_10k": None}
+    mqtt = json.loads(path.read_text())
+    p99 = None
+    for run in mqtt.get("runs", []):
+        if run.get("target_rate") == 10_000:
+            p99 = run.get("enqueue_to_scored_ms", {}).get("p99")
+    return {
+        "mqtt_samples_per_s_zero_loss": mqtt.get("max_lossless_throughput"),
+        "mqtt_p99_ms_at_10k": p99,
+        "mqtt_source": str(path),
+    }
 
 
 def write_results(results: dict[str, Any], path: Path) -> None:

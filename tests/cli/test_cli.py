@@ -114,6 +114,24 @@ def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert figures["step_us"]["litert_int8_batch1"] > 0 and figures["detector_us_per_sample"] > 0
+    headline = [
+        "invoke_us",
+        "hot_path_us_1_stream",
+        "hot_path_over_invoke",
+        "samples_per_s_16_streams_one_core",
+        "samples_per_s_256_streams_one_core",
+        "sliding_window_keras_us",
+        "speedup_vs_sliding_window_keras",
+        "rss_mb_idle",
+        "rss_mb_256_streams",
+        "bundle_kb",
+        "first_decision_s",
+        "mqtt_samples_per_s_zero_loss",
+        "mqtt_p99_ms_at_10k",
+    ]
+    assert all(key in figures for key in headline)
+    measured = [k for k in headline if not k.startswith("mqtt_")]
+    assert all(figures[k] > 0 for k in measured), {k: figures[k] for k in measured}
 
 
 @pytest.mark.slow

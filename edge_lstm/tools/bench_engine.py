@@ -1,0 +1,184 @@
+"""The figures users compare, side by side (``edge-lstm bench``): LiteRT's ``invoke()`` alone, the hot
+path from raw payload bytes to a decision, batched throughput on one core, the naive sliding-window
+Keras approach, memory, bundle size, time to the first decision, and payload parsing. Measured, never
+asserted: tests check behaviour, this prints and records figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import Bundle
+from edge_lstm.core.stepmodel import zero_state
+
+
+def median_us(fn: Callable[[], object], repeats: int, warmup: int = 50) -> float:
+    """Median wall time of ``fn`` in microseconds."""
+    for _ in range(warmup):
+        fn()
+    times = np.empty(repeats)
+    for i in range(repeats):
+        t0 = time.perf_counter_ns()
+        fn()
+        times[i] = time.perf_counter_ns() - t0
+    return float(np.median(times) / 1e3)
+
+
+def invoke_us(bundle: Bundle, repeats: int) -> float:
+    """``invoke()`` of the deployed model at batch 1, inputs already set: the floor of any step."""
+    model = bundle.open_model()
+    model.step(np.zeros((1, len(bundle.features)), dtype=np.float32), zero_state(model))
+    return median_us(model.interpreter.invoke, repeats)
+
+
+def payloads(bundle: Bundle, n: int, seed: int = 0) -> list[bytes]:
+    """``n`` JSON payloads with a timestamp, values drawn around the bundle's operating point."""
+    rng = np.random.default_rng(seed)
+    rows = bundle.scaler.inverse(rng.normal(size=(n, len(bundle.features))).astype(np.float32))
+    return [
+        json.dumps(
+            {**{f: round(float(v), 5) for f, v in zip(bundle.features, row, strict=True)}, "ts": 1e9 + i}
+        ).encode()
+        for i, row in enumerate(rows)
+    ]
+
+
+def _daemon(bundle_dir: Path, folder: Path) -> Any:
+    from edge_lstm.config import load_config
+    from edge_lstm.service.worker import Daemon
+
+    path = folder / "bench.toml"
+    path.write_text(f'[model]\nbundle = "{bundle_dir}"\n[[streams]]\ntopic = "b/+"\ntimestamp_field = "ts"\n')
+    return Daemon(load_config(path))
+
+
+def hot_path_us(bundle_dir: Path, bundle: Bundle, repeats: int) -> float:
+    """One stream, one frame per call: parse, route, check, scale, step, score, decide (in process)."""
+    with tempfile.TemporaryDirectory() as folder:
+        daemon = _daemon(bundle_dir, Path(folder))
+        items = iter([("b/s1", p, 0.0)] for p in payloads(bundle, repeats + 100))
+        return median_us(lambda: daemon.process(next(items)), repeats, warmup=100)
+
+
+def samples_per_s(bundle_dir: Path, bundle: Bundle, streams: int, waves: int) -> float:
+    """Samples per second with ``streams`` streams, one sample each per wave, on one core."""
+    pinned = hasattr(os, "sched_setaffinity")
+    if pinned:
+        cores = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(cores)})
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            daemon = _daemon(bundle_dir, Path(folder))
+            data = payloads(bundle, waves + 40)
+            batches = [[(f"b/s{k}", data[w], 0.0) for k in range(streams)] for w in range(waves + 40)]
+            for batch in batches[:40]:  # warm-up: streams created, interpreters allocated
+                daemon.process(batch)
+            started = time.perf_counter()
+            for batch in batches[40:]:
+                daemon.process(batch)
+            return streams * waves / (time.perf_counter() - started)
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, cores)
+
+
+def sliding_window_keras_us(bundle: Bundle, repeats: int) -> float | None:
+    """The approach most published LSTM-AE detectors take: for every sample, run the Keras autoencoder
+    over the last window again. A model of this bundle's size and shape (the cost does not depend on
+    the weights; one recurrent layer, where the usual encoder-decoder has two, so this baseline is if
+    anything too cheap), called directly (faster than ``predict``). None without TensorFlow."""
+    try:
+        from edge_lstm_train.model import build_sequence_model
+    except ImportError:
+        return None
+    state = int(bundle.manifest["state"][0]["size"])
+    model = build_sequence_model(
+        len(bundle.features), bundle.window, state, int(bundle.manifest["bottleneck"]), str(bundle.manifest["cell"])
+    )
+    window = np.zeros((1, bundle.window, len(bundle.features)), dtype=np.float32)
+    return median_us(lambda: model(window, training=False), max(repeats // 20, 50), warmup=10)
+
+
+_CHILD = """
+import json, os, sys, time, tempfile
+from pathlib import Path
+from edge_lstm.bundle import load_bundle
+from edge_lstm.tools import bench_engine as b
+bundle_dir = Path(sys.argv[1]); bundle = load_bundle(bundle_dir)
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+with tempfile.TemporaryDirectory() as folder:
+    daemon = b._daemon(bundle_dir, Path(folder))
+    data = b.payloads(bundle, 200)
+    first = None
+    for i, p in enumerate(data):
+        daemon.process([("b/first", p, 0.0)])
+        if first is None and daemon.streams[(0, "first")].detector.counters.scored:
+            first = time.time()
+    idle = rss_mb()
+    for w in range(60):
+        daemon.process([(f"b/s{k}", data[w], 0.0) for k in range(256)])
+    print(json.dumps({"first_decision_at": first, "rss_mb_idle": idle, "rss_mb_256_streams": rss_mb()}))
+"""
+
+
+def process_figures(bundle_dir: Path) -> dict[str, float]:
+    """In a fresh process: time from start to the first decision, and resident memory idle (one stream)
+    and with 256 streams."""
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(bundle_dir)], capture_output=True, text=True, check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "first_decision_s": round(figures["first_decision_at"] - started, 3),
+        "rss_mb_idle": round(figures["rss_mb_idle"], 1),
+        "rss_mb_256_streams": round(figures["rss_mb_256_streams"], 1),
+    }
+
+
+def parse_us(bundle: Bundle, repeats: int) -> dict[str, float | None]:
+    """Decoding one real payload with the standard library's json and, when installed, orjson and msgspec."""
+    data = payloads(bundle, repeats)
+    decoders: dict[str, Callable[[bytes], Any] | None] = {"json": json.loads, "orjson": None, "msgspec": None}
+    try:
+        import orjson  # type: ignore[import-not-found]
+
+        decoders["orjson"] = orjson.loads
+    except ImportError:
+        pass
+    try:
+        import msgspec  # type: ignore[import-not-found]
+
+        decoders["msgspec"] = msgspec.json.Decoder().decode
+    except ImportError:
+        pass
+    out: dict[str, float | None] = {}
+    for name, decode in decoders.items():
+        if decode is None:
+            out[name] = None
+            continue
+        items = iter(data * 2)
+        out[name] = round(median_us(lambda d=decode, i=items: d(next(i)), repeats, warmup=10), 3)  # type: ignore[misc]
+    return out
+
+
+def bundle_kb(bundle_dir: Path, bundle: Bundle) -> float:
+    """What a device needs of the bundle: manifest, deployed model, calibration scores."""
+    deployed = bundle.manifest["quantization"]["deployed"]
+    names = {"manifest.json", "model.tflite", "calibration_scores.npy"}
+    files = [p for p in bundle_dir.iterdir() if p.name in names]
+    variant = bundle_dir / "variants" / f"{deployed}.tflite"
+    total = sum(p.stat().st_size for p in files) + (
+        0 if (bundle_dir / "model.tflite").exists() else variant.stat().st_size
+    )
+    return round(total / 1024, 1)
