@@ -54,11 +54,20 @@ def _step_us(model: StepModel, batch: int, repeats: int) -> float:
 
 def run_benchmark(bundle: Bundle, repeats: int = 10_000, log: Any = None) -> dict[str, Any]:
     """Every figure of ``edge-lstm bench``: the headline keys at the top level, details below them."""
-    from edge_lstm.tools import bench_engine as engine
-
     say = log or (lambda _message: None)
     # The benchmark's own streams would log their warm-up and range warnings: not what is measured.
-    logging.getLogger("edge_lstm").setLevel(logging.ERROR)
+    package_log = logging.getLogger("edge_lstm")
+    level = package_log.level
+    package_log.setLevel(logging.ERROR)
+    try:
+        return _measure(bundle, repeats, say)
+    finally:
+        package_log.setLevel(level)
+
+
+def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
+    from edge_lstm.tools import bench_engine as engine
+
     directory = Path(bundle.path).resolve()  # configs written in temporary folders name it
     results: dict[str, Any] = {
         "package_version": __version__,
