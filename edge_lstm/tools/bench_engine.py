@@ -182,3 +182,35 @@ def bundle_kb(bundle_dir: Path, bundle: Bundle) -> float:
         0 if (bundle_dir / "model.tflite").exists() else variant.stat().st_size
     )
     return round(total / 1024, 1)
+
+
+def profile_hot_path(bundle_dir: Path, samples: int = 20_000, rows: int = 14) -> str:
+    """A cProfile table of the one-stream hot path (``Daemon.process`` of single JSON frames), by own
+    time: where the microseconds above ``invoke()`` go. The profiler itself slows Python down about
+    2.5 times, so read the shares, not the absolute times."""
+    import cProfile
+    import io
+    import logging
+    import pstats
+
+    from edge_lstm.bundle import load_bundle
+
+    logging.getLogger("edge_lstm").setLevel(logging.ERROR)
+    bundle = load_bundle(bundle_dir)
+    with tempfile.TemporaryDirectory() as folder:
+        daemon = _daemon(bundle_dir.resolve(), Path(folder))
+        frames = [[("b/s1", p, 0.0)] for p in payloads(bundle, samples + 100)]
+        for frame in frames[:100]:
+            daemon.process(frame)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for frame in frames[100:]:
+            daemon.process(frame)
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(rows)
+    return out.getvalue()
+
+
+if __name__ == "__main__":  # python -m edge_lstm.tools.bench_engine BUNDLE: the hot path's profile
+    print(profile_hot_path(Path(sys.argv[1] if len(sys.argv) > 1 else "demo-output/bundle")))
