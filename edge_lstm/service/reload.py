@@ -10,7 +10,8 @@ Otherwise each live stream moves to the pattern with the same topic in the new c
 * no pattern any more: the stream is dropped.
 
 MQTT subscriptions follow the new [[streams]] topics and serial ports are reopened if [[serial]]
-changed. Broker, alert and queue settings need a restart: the running ones are kept, and said so.
+changed. Broker, alert, queue, state and control settings need a restart: the running ones are kept,
+and said so.
 """
 
 from __future__ import annotations
@@ -30,7 +31,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NEEDS_RESTART = ("mqtt", "alerts", "status_topic", "health_topic", "queue_size", "outbox_size", "outbox_path")
+# Read once at start (the client, the sink, the queue, the state directory, the command topic).
+_NEEDS_RESTART = (
+    "mqtt",
+    "alerts",
+    "status_topic",
+    "health_topic",
+    "queue_size",
+    "outbox_size",
+    "outbox_path",
+    "state_directory",
+    "control",
+)
 
 
 def reload(daemon: Daemon, config: DaemonConfig) -> dict[str, int]:
@@ -80,6 +92,8 @@ def _thresholds(config: DaemonConfig) -> dict[str, Any]:
 def _follow_sources(daemon: Daemon, config: DaemonConfig) -> None:
     """Subscriptions to the new topics; serial ports reopened if their tables changed."""
     old_topics, new_topics = set(daemon.source.topics), [s.topic for s in config.streams]
+    if daemon.control is not None:  # the command topic stays what the running daemon listens on
+        new_topics.append(daemon.control.settings.topic)
     daemon.source.topics = new_topics
     client = daemon.client
     if client is not None and daemon.connected.is_set():

@@ -66,6 +66,8 @@ def test_commands_are_answered_and_a_threshold_change_keeps_the_state(
             )
             command(broker.port, {"id": 5, "command": "fly", "token": "let-me-in"})
             wait_for(lambda: len(responses.lines) >= 5, 10, "five responses")
+            assert daemon.reload()  # a reload keeps listening on the command topic
+            assert CONTROL in daemon.source.topics
             after = daemon.streams[(0, "pump7")].detector
             assert after is not old and after.counters.samples == 200
             assert all((a == b).all() for a, b in zip(after.state, state, strict=True))
