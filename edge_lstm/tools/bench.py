@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,8 @@ from edge_lstm.bundle import Bundle
 from edge_lstm.core.detector import StreamDetector
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import StepModel, zero_state
+from edge_lstm.tools import bench_engine as engine
+from edge_lstm.tools.bench_engine import median_us
 
 
 def _cpu_name() -> str:
@@ -29,15 +29,6 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown cpu"
 
 
-def _median_us(fn: Any, repeats: int) -> float:
-    times = np.empty(repeats)
-    for i in range(repeats):
-        t0 = time.perf_counter_ns()
-        fn()
-        times[i] = time.perf_counter_ns() - t0
-    return float(np.median(times) / 1e3)
-
-
 def _step_us(model: StepModel, batch: int, repeats: int) -> float:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch, model.n_features)).astype(np.float32)
@@ -47,27 +38,17 @@ def _step_us(model: StepModel, batch: int, repeats: int) -> float:
         nonlocal state
         _, state = model.step(x, state)
 
-    for _ in range(50):
-        one()
-    return _median_us(one, repeats)
+    return median_us(one, repeats)
 
 
 def run_benchmark(bundle: Bundle, repeats: int = 10_000, log: Any = None) -> dict[str, Any]:
     """Every figure of ``edge-lstm bench``: the headline keys at the top level, details below them."""
     say = log or (lambda _message: None)
-    # The benchmark's own streams would log their warm-up and range warnings: not what is measured.
-    package_log = logging.getLogger("edge_lstm")
-    level = package_log.level
-    package_log.setLevel(logging.ERROR)
-    try:
+    with engine.quiet_package_log():
         return _measure(bundle, repeats, say)
-    finally:
-        package_log.setLevel(level)
 
 
 def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
-    from edge_lstm.tools import bench_engine as engine
-
     directory = Path(bundle.path).resolve()  # configs written in temporary folders name it
     results: dict[str, Any] = {
         "package_version": __version__,
@@ -115,7 +96,7 @@ def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
         detector.process(rows[index % repeats], float(index))
         index += 1
 
-    results["detector_us_per_sample"] = round(_median_us(sample, repeats), 3)
+    results["detector_us_per_sample"] = round(median_us(sample, repeats), 3)
     return results
 
 
@@ -149,7 +130,7 @@ def spot_update_us(scores_seen: int, updates: int = 300, seed: int = 0) -> float
     spot = SPOT(q=1e-3)
     spot.initialize(rng.normal(size=scores_seen))
     peaks = iter(spot.level + rng.uniform(0.01, 0.5, size=updates + 1))
-    return _median_us(lambda: spot.observe(float(next(peaks)), anomalous=False), updates)
+    return median_us(lambda: spot.observe(float(next(peaks)), anomalous=False), updates, warmup=0)
 
 
 if __name__ == "__main__":  # python -m edge_lstm.tools.bench: SPOT's update cost does not grow with uptime

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edge_lstm.config import load_config
-from edge_lstm.tools import synthetic
+from edge_lstm.tools.bench_engine import quiet_package_log
 from edge_lstm.tools.ptys import PtyPair
 from edge_lstm.tools.serial_writer import encode_line
 
@@ -27,13 +29,19 @@ SCENARIOS = ((1, 1000.0), (8, 100.0), (1, 0.0))
 
 def run_serial_benchmark(bundle: Path, seconds: float = 5.0, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Each scenario for ``seconds`` of writing; the figures as a dict."""
-    features = list(synthetic.FEATURES)
-    rows = synthetic.normal_stream(5000, seed=7).values
+    from edge_lstm.bundle import load_bundle
+
+    loaded = load_bundle(bundle)
+    features = list(loaded.features)
+    # Readings around the bundle's own operating point, so any bundle can be measured.
+    rng = np.random.default_rng(7)
+    rows = loaded.scaler.inverse(rng.normal(size=(5000, len(features))).astype(np.float32))
     lines = [encode_line(v, features, "forwarder", checksum=True) for v in rows]
     results = []
     bundle = bundle.resolve()  # the config lives in a temporary folder
     for ports, rate in SCENARIOS:
-        figures = _scenario(bundle, ports, rate, seconds, lines)
+        with quiet_package_log():
+            figures = _scenario(bundle, ports, rate, seconds, lines)
         log(
             f"{ports} port(s) at {'max' if not rate else f'{rate:.0f}'} lines/s: wrote {figures['lines_written']}, "
             f"scored {figures['samples_scored']} ({figures['lines_per_s']:.0f} lines/s, "
