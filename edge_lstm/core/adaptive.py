@@ -21,8 +21,8 @@ state stops alarming once that state has lasted, without retraining. Here:
   ``max_alert`` scores: then the change counts as the new normal and is learned, and the alert
   clears once the reference has caught up.
 
-The constants were chosen by measurement on the SKAB files and the generated corpus, and each can move
-by 20 % without losing most of the gain (README, "Detection with default settings").
+The constants were chosen by measurement on the SKAB files and the generated corpus (README, "Detection
+on data nobody tuned for"; ``./dev.sh corpus``).
 
 >>> rule = AdaptiveThreshold(AdaptiveSettings(), calibration=[1.0, 1.2, 0.9, 1.1] * 50)
 >>> [rule.update(s) for s in (1.0, 1.05, 50.0)][-1]
