@@ -158,7 +158,15 @@ class SerialReader:
                 continue
             now = time.monotonic()
             lines = self._assembler.feed(chunk)
-            self.status.overlong = self._assembler.overlong
+            if self._assembler.overlong != self.status.overlong:
+                self.status.overlong = self._assembler.overlong
+                self._warn.warning(
+                    "overlong",
+                    "serial %s: a line longer than %d bytes was dropped (%d so far): is the baud rate right?",
+                    self.settings.name,
+                    self.settings.max_line,
+                    self.status.overlong,
+                )
             if not lines:
                 continue
             if self._period and self._last_line and now - self._last_line > self._silence_s:

@@ -100,7 +100,9 @@ CORRUPT = [
 ]
 
 
-def test_corrupt_lines_are_counted_exactly_by_reason(tmp_path: Path, broker: Broker, bundle_dir: Path) -> None:
+def test_corrupt_lines_are_counted_exactly_by_reason(
+    tmp_path: Path, broker: Broker, bundle_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     pty = PtyPair(tmp_path).start()
     config = write_config(tmp_path, broker.port, bundle_dir, serial_table(pty.device, extra="max_line = 200\n"))
     good = lines(400, faults=False)
@@ -126,6 +128,7 @@ def test_corrupt_lines_are_counted_exactly_by_reason(tmp_path: Path, broker: Bro
     counted = {k.split(".", 1)[1]: v for k, v in daemon.counters.items() if k.startswith("parse_error.")}
     assert counted == dict(expected) and daemon.counters["parse_errors"] == sum(expected.values())
     assert daemon.counters["samples"] == len(good) and health["serial"]["bench7"]["overlong"] == 1
+    assert "serial bench7: a line longer than 200 bytes was dropped (1 so far)" in caplog.text
 
 
 def test_serial_and_mqtt_streams_share_one_batched_wave(tmp_path: Path, bundle_dir: Path) -> None:
