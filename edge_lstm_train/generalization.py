@@ -104,8 +104,9 @@ def judge(name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int) 
     )
 
 
-def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
-    """Train with default settings on the training rows, replay the whole series, judge."""
+def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bool = False) -> Run:
+    """Train with default settings on the training rows, replay the whole series, judge. ``keep``
+    leaves the bundle in ``workdir`` (for ``ablation.py``)."""
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
     from edge_lstm_train.skab import piece
@@ -130,7 +131,8 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None]) -> Run:
     except (EdgeLSTMError, ValueError, RuntimeError) as error:
         return Run(OURS, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(out, ignore_errors=True)
     run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
     return dataclasses.replace(run, **decided)
 
@@ -186,21 +188,49 @@ def evaluate_all(
     series: list[Series],
     peers: list[str],
     on_series: Callable[[str], None] = lambda _name: None,
-    workdir: Path | None = None,
     log: Callable[[str], None] = lambda _message: None,
+    keep: Path | None = None,
 ) -> list[Run]:
-    """Every detector on every series."""
-    scratch = workdir or Path(tempfile.mkdtemp(prefix="edge-lstm-generalization-"))
+    """Every detector on every series. ``keep``: a folder that keeps our bundles and every detector's
+    scores and decisions (``ablation.py`` re-decides them without training again)."""
+    scratch = keep / "bundles" if keep else Path(tempfile.mkdtemp(prefix="edge-lstm-generalization-"))
+    scratch.mkdir(parents=True, exist_ok=True)
     out: list[Run] = []
     try:
         for s in series:
-            out.append(run_ours(s, scratch, log))
-            out.extend(run_peer(name, s) for name in peers)
+            runs_ = [run_ours(s, scratch, log, keep=keep is not None), *(run_peer(name, s) for name in peers)]
+            if keep is not None:
+                save_runs(keep, s, runs_)
+            out.extend(runs_)
             on_series(s.name)
     finally:
-        if workdir is None:
+        if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
     return out
+
+
+def run_file(keep: Path, detector: str, series: str) -> Path:
+    """Where ``save_runs`` keeps one detector's run of one series."""
+    return keep / "runs" / detector / (series.replace("/", "-") + ".npz")
+
+
+def save_runs(keep: Path, series: Series, runs_: list[Run]) -> None:
+    """Each run's scores, decisions and labels, and what judging needs (no pickle)."""
+    for run in runs_:
+        path = run_file(keep, run.detector, series.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        empty = np.zeros(0)
+        np.savez_compressed(
+            path,
+            scores=empty if run.scores is None else run.scores,
+            alerting=empty if run.alerting is None else run.alerting,
+            labels=series.recording.labels["anomaly"],
+            train_rows=series.train_rows,
+            threshold=run.threshold,
+            group=series.group,
+            name=series.name,
+            failed=run.failed or "",
+        )
 
 
 def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:

@@ -18,13 +18,14 @@ from edge_lstm.core.calibration import ThresholdRule
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--protocol",
-    type=click.Choice(["files", "skab", "corpus"]),
+    type=click.Choice(["files", "skab", "corpus", "ablation"]),
     default="files",
     show_default=True,
     help="files: score FILES with --model. skab: FILES is the SKAB data directory; train and score both "
     "SKAB protocols (leaderboard: a bundle per file; fleet: one bundle for all files). corpus: FILES are "
     "corpus folders (generated there if new) and/or the SKAB data directory; every series trained with "
-    "default settings only and judged beside peers.",
+    "default settings only and judged beside peers. ablation: FILES is a folder a corpus run kept (--keep-bundles); "
+    "its scores are re-decided under variants of the adaptive alert rule, without training again.",
 )
 @model_option(required=False)
 @variant_option("Evaluate")
@@ -84,7 +85,16 @@ def evaluate(
     if protocol == "corpus":
         from edge_lstm.cli.generalization import run_corpus
 
-        run_corpus(files, json_path, md_path, skab["limit"])
+        run_corpus(files, json_path, md_path, skab["limit"], skab["keep_bundles"])
+        return
+    if protocol == "ablation":
+        from edge_lstm.cli.generalization import run_ablation
+
+        if len(files) != 1 or not (files[0] / "runs").is_dir():
+            raise click.UsageError(
+                "--protocol ablation takes one argument: a folder kept by --protocol corpus --keep-bundles"
+            )
+        run_ablation(files[0], json_path, md_path)
         return
     if protocol == "skab":
         if len(files) != 1 or not files[0].is_dir():

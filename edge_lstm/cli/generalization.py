@@ -15,7 +15,9 @@ from edge_lstm.cli.common import require_training_extra
 PEERS = ("windowed-gaussian", "rolling-zscore", "half-space-trees")
 
 
-def run_corpus(dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | None, limit: int | None) -> None:
+def run_corpus(
+    dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | None, limit: int | None, keep: Path | None = None
+) -> None:
     """Each DIR is a generated corpus (``corpus.json``; made there first if the folder is empty or new)
     or a SKAB data directory."""
     require_training_extra()
@@ -36,7 +38,7 @@ def run_corpus(dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | N
             write_corpus(root)
         series += g.corpus_series(root)[:limit]
     with click.progressbar(length=len(series), label="series", file=sys.stderr, item_show_func=str) as bar:
-        runs = g.evaluate_all(series, list(PEERS), on_series=lambda name: bar.update(1, name))
+        runs = g.evaluate_all(series, list(PEERS), on_series=lambda name: bar.update(1, name), keep=keep)
     document = g.summarize(runs, series)
     table = g.markdown(document, "Detection with default settings, beside peers through the same harness")
     total = time.perf_counter() - started
@@ -51,3 +53,26 @@ def run_corpus(dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | N
     if md_path is not None:
         md_path.parent.mkdir(parents=True, exist_ok=True)
         md_path.write_text(table + f"\nTotal time: {total:.0f} s.\n", encoding="utf-8")
+
+
+def run_ablation(keep: Path, json_path: Path | None, md_path: Path | None) -> None:
+    """Re-decide a kept corpus run's scores under each variant of the adaptive rule."""
+    require_training_extra()
+    from edge_lstm_train import ablation
+    from edge_lstm_train.generalization import write
+
+    kept = list(ablation.load_kept(keep))
+    if not kept:
+        raise click.UsageError(f"{keep}: no kept series with the adaptive rule to re-decide")
+    with click.progressbar(length=len(ablation.VARIANTS), label="variants", file=sys.stderr) as bar:
+        table = {}
+        for name, change in ablation.VARIANTS.items():
+            table.update(ablation.ablate(kept, {name: change}))
+            bar.update(1)
+    text = ablation.markdown(table)
+    click.echo(text)
+    if json_path is not None:
+        write(table, json_path)
+    if md_path is not None:
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(text, encoding="utf-8")

@@ -77,7 +77,8 @@ def skab_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--keep-bundles",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="SKAB: keep the trained bundles in this directory (default: a temporary one).",
+            help="SKAB and corpus: keep the trained bundles in this directory (default: a temporary one); corpus "
+            "also keeps every detector's scores there, for --protocol ablation.",
         ),
     ]
     for option in reversed(options):

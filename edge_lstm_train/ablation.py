@@ -1,0 +1,127 @@
+"""The alert rule's ablation: re-decide the scores a corpus run kept (``evaluate --protocol corpus
+--keep DIR``) under variants of the adaptive rule, without training again.
+
+The scores of a bundle do not depend on its alert rule (the rule only reads them), so replaying the
+rule over the kept scores gives exactly the decisions the device would take under each variant. Each
+variant changes one or two constants of ``AdaptiveSettings`` from the shipped defaults; the table
+shows what each costs or buys on every group of series, judged as the corpus protocol judges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.bundle import load_bundle
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.evaluation.evaluate import FileResult, pooled
+from edge_lstm_train.generalization import OURS, judge
+
+# Each variant: a name and the constants it changes. The first is the shipped rule.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    "fire_z 2.0": {"fire_z": 2.0},
+    "fire_z 3.0": {"fire_z": 3.0},
+    "gate_quantile 0.95": {"gate_quantile": 0.95},
+    "gate_quantile 0.999": {"gate_quantile": 0.999},
+    "spike_margin 0.2": {"spike_margin": 0.2},
+    "spike_margin 0.8": {"spike_margin": 0.8},
+    "short 1": {"short": 1},
+    "short 10": {"short": 10},
+    "max_alert 50": {"max_alert": 50},
+    "max_alert 1000": {"max_alert": 1000},
+    "history 300": {"history": 300},
+}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One kept series: our scores, its labels, and the bundle's calibration scores and rule."""
+
+    name: str
+    group: str
+    scores: np.ndarray
+    labels: np.ndarray
+    train_rows: int
+    calibration: np.ndarray
+    settings: AdaptiveSettings
+
+
+def load_kept(keep: Path) -> Iterator[Kept]:
+    """Every series our detector trained on in a kept corpus run (failed ones have nothing to re-decide)."""
+    for path in sorted((keep / "runs" / OURS).glob("*.npz")):
+        with np.load(path, allow_pickle=False) as run:
+            if str(run["failed"]):
+                continue
+            bundle = load_bundle(keep / "bundles" / path.stem)
+            adaptive = bundle.manifest["threshold"].get("adaptive")
+            if adaptive is None:  # a bundle whose rule is not the adaptive one is not this ablation's
+                continue
+            yield Kept(
+                str(run["name"]),
+                str(run["group"]),
+                run["scores"],
+                run["labels"],
+                int(run["train_rows"]),
+                bundle.calibration_scores(),
+                AdaptiveSettings.from_dict(adaptive),
+            )
+
+
+def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
+    """The alert state after each sample under ``settings`` (samples without a score keep the state)."""
+    rule = AdaptiveThreshold(settings, kept.calibration)
+    alerting = np.zeros(len(kept.scores), dtype=bool)
+    for i, score in enumerate(kept.scores):
+        if np.isfinite(score):
+            rule.update(float(score))
+        alerting[i] = rule.active
+    return alerting
+
+
+def ablate(kept: list[Kept], variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per variant and group: pooled metrics and alert starts outside labelled events."""
+    table: dict[str, dict[str, Any]] = {}
+    for name, change in variants.items():
+        by_group: dict[str, list[FileResult]] = {}
+        false_starts: dict[str, int] = {}
+        for k in kept:
+            alerting = decide(k, dataclasses.replace(k.settings, **change))
+            by_group.setdefault(k.group, []).append(judge(k.name, k.labels, alerting, k.train_rows))
+            starts = np.flatnonzero(np.diff(alerting.astype(np.int8)) == 1) + 1
+            outside = sum(1 for i in starts if i >= k.train_rows and k.labels[i] <= 0)
+            false_starts[k.group] = false_starts.get(k.group, 0) + outside
+        table[name] = {
+            group: {**pooled(results), "alert_starts_outside_events": false_starts[group]}
+            for group, results in by_group.items()
+        }
+    return table
+
+
+def markdown(table: dict[str, dict[str, Any]]) -> str:
+    """One table per group, one row per variant."""
+    groups = sorted({g for rows in table.values() for g in rows})
+    out = ["# The adaptive rule's ablation on kept scores", ""]
+    for group in groups:
+        out += [
+            f"## {group}",
+            "",
+            "| variant | F1 | FAR % | events caught | NAB standard | NAB low FP | NAB low FN | false alert starts |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, rows in table.items():
+            r = rows.get(group)
+            if r is None:
+                continue
+            out.append(
+                f"| {name} | {r['f1']:.3f} | {r['far']:.2f} | {r['event_recall'] * r['events']:.0f}/{r['events']} | "
+                f"{r['cp_standard']:.1f} | {r['cp_low_fp']:.1f} | {r['cp_low_fn']:.1f} | "
+                f"{r['alert_starts_outside_events']} |"
+            )
+        out.append("")
+    return "\n".join(out)
