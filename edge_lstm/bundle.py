@@ -97,6 +97,12 @@ class Bundle:
         return int(self.manifest.get("preprocessing", {}).get("baseline", 0))
 
     @property
+    def level(self) -> tuple[list[str], int] | None:
+        """The channels whose slow level is tracked and removed, and its span (None: none are)."""
+        level = self.manifest.get("preprocessing", {}).get("level")
+        return None if level is None else (list(level["channels"]), int(level["span"]))
+
+    @property
     def scaler(self) -> StandardScaler:
         return StandardScaler.from_dict(self.manifest["scaler"])
 
@@ -173,6 +179,8 @@ class Bundle:
             "calibration": self.calibration_scores() if threshold is None and "adaptive" in section else None,
             "smooth": self.smooth,
             "baseline": self.baseline,
+            "level": self.level,
+            "stuck": alerting.get("stuck"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -243,9 +251,30 @@ def _check_consistent(bundle: Bundle) -> None:
     baseline = m.get("preprocessing", {}).get("baseline", 0)
     if not isinstance(baseline, int) or baseline < 0 or baseline == 1:
         raise BundleError(f"{bundle.path}: preprocessing.baseline must be 0 or at least 2, got {baseline!r}")
+    _check_stuck(bundle, n)
+    level = m.get("preprocessing", {}).get("level")
+    if level is not None:
+        channels, span = (level.get(k) if isinstance(level, dict) else None for k in ("channels", "span"))
+        if not isinstance(channels, list) or not channels or not set(channels) <= set(m["features"]):
+            raise BundleError(f"{bundle.path}: preprocessing.level.channels must name features, got {channels!r}")
+        if not isinstance(span, int) or span < 1:
+            raise BundleError(f"{bundle.path}: preprocessing.level.span must be a positive integer, got {span!r}")
     threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None
     if not isinstance(threshold, int | float) or not threshold > 0:
         raise BundleError(f"{bundle.path}: threshold value must be a positive number, got {threshold!r}")
+
+
+def _check_stuck(bundle: Bundle, n: int) -> None:
+    stuck = bundle.manifest["alerting"].get("stuck") if isinstance(bundle.manifest["alerting"], dict) else None
+    if stuck is None:
+        return
+    after = stuck.get("after") if isinstance(stuck, dict) else None
+    if not isinstance(after, list) or len(after) != n or not all(isinstance(v, int) and v >= 0 for v in after):
+        raise BundleError(f"{bundle.path}: alerting.stuck.after must be {n} counts of 0 or more, got {after!r}")
+    for side in ("low", "high"):
+        bound = stuck.get(side)
+        if not isinstance(bound, list) or len(bound) != n or not all(isinstance(v, int | float) for v in bound):
+            raise BundleError(f"{bundle.path}: alerting.stuck.{side} must be {n} numbers, got {bound!r}")
 
 
 def write_manifest(root: Path, manifest: dict[str, Any], files: list[str]) -> dict[str, Any]:

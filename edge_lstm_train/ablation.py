@@ -50,6 +50,7 @@ class Kept:
     train_rows: int
     calibration: np.ndarray
     settings: AdaptiveSettings
+    stuck: np.ndarray  # whether a reading was stuck after each row (the detector's other alert)
 
 
 def load_kept(keep: Path) -> Iterator[Kept]:
@@ -70,17 +71,21 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 int(run["train_rows"]),
                 bundle.calibration_scores(),
                 AdaptiveSettings.from_dict(adaptive),
+                run["stuck"] if len(run["stuck"]) else np.zeros(len(run["scores"]), dtype=bool),
             )
 
 
 def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
-    """The alert state after each sample under ``settings`` (samples without a score keep the state)."""
+    """The alert state after each sample under ``settings``, as the detector combines the rule and a stuck
+    reading (samples without a score keep the state)."""
     rule = AdaptiveThreshold(settings, kept.calibration)
     alerting = np.zeros(len(kept.scores), dtype=bool)
+    now = False
     for i, score in enumerate(kept.scores):
         if np.isfinite(score):
             rule.update(float(score))
-        alerting[i] = rule.active
+            now = rule.active or bool(kept.stuck[i])
+        alerting[i] = now
     return alerting
 
 

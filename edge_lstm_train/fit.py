@@ -162,8 +162,15 @@ def fit_sequence_model(
     losses = [float(v) for v in history.history["loss"]]
     if budget.stopped_at is not None:
         log(f"fit: stopped after epoch {budget.stopped_at}: the {time_budget_s:g} s time budget is spent")
+    stopped = {"stopped_by_time_budget": budget.stopped_at is not None}
     if validation is None:
-        return model, {"epochs_run": len(losses), "best_epoch": len(losses), "train_loss": losses[-1], "val_loss": None}
+        return model, {
+            "epochs_run": len(losses),
+            "best_epoch": len(losses),
+            "train_loss": losses[-1],
+            "val_loss": None,
+            **stopped,
+        }
     val_losses = [float(v) for v in history.history["val_loss"]]
     best = int(np.argmin(val_losses))
     summary = {
@@ -171,5 +178,6 @@ def fit_sequence_model(
         "best_epoch": best + 1,
         "train_loss": losses[best],
         "val_loss": val_losses[best],
+        **stopped,
     }
     return model, summary

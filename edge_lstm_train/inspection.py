@@ -5,7 +5,8 @@ from the data, printed as one line, and stored in the manifest (``decisions``); 
 user always wins (``TrainOptions.auto`` lists what may still be decided).
 
 * channels that *drift* between the training and calibration parts of normal data would alarm all the
-  time: left out when other channels remain (``--columns`` keeps them);
+  time: left out when other channels remain (``--drifting track`` removes their slow level instead,
+  ``core/level.py``; ``--drifting keep`` or ``--columns`` keeps them as they are);
 * constant and quantized channels are noted (the scaler floors their scale, ``core.scaling``);
 * irregular sampling: the gap that cuts the data (and resets a stream) grows with the jitter, so
   irregular timestamps bridge short gaps instead of cutting a few hundred rows into useless pieces;
@@ -88,6 +89,7 @@ def _channels(p: Plan) -> None:
     for name, step in quantized.items():
         p.notes.append(f"channel {name}: quantized in steps of {step:.4g}; one step is at most one sigma")
     drifting: dict[str, float] = {}
+    moved: dict[str, float] = {}
     if len(held):
         spread = np.maximum(std, steps)
         margin = 0.25 * spread
@@ -98,27 +100,46 @@ def _channels(p: Plan) -> None:
             for f, o, z in zip(features, outside, shift, strict=True)
             if o > DRIFT_OUTSIDE_SHARE or z > DRIFT_SHIFT_SPREADS
         }
+        moved = {f: float(z) for f, z in zip(features, shift, strict=True) if f in drifting}
     p.report["channels"] = {"constant": constant, "quantized": quantized, "drifting": drifting, "excluded": []}
     if not drifting:
         return
     keep = [f for f in features if f not in drifting]
-    if "channels" not in p.options.auto or not keep:
+    mode = p.options.drifting if "channels" in p.options.auto else "keep"
+    if mode == "exclude" and not keep:
+        mode = "keep"
+    if mode == "track":
+        span = p.options.level_span
         for name, share in drifting.items():
             p.notes.append(
-                f"channel {name}: drifts between the training and held-out normal rows ({100 * share:.0f} % of them "
-                "outside its training range); kept, so expect alerts as it drifts"
+                f"channel {name}: drifts between the training and held-out normal rows ({_how(share, moved[name])}); "
+                f"its slow level (span {span} samples) is tracked and only the deviation from it is judged "
+                "(--drifting keep or exclude to choose otherwise)"
+            )
+        p.options = dataclasses.replace(p.options, level_channels=tuple(drifting))
+        p.report["channels"]["tracked"] = list(drifting)
+        return
+    if mode == "keep":
+        for name, share in drifting.items():
+            p.notes.append(
+                f"channel {name}: drifts between the training and held-out normal rows ({_how(share, moved[name])}); "
+                "kept, so expect alerts as it drifts"
             )
         return
     for name, share in drifting.items():
         p.notes.append(
-            f"channel {name}: left out: it drifts between the training and held-out normal rows ({100 * share:.0f} % "
-            "of them outside its training range), so it would alarm as it drifts (--columns keeps it)"
+            f"channel {name}: left out: it drifts between the training and held-out normal rows "
+            f"({_how(share, moved[name])}), so it would alarm as it drifts (--drifting track or keep keeps it)"
         )
     index = [features.index(f) for f in keep]
     p.recordings = [
         dataclasses.replace(r, features=keep, values=np.ascontiguousarray(r.values[:, index])) for r in p.recordings
     ]
     p.report["channels"]["excluded"] = list(drifting)
+
+
+def _how(share: float, moved: float) -> str:
+    return f"{100 * share:.0f} % of them outside its training range, the mean moved {moved:.1f} spreads"
 
 
 def _sampling(p: Plan) -> None:

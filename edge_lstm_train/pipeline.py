@@ -18,9 +18,11 @@ from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.baseline import standardize_by_own_baseline
 from edge_lstm.core.calibration import ThresholdRule, calibrate
+from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
+from edge_lstm.core.stuck import stuck_limits
 from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
@@ -49,6 +51,13 @@ class TrainOptions:
     smooth: int = 1  # causal trailing mean over this many scaled samples (1 = off)
     score: str = "window_mse"  # window_mse | residual | mahalanobis
     baseline: int = 0  # standardize each recording by its own first rows first, as each stream will (0 = off)
+    # Channels that drift in normal data: leave them out (when others remain), track their slow level and
+    # judge the deviation from it, or keep them. Leaving out measured best (README, "Detection on data
+    # nobody tuned for"); tracking keeps what such a channel says about fast faults.
+    drifting: str = "exclude"
+    level_span: int = 100  # the tracked level's span in samples (core/level.py)
+    level_channels: tuple[str, ...] = ()  # the channels whose slow level is removed (decided by inspection)
+    stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -76,6 +85,10 @@ class TrainOptions:
             raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if not self.multiplier > 0:
             raise SettingsError(f"multiplier must be positive, got {self.multiplier}")
+        if self.drifting not in ("track", "exclude", "keep"):
+            raise SettingsError(f"drifting must be track, exclude or keep, got {self.drifting!r}")
+        if self.level_span < 1:
+            raise SettingsError(f"level_span must be at least 1 sample, got {self.level_span}")
         if self.quantization not in ("auto", *export.VARIANTS):
             raise SettingsError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
 
@@ -98,6 +111,7 @@ def train_bundle(
     features = recordings[0].features
     for note in chosen.notes:
         log(f"decide: {note}")
+    stuck = _stuck_watch(recordings, log) if options.stuck else None
     splits = split(recordings, options, min_rows=4 * config.window)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -194,10 +208,23 @@ def train_bundle(
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
-            "preprocessing": {"smooth": options.smooth, "baseline": options.baseline},
+            "preprocessing": {
+                "smooth": options.smooth,
+                "baseline": options.baseline,
+                **(
+                    {"level": {"channels": list(options.level_channels), "span": options.level_span}}
+                    if options.level_channels
+                    else {}
+                ),
+            },
             "score": scorer.to_dict(),
             "threshold": threshold_settings,
-            "alerting": {**asdict(options.debounce), "warmup": warmup, "gap_reset_periods": options.gap_reset_periods},
+            "alerting": {
+                **asdict(options.debounce),
+                "warmup": warmup,
+                "gap_reset_periods": options.gap_reset_periods,
+                **({"stuck": stuck} if stuck is not None else {}),
+            },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {
                 "deployed": deployed,
@@ -235,8 +262,10 @@ def train_bundle(
 
 
 def split(recordings: list[Recording], options: TrainOptions, min_rows: int = 64) -> data.Splits:
-    """Train / validation / calibration segments by time, each recording first standardized by its own
-    baseline when the bundle uses one."""
+    """Train / validation / calibration segments by time, each recording first freed of the slow level of
+    its drifting channels and standardized by its own baseline, when the bundle does either."""
+    if options.level_channels:
+        recordings = [_detrended(r, options.level_channels, options.level_span) for r in recordings]
     if options.baseline:
         recordings = [_own_baseline(r, options.baseline) for r in recordings]
     return data.split_recordings(
@@ -263,6 +292,24 @@ def _own_baseline(recording: Recording, rows: int) -> Recording:
     """The recording standardized by its own first ``rows`` valid rows, as the detector does a stream."""
     values = standardize_by_own_baseline(recording.values, rows, str(recording.path))
     return dataclasses.replace(recording, values=values)
+
+
+def _stuck_watch(recordings: list[Recording], log: Callable[[str], None]) -> dict[str, list[Any]]:
+    """Per channel, how long an unchanged reading may last before it counts as stuck, and the floor and
+    ceiling where readings rest (core/stuck.py), from the raw readings of the normal data."""
+    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
+    limits = stuck_limits(valid)
+    rows = np.concatenate(valid)
+    watched = [f"{f} {n}" for f, n in zip(recordings[0].features, limits, strict=True) if n]
+    said = ", ".join(watched) or "no channel is lively enough to watch"
+    log(f"stuck: a reading unchanged for this many samples alerts: {said}")
+    return {"after": limits, "low": rows.min(axis=0).tolist(), "high": rows.max(axis=0).tolist()}
+
+
+def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:
+    """The recording with the slow level of ``channels`` removed, as the detector does a stream."""
+    tracked = np.array([f in channels for f in recording.features])
+    return dataclasses.replace(recording, values=detrend(recording.values, tracked, span))
 
 
 def _smoothed(segment: np.ndarray, k: int) -> np.ndarray:

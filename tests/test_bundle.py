@@ -120,6 +120,26 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
         ("score", {"kind": "mahalanobis", "precision": [[1.0]]}, r"score precision must be 5 x 5, got \(1, 1\)$"),
         ("preprocessing", {"smooth": 0}, r"preprocessing.smooth must be a positive integer, got 0$"),
         ("preprocessing", {"smooth": 1, "baseline": 1}, r"preprocessing.baseline must be 0 or at least 2, got 1$"),
+        (
+            "alerting",
+            {"fire_n": 3, "fire_m": 5, "stuck": {"after": [10, 10]}},
+            r"alerting.stuck.after must be 5 counts of 0 or more, got \[10, 10\]$",
+        ),
+        (
+            "alerting",
+            {"stuck": {"after": [10] * 5, "low": [0.0] * 5, "high": None}},
+            r"alerting.stuck.high must be 5 numbers, got None$",
+        ),
+        (
+            "preprocessing",
+            {"level": {"channels": ["nope"], "span": 10}},
+            r"preprocessing.level.channels must name features, got \['nope'\]$",
+        ),
+        (
+            "preprocessing",
+            {"level": {"channels": ["flow"], "span": 0}},
+            r"preprocessing.level.span must be a positive integer, got 0$",
+        ),
     ],
 )
 def test_bad_detection_settings_in_the_manifest(bundle_copy: Path, section: str, value: object, message: str) -> None:

@@ -52,5 +52,6 @@ for _command in (
     tools.bench,
     tools.bench_mqtt,
     tools.bench_serial,
+    tools.bench_train,
 ):
     main.add_command(_command)

@@ -109,6 +109,27 @@ def _debounce_settings(text: str) -> Any:
     "standardized by its own first N samples; 0 = off.",
 )
 @click.option(
+    "--drifting",
+    type=click.Choice(["exclude", "track", "keep"]),
+    default="exclude",
+    show_default=True,
+    help="Channels that drift between the training and held-out normal rows: leave them out (when others "
+    "remain), track their slow level and judge only the deviation from it, or keep them as they are "
+    "(they will alarm as they drift).",
+)
+@click.option(
+    "--level-span",
+    default=100,
+    show_default=True,
+    help="Samples over which a tracked channel's slow level follows it (an exponential moving average).",
+)
+@click.option(
+    "--stuck/--no-stuck",
+    default=True,
+    show_default=True,
+    help="Alert when a reading stays exactly the same for over twice the longest run in the training data.",
+)
+@click.option(
     "--debounce",
     default="3/5",
     show_default=True,
@@ -170,6 +191,9 @@ def train(
     score: str,
     smooth: int,
     baseline: int,
+    drifting: str,
+    level_span: int,
+    stuck: bool,
     debounce: str,
     quantization: str,
     val_fraction: float,
@@ -231,6 +255,9 @@ def train(
         score=score,
         smooth=smooth,
         baseline=baseline,
+        drifting=drifting,
+        level_span=level_span,
+        stuck=stuck,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

@@ -18,6 +18,9 @@ points. Each stream first learns its own mean and spread from its first ``baseli
 (no decisions meanwhile; counted as ``baseline``), then standardizes by them before the bundle's
 scaler, exactly as training standardized each recording by its own leading rows. A gap does not
 forget the baseline: the machine is the same machine.
+
+Tracked level (``level``): on channels that drift in normal operation, a slow moving level is
+removed before anything else (``core/level.py``), as training removed it; a gap does not forget it.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ import numpy.typing as npt
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.level import LevelTracker
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
 from edge_lstm.core.smoothing import TrailingMean
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import State, StepModel, zero_state
+from edge_lstm.core.stuck import StuckWatch
 from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
 from edge_lstm.errors import DataError, SettingsError
 
@@ -68,6 +73,10 @@ class DetectorSettings:
     calibration: npt.NDArray[np.float64] | None = None
     smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
     baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
+    level: tuple[list[str], int] | None = None  # channels whose slow level is removed, and its span
+    # Stuck readings (core/stuck.py): per channel, the run of identical readings that means stuck
+    # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
+    stuck: dict[str, list[Any]] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -79,6 +88,12 @@ class DetectorSettings:
             raise SettingsError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
         if self.threshold <= 0 or not np.isfinite(self.threshold):
             raise SettingsError(f"threshold must be a positive number, got {self.threshold}")
+        if self.stuck is not None:
+            after = self.stuck.get("after")
+            if not isinstance(after, list) or len(after) != len(self.features) or min(after) < 0:
+                raise SettingsError(f"stuck limits must be {len(self.features)} counts of 0 or more, got {after}")
+        if self.level is not None and not set(self.level[0]) <= set(self.features):
+            raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
 
 
 @dataclass
@@ -145,6 +160,14 @@ class StreamDetector:
         self._pending_time: float | None = None
         n = len(settings.features)
         self._learner = BaselineLearner(settings.baseline, n) if settings.baseline else None
+        stuck = settings.stuck
+        self._stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"]) if stuck else None
+        self._stuck_now = np.zeros(n, dtype=bool)
+        self._was_alerting = False
+        self._level: LevelTracker | None = None
+        if settings.level is not None:
+            tracked = np.array([f in settings.level[0] for f in settings.features])
+            self._level = LevelTracker(tracked, settings.level[1])
         self._offset = np.zeros(len(settings.features))  # the stream's own operating point, once learned
         self._spread = np.ones(len(settings.features))
         self._center, self._scale = self._affine()
@@ -166,6 +189,7 @@ class StreamDetector:
             raise SettingsError(f"cannot carry {old.settings.model_id} state over to {self.settings.model_id}")
         self.state, self._window, self._smoother = old.state, old._window, old._smoother
         self._learner, self._offset, self._spread = old._learner, old._offset, old._spread
+        self._level, self._stuck, self._stuck_now = old._level, old._stuck, old._stuck_now
         self._center, self._scale = old._center, old._scale
         self.counters, self._since_reset, self._last_time = old.counters, old._since_reset, old._last_time
         self._sequence = old._sequence
@@ -179,8 +203,8 @@ class StreamDetector:
 
     @property
     def alerting(self) -> bool:
-        """Whether the stream is in alert now."""
-        return self._debounce.active
+        """Whether the stream is in alert now (its score, or a reading stuck)."""
+        return self._was_alerting
 
     # -- one sample --------------------------------------------------------------------------------
     def process(self, values: npt.ArrayLike, timestamp: float | None = None) -> StepResult:
@@ -215,6 +239,10 @@ class StreamDetector:
                 self.reset()
         if timestamp is not None:
             self._last_time = timestamp
+        if self._stuck is not None:
+            self._stuck_now = self._stuck.push(row)
+        if self._level is not None:
+            row = self._level.push(row)
         if self._learner is not None:
             return self._learn_baseline(index, row)
         standardized = (row - self._center) / self._scale  # float64 here: cannot overflow
@@ -273,19 +301,25 @@ class StreamDetector:
         errors = self.settings.scorer.sensor_terms(reconstruction, self._window.values)
         score = score_of(errors)
         if isinstance(self._debounce, AdaptiveThreshold):
-            # The level is a log-scale reference: worked out only when an event reports it.
-            transition = self._debounce.update(score)
-            threshold = self._debounce.compared_threshold if transition is not None else math.nan
+            self._debounce.update(score)
+            threshold = math.nan  # a log-scale reference: worked out only when an event reports it
         else:
             threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
-            transition = self._debounce.update(score, threshold)
+            self._debounce.update(score, threshold)
         if self._spot is not None:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
             self._spot.observe(score, anomalous=self._debounce.active)
-        if self._debounce.active:
+        # An alert lasts while the score says so or a reading is stuck; one start, one clear.
+        stuck = bool(self._stuck_now.any())
+        was, now = self._was_alerting, self._debounce.active or stuck
+        self._was_alerting = now
+        if now:
             self._peak = max(self._peak, score)
-        if transition is None:
-            return StepResult(index, score, self.alerting)
+        if now == was:
+            return StepResult(index, score, now)
+        transition = Transition.START if now else Transition.CLEAR
+        if isinstance(self._debounce, AdaptiveThreshold):
+            threshold = self._debounce.compared_threshold
         self._sequence += 1
         peak = None
         if transition is Transition.START:
@@ -293,6 +327,10 @@ class StreamDetector:
             self._peak = score
         else:
             peak, self._peak = self._peak, 0.0
+        shares = contributions(errors, self.settings.features)
+        if stuck and not self._debounce.active:  # the readings that froze are what the alert is about
+            frozen = [f for f, s in zip(self.settings.features, self._stuck_now, strict=True) if s]
+            shares = {f: (round(1.0 / len(frozen), 4) if f in frozen else 0.0) for f in self.settings.features}
         event = AlertEvent(
             event=transition.value,
             stream=self.stream,
@@ -303,7 +341,7 @@ class StreamDetector:
             severity=severity_of(peak if peak is not None else score, threshold),
             model_id=self.settings.model_id,
             sequence=self._sequence,
-            contributions=contributions(errors, self.settings.features),
+            contributions=shares,
             peak_score=peak,
         )
         return StepResult(index, score, self.alerting, (event,))

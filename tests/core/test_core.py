@@ -101,6 +101,21 @@ def test_detector_scores_equal_batch_scores_after_warmup() -> None:
     np.testing.assert_allclose(np.array(scores[6:], dtype=float), batch[6:], rtol=1e-5)
 
 
+def test_a_tracked_channel_is_scored_as_training_detrended_it() -> None:
+    from edge_lstm.core.level import detrend
+
+    detector = make_detector(threshold=1e9, level=(["b"], 10))
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=(40, 3)) + np.array([0.0, 1.0, 0.0]) * np.arange(40)[:, None]  # b climbs for good
+    raw[12] = np.nan  # skipped: moves no level, here or in training
+    scores = [detector.process(x, float(t)).score for t, x in enumerate(raw)]
+    kept = np.isfinite(raw).all(axis=1)
+    xs = detrend(raw, np.array([False, True, False]), span=10)[kept].astype(np.float32)
+    recons, _ = run_sequence(detector.model, xs)
+    batch = sequence_sensor_errors(recons, xs).mean(axis=1)
+    np.testing.assert_allclose(np.array([s for s in scores if s is not None]), batch[6:], rtol=1e-5)
+
+
 def test_nan_and_wrong_length_are_skipped_counted_and_leave_state_alone() -> None:
     detector = make_detector()
     detector.process([0.1, 0.2, 0.3], 0.0)

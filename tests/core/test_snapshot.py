@@ -21,6 +21,7 @@ VARIANTS: dict[str, tuple[ThresholdRule | None, dict[str, Any]]] = {
     "SPOT": (ThresholdRule("spot", 0.001), {}),
     "quantile, debounce": (ThresholdRule("quantile", 0.999), {}),
     "baseline and smoothing": (None, {"baseline": 200, "smooth": 3}),
+    "tracked level": (None, {"level": (["flow"], 50)}),
 }
 
 

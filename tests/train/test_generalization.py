@@ -40,10 +40,9 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
         unavailable("river (the dev extra)", "pip install -e '.[dev]'")
     from edge_lstm.cli import main
 
-    out = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        main, ["evaluate", "--protocol", "corpus", str(tmp_path / "corpus"), "--limit", "2", "--json", str(out)]
-    )
+    out, kept = tmp_path / "report.json", tmp_path / "kept"
+    args = ["evaluate", "--protocol", "corpus", str(tmp_path / "corpus"), "--limit", "2", "--json", str(out)]
+    result = CliRunner().invoke(main, [*args, "--keep-bundles", str(kept)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "corpus" / "corpus.json").is_file()  # generated on first use
     rows = json.loads(out.read_text())["corpus"]
@@ -54,3 +53,13 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
     assert sum(rows["edge-lstm"]["deployed"].values()) == 2
     assert sum(rows["edge-lstm"]["threshold_rules"].values()) == 2
     assert "F1 at our FAR" in result.output and "edge-lstm bundles: deployed" in result.output
+
+    # The ablation re-decides the kept scores: its shipped row is exactly what the run decided.
+    ablation = tmp_path / "ablation.json"
+    result = CliRunner().invoke(main, ["evaluate", "--protocol", "ablation", str(kept), "--json", str(ablation)])
+    assert result.exit_code == 0, result.output
+    shipped = json.loads(ablation.read_text())["shipped"]["corpus"]
+    for key in ("f1", "far", "cp_standard", "cp_low_fp", "event_recall"):
+        assert shipped[key] == rows["edge-lstm"][key], key
+    assert shipped["alert_starts_outside_events"] == rows["edge-lstm"]["alert_starts_outside_events"]
+    assert len(json.loads(ablation.read_text())) > 5  # and the variants beside it

@@ -30,17 +30,22 @@ def plan(rec: Recording, **options: object):  # type: ignore[no-untyped-def]
     return inspection.plan([rec], ModelConfig(), TrainOptions(**options))  # type: ignore[arg-type]
 
 
-def test_a_drifting_channel_is_left_out_and_said_unless_the_user_chose_the_columns() -> None:
+def test_a_drifting_channel_is_left_out_by_default_tracked_or_kept_on_request() -> None:
     rng = np.random.default_rng(0)
     n = 4000
     steady = rng.normal(0, 1, n)
     warming = np.linspace(20, 40, n) + rng.normal(0, 0.1, n)  # leaves its early range for good
-    p = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]))
-    assert p.recordings[0].features == ["flow"]
+    values, names = np.column_stack([steady, warming]), ["flow", "temperature"]
+    p = plan(recording(values, names))
+    assert p.recordings[0].features == ["flow"] and p.options.level_channels == ()
     assert p.report["channels"]["excluded"] == ["temperature"]
     assert any(n.startswith("channel temperature: left out: it drifts") for n in p.notes)
-    kept = plan(recording(np.column_stack([steady, warming]), ["flow", "temperature"]), auto=frozenset())
-    assert kept.recordings[0].features == ["flow", "temperature"]
+    tracked = plan(recording(values, names), drifting="track")
+    assert tracked.recordings[0].features == names and tracked.options.level_channels == ("temperature",)
+    assert tracked.report["channels"]["tracked"] == ["temperature"]
+    assert any("slow level (span 100 samples) is tracked" in n for n in tracked.notes)
+    kept = plan(recording(values, names), auto=frozenset())  # the user chose the columns
+    assert kept.recordings[0].features == names and kept.options.level_channels == ()
     assert any("kept, so expect alerts as it drifts" in n for n in kept.notes)
     alone = plan(recording(warming[:, None], ["temperature"]))  # nothing else to keep: kept, and said
     assert alone.recordings[0].features == ["temperature"] and "kept" in alone.notes[0]
