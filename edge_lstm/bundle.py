@@ -181,6 +181,7 @@ class Bundle:
             "baseline": self.baseline,
             "level": self.level,
             "stuck": alerting.get("stuck"),
+            "jump": alerting.get("jump"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -265,7 +266,13 @@ def _check_consistent(bundle: Bundle) -> None:
 
 
 def _check_stuck(bundle: Bundle, n: int) -> None:
-    stuck = bundle.manifest["alerting"].get("stuck") if isinstance(bundle.manifest["alerting"], dict) else None
+    alerting = bundle.manifest["alerting"] if isinstance(bundle.manifest["alerting"], dict) else {}
+    jump = alerting.get("jump")
+    if jump is not None and (
+        not isinstance(jump, list) or len(jump) != n or not all(isinstance(v, int | float) and v >= 0 for v in jump)
+    ):
+        raise BundleError(f"{bundle.path}: alerting.jump must be {n} steps of 0 or more, got {jump!r}")
+    stuck = alerting.get("stuck")
     if stuck is None:
         return
     after = stuck.get("after") if isinstance(stuck, dict) else None

@@ -27,6 +27,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
     "fire_z 2.0": {"fire_z": 2.0},
     "fire_z 3.0": {"fire_z": 3.0},
+    "clear_z 0.5": {"clear_z": 0.5},
+    "clear_z 1.5": {"clear_z": 1.5},
     "gate_quantile 0.95": {"gate_quantile": 0.95},
     "gate_quantile 0.999": {"gate_quantile": 0.999},
     "spike_margin 0.2": {"spike_margin": 0.2},
@@ -50,7 +52,7 @@ class Kept:
     train_rows: int
     calibration: np.ndarray
     settings: AdaptiveSettings
-    stuck: np.ndarray  # whether a reading was stuck after each row (the detector's other alert)
+    marked: np.ndarray  # whether a reading was stuck or leaping after each row (the detector's other alerts)
 
 
 def load_kept(keep: Path) -> Iterator[Kept]:
@@ -71,20 +73,20 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 int(run["train_rows"]),
                 bundle.calibration_scores(),
                 AdaptiveSettings.from_dict(adaptive),
-                run["stuck"] if len(run["stuck"]) else np.zeros(len(run["scores"]), dtype=bool),
+                run["marked"] if len(run["marked"]) else np.zeros(len(run["scores"]), dtype=bool),
             )
 
 
 def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
-    """The alert state after each sample under ``settings``, as the detector combines the rule and a stuck
-    reading (samples without a score keep the state)."""
+    """The alert state after each sample under ``settings``, as the detector combines the rule with a
+    stuck or leaping reading (samples without a score keep the state)."""
     rule = AdaptiveThreshold(settings, kept.calibration)
     alerting = np.zeros(len(kept.scores), dtype=bool)
     now = False
     for i, score in enumerate(kept.scores):
         if np.isfinite(score):
             rule.update(float(score))
-            now = rule.active or bool(kept.stuck[i])
+            now = rule.active or bool(kept.marked[i])
         alerting[i] = now
     return alerting
 

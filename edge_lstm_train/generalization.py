@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -30,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.bundle import load_bundle
-from edge_lstm.core.stuck import StuckWatch
 from edge_lstm.engine.replay import replay
 from edge_lstm.errors import EdgeLSTMError
 from edge_lstm.evaluation.evaluate import FileResult, pooled
@@ -68,7 +66,7 @@ class Run:
     rule: str | None = None
     left_out: tuple[str, ...] = ()
     seconds: float = 0.0
-    stuck: np.ndarray | None = None  # ours: whether a reading was stuck after each row
+    marked: np.ndarray | None = None  # ours: whether a reading was stuck or leaping after each row
 
 
 def corpus_series(root: Path) -> list[Series]:
@@ -126,7 +124,6 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
             index = [recording.features.index(f) for f in bundle.features]
             recording = dataclasses.replace(recording, features=bundle.features, values=recording.values[:, index])
         result = replay(recording, bundle, stream=series.name)
-        stuck = stuck_flags(recording, bundle.manifest["alerting"].get("stuck"))
         decided = {
             "deployed": bundle.manifest["quantization"]["deployed"],
             "rule": bundle.manifest["threshold"]["method"],
@@ -138,23 +135,7 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
         if not keep:
             shutil.rmtree(out, ignore_errors=True)
     run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
-    return dataclasses.replace(run, stuck=stuck, **decided)
-
-
-def stuck_flags(recording: Recording, stuck: dict[str, Any] | None) -> np.ndarray:
-    """After each row, whether a reading is stuck (``core/stuck.py``), for the rows the detector takes:
-    finite, and later than the last one taken. What ``ablation.py`` needs besides the scores."""
-    flags = np.zeros(len(recording), dtype=bool)
-    if stuck is None:
-        return flags
-    watch = StuckWatch(stuck["after"], stuck["low"], stuck["high"])
-    times, last, now = recording.timestamps, -math.inf, False
-    for i, row in enumerate(recording.values):
-        if np.isfinite(row).all() and (times is None or times[i] > last):
-            now = bool(watch.push(row).any())
-            last = -math.inf if times is None else times[i]
-        flags[i] = now
-    return flags
+    return dataclasses.replace(run, marked=result.marked, **decided)
 
 
 def run_peer(name: str, series: Series) -> Run:
@@ -250,7 +231,7 @@ def save_runs(keep: Path, series: Series, runs_: list[Run]) -> None:
             group=series.group,
             name=series.name,
             failed=run.failed or "",
-            stuck=empty if run.stuck is None else run.stuck,
+            marked=empty if run.marked is None else run.marked,
         )
 
 

@@ -18,6 +18,7 @@ from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.baseline import standardize_by_own_baseline
 from edge_lstm.core.calibration import ThresholdRule, calibrate
+from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
@@ -58,6 +59,7 @@ class TrainOptions:
     level_span: int = 100  # the tracked level's span in samples (core/level.py)
     level_channels: tuple[str, ...] = ()  # the channels whose slow level is removed (decided by inspection)
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
+    jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -112,6 +114,7 @@ def train_bundle(
     for note in chosen.notes:
         log(f"decide: {note}")
     stuck = _stuck_watch(recordings, log) if options.stuck else None
+    jump = _jump_watch(recordings, log) if options.jumps else None
     splits = split(recordings, options, min_rows=4 * config.window)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -224,6 +227,7 @@ def train_bundle(
                 "warmup": warmup,
                 "gap_reset_periods": options.gap_reset_periods,
                 **({"stuck": stuck} if stuck is not None else {}),
+                **({"jump": jump} if jump is not None else {}),
             },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {
@@ -304,6 +308,16 @@ def _stuck_watch(recordings: list[Recording], log: Callable[[str], None]) -> dic
     said = ", ".join(watched) or "no channel is lively enough to watch"
     log(f"stuck: a reading unchanged for this many samples alerts: {said}")
     return {"after": limits, "low": rows.min(axis=0).tolist(), "high": rows.max(axis=0).tolist()}
+
+
+def _jump_watch(recordings: list[Recording], log: Callable[[str], None]) -> list[float]:
+    """Per channel, the step between consecutive readings that counts as a leap (core/jumps.py), from
+    the raw readings of the normal data."""
+    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
+    limits = jump_limits(valid)
+    watched = [f"{f} {v:.4g}" for f, v in zip(recordings[0].features, limits, strict=True) if v > 0]
+    log(f"jumps: a step between readings larger than this alerts: {', '.join(watched) or 'none (nothing moved)'}")
+    return limits
 
 
 def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:

@@ -127,6 +127,11 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
         ),
         (
             "alerting",
+            {"jump": [1.0, 2.0]},
+            r"alerting.jump must be 5 steps of 0 or more, got \[1.0, 2.0\]$",
+        ),
+        (
+            "alerting",
             {"stuck": {"after": [10] * 5, "low": [0.0] * 5, "high": None}},
             r"alerting.stuck.high must be 5 numbers, got None$",
         ),

@@ -130,6 +130,12 @@ def _debounce_settings(text: str) -> Any:
     help="Alert when a reading stays exactly the same for over twice the longest run in the training data.",
 )
 @click.option(
+    "--jumps/--no-jumps",
+    default=True,
+    show_default=True,
+    help="Alert when one reading steps from the last by over twice the largest step in the training data.",
+)
+@click.option(
     "--debounce",
     default="3/5",
     show_default=True,
@@ -194,6 +200,7 @@ def train(
     drifting: str,
     level_span: int,
     stuck: bool,
+    jumps: bool,
     debounce: str,
     quantization: str,
     val_fraction: float,
@@ -258,6 +265,7 @@ def train(
         drifting=drifting,
         level_span=level_span,
         stuck=stuck,
+        jumps=jumps,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

@@ -35,6 +35,7 @@ import numpy.typing as npt
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.jumps import JumpWatch
 from edge_lstm.core.level import LevelTracker
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
@@ -77,6 +78,8 @@ class DetectorSettings:
     # Stuck readings (core/stuck.py): per channel, the run of identical readings that means stuck
     # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
     stuck: dict[str, list[Any]] | None = None
+    # Leaps (core/jumps.py): per channel, the step between consecutive readings that is a leap (0 = never).
+    jump: list[float] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -92,6 +95,8 @@ class DetectorSettings:
             after = self.stuck.get("after")
             if not isinstance(after, list) or len(after) != len(self.features) or min(after) < 0:
                 raise SettingsError(f"stuck limits must be {len(self.features)} counts of 0 or more, got {after}")
+        if self.jump is not None and (len(self.jump) != len(self.features) or min(self.jump) < 0):
+            raise SettingsError(f"jump limits must be {len(self.features)} steps of 0 or more, got {self.jump}")
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
 
@@ -162,7 +167,8 @@ class StreamDetector:
         self._learner = BaselineLearner(settings.baseline, n) if settings.baseline else None
         stuck = settings.stuck
         self._stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"]) if stuck else None
-        self._stuck_now = np.zeros(n, dtype=bool)
+        self._jump = JumpWatch(settings.jump) if settings.jump else None
+        self._marked = np.zeros(n, dtype=bool)  # channels stuck or leaping after the last sample
         self._was_alerting = False
         self._level: LevelTracker | None = None
         if settings.level is not None:
@@ -176,6 +182,8 @@ class StreamDetector:
     def reset(self) -> None:
         """Forget the stream's past: zero state, empty window, warm-up again."""
         self.state = zero_state(self.model)
+        if self._jump is not None:
+            self._jump.forget()
         self._window.reset()
         if self._smoother is not None:
             self._smoother.reset()
@@ -189,7 +197,7 @@ class StreamDetector:
             raise SettingsError(f"cannot carry {old.settings.model_id} state over to {self.settings.model_id}")
         self.state, self._window, self._smoother = old.state, old._window, old._smoother
         self._learner, self._offset, self._spread = old._learner, old._offset, old._spread
-        self._level, self._stuck, self._stuck_now = old._level, old._stuck, old._stuck_now
+        self._level, self._stuck, self._jump, self._marked = old._level, old._stuck, old._jump, old._marked
         self._center, self._scale = old._center, old._scale
         self.counters, self._since_reset, self._last_time = old.counters, old._since_reset, old._last_time
         self._sequence = old._sequence
@@ -200,6 +208,11 @@ class StreamDetector:
         if isinstance(self._debounce, AdaptiveThreshold):
             return self._debounce.threshold
         return self._spot.threshold if self._spot is not None else self.settings.threshold
+
+    @property
+    def marked(self) -> bool:
+        """Whether a raw reading is stuck or leaping after the last sample (an alert of its own once scored)."""
+        return bool(self._marked.any())
 
     @property
     def alerting(self) -> bool:
@@ -239,8 +252,8 @@ class StreamDetector:
                 self.reset()
         if timestamp is not None:
             self._last_time = timestamp
-        if self._stuck is not None:
-            self._stuck_now = self._stuck.push(row)
+        if self._stuck is not None or self._jump is not None:
+            self._marked = self._mark(row)
         if self._level is not None:
             row = self._level.push(row)
         if self._learner is not None:
@@ -260,6 +273,15 @@ class StreamDetector:
             c.out_of_range += 1
             return np.clip(scaled, low, high)
         return scaled
+
+    def _mark(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """The channels whose raw reading is stuck or has leapt (checks that need no model)."""
+        marked = np.zeros(len(row), dtype=bool)
+        if self._stuck is not None:
+            marked |= self._stuck.push(row)
+        if self._jump is not None:
+            marked |= self._jump.push(row)
+        return marked
 
     def _learn_baseline(self, index: int, row: npt.NDArray[np.float64]) -> StepResult:
         if self._learner is None:
@@ -309,9 +331,9 @@ class StreamDetector:
         if self._spot is not None:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
             self._spot.observe(score, anomalous=self._debounce.active)
-        # An alert lasts while the score says so or a reading is stuck; one start, one clear.
-        stuck = bool(self._stuck_now.any())
-        was, now = self._was_alerting, self._debounce.active or stuck
+        # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
+        marked = bool(self._marked.any())
+        was, now = self._was_alerting, self._debounce.active or marked
         self._was_alerting = now
         if now:
             self._peak = max(self._peak, score)
@@ -328,9 +350,9 @@ class StreamDetector:
         else:
             peak, self._peak = self._peak, 0.0
         shares = contributions(errors, self.settings.features)
-        if stuck and not self._debounce.active:  # the readings that froze are what the alert is about
-            frozen = [f for f, s in zip(self.settings.features, self._stuck_now, strict=True) if s]
-            shares = {f: (round(1.0 / len(frozen), 4) if f in frozen else 0.0) for f in self.settings.features}
+        if marked and not self._debounce.active:  # the readings that froze or leapt are what it is about
+            named = [f for f, m in zip(self.settings.features, self._marked, strict=True) if m]
+            shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in self.settings.features}
         event = AlertEvent(
             event=transition.value,
             stream=self.stream,

@@ -30,6 +30,7 @@ class ReplayResult:
     threshold: float = 0.0  # at the end of the replay
     seconds: float = 0.0
     thresholds: npt.NDArray[np.float64] | None = None  # per sample: SPOT thresholds move
+    marked: npt.NDArray[np.bool_] | None = None  # per sample: a reading stuck or leaping (core/stuck, jumps)
 
     @property
     def us_per_sample(self) -> float:
@@ -62,6 +63,7 @@ def replay(
     scores = np.full(n, np.nan)
     alerting = np.zeros(n, dtype=bool)
     thresholds = np.empty(n)
+    marked = np.zeros(n, dtype=bool)
     events: list[AlertEvent] = []
     times = recording.timestamps
     started = time.perf_counter()
@@ -71,6 +73,7 @@ def replay(
             scores[i] = result.score
         alerting[i] = result.alerting
         thresholds[i] = detector.threshold
+        marked[i] = detector.marked
         for event in result.events:
             events.append(event)
             if on_event is not None:
@@ -78,4 +81,4 @@ def replay(
         if progress is not None and i % 1000 == 999:
             progress(1000)
     elapsed = time.perf_counter() - started
-    return ReplayResult(scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds)
+    return ReplayResult(scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds, marked)

@@ -1,4 +1,5 @@
-"""A reading that stops moving alerts on its own, named, and clears when the reading moves again."""
+"""Checks on the raw readings that need no model: a reading that stops moving, or leaps, alerts on its
+own, named, and clears when it moves again (or the leap's hold ends)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,22 @@ import pytest
 from support import random_reference_weights
 
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
+from edge_lstm.core.jumps import JUMP_FACTOR, JUMP_HOLD, jump_limits
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.stuck import MIN_STUCK, NEVER, longest_runs, stuck_limits
 from edge_lstm.errors import SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
 
 
-def make_detector(after: list[int]) -> StreamDetector:
+def make_detector(after: list[int] | None = None, jump: list[float] | None = None) -> StreamDetector:
     settings = DetectorSettings(
         features=["a", "b", "c"],
         window=4,
         scaler=StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
         threshold=1e9,  # the score never alerts here: only a stuck reading can
         warmup=6,
-        stuck={"after": after, "low": [-1e9] * 3, "high": [1e9] * 3},
+        stuck=None if after is None else {"after": after, "low": [-1e9] * 3, "high": [1e9] * 3},
+        jump=jump,
     )
     return StreamDetector(settings, NumpyStepModel(random_reference_weights(), cell="lstm", window=4), stream="s1")
 
@@ -50,6 +53,31 @@ def test_a_frozen_channel_alerts_named_and_clears_when_it_moves() -> None:
     assert detector.counters.alerts == 1
 
 
-def test_stuck_limits_are_validated() -> None:
+def test_stuck_and_jump_limits_are_validated() -> None:
     with pytest.raises(SettingsError, match=r"stuck limits must be 3 counts of 0 or more, got \[1, 2\]"):
         make_detector([1, 2])
+    with pytest.raises(SettingsError, match=r"jump limits must be 3 steps of 0 or more, got \[1.0, -1.0, 0.0\]"):
+        make_detector(jump=[1.0, -1.0, 0.0])
+
+
+def test_jump_limits_are_twice_the_largest_normal_step_and_never_for_a_still_channel() -> None:
+    values = np.column_stack([[0.0, 1.0, 0.5, 0.7], [2.0, 2.0, 2.0, 2.0]])
+    assert jump_limits([values[:2], values[2:]]) == [JUMP_FACTOR * 1.0, 0.0]  # steps within each segment
+
+
+def test_a_leap_alerts_named_for_its_hold_and_a_step_across_a_gap_does_not() -> None:
+    detector = make_detector(jump=[0.5, 0.5, 0.0])
+    rng = np.random.default_rng(2)
+    rows = 0.01 * rng.normal(size=(60, 3))
+    rows[30, 0] += 5.0  # a one-sample spike on a
+    times = [float(t) for t in range(60)]
+    results = [detector.process(row, times[t]) for t, row in enumerate(rows)]
+    events = [e for r in results for e in r.events]
+    assert [(e.event, e.index) for e in events] == [("alert_start", 30), ("alert_clear", 30 + JUMP_HOLD + 1)]
+    assert events[0].contributions == {"a": 1.0, "b": 0.0, "c": 0.0}
+    # A stream that resumes at another level after a gap has not leapt.
+    gapped = DetectorSettings(**{**vars(detector.settings), "sample_period_s": 1.0})
+    resumed = StreamDetector(gapped, detector.model, stream="s2")
+    rows[40:, 1] += 5.0
+    times = [t + (1000.0 if t >= 40 else 0.0) for t in range(60)]
+    assert not any(resumed.process(row, times[t]).events for t, row in enumerate(rows) if t != 30)
