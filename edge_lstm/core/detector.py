@@ -168,7 +168,7 @@ class StreamDetector:
         stuck = settings.stuck
         self._stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"]) if stuck else None
         self._jump = JumpWatch(settings.jump) if settings.jump else None
-        self._marked = np.zeros(n, dtype=bool)  # channels stuck or leaping after the last sample
+        self._marked = False  # a channel stuck or leaping after the last sample
         self._was_alerting = False
         self._level: LevelTracker | None = None
         if settings.level is not None:
@@ -212,7 +212,7 @@ class StreamDetector:
     @property
     def marked(self) -> bool:
         """Whether a raw reading is stuck or leaping after the last sample (an alert of its own once scored)."""
-        return bool(self._marked.any())
+        return self._marked
 
     @property
     def alerting(self) -> bool:
@@ -253,7 +253,7 @@ class StreamDetector:
         if timestamp is not None:
             self._last_time = timestamp
         if self._stuck is not None or self._jump is not None:
-            self._marked = self._mark(row)
+            self._marked = self._mark(row.tolist())
         if self._level is not None:
             row = self._level.push(row)
         if self._learner is not None:
@@ -274,14 +274,15 @@ class StreamDetector:
             return np.clip(scaled, low, high)
         return scaled
 
-    def _mark(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        """The channels whose raw reading is stuck or has leapt (checks that need no model)."""
-        marked = np.zeros(len(row), dtype=bool)
-        if self._stuck is not None:
-            marked |= self._stuck.push(row)
-        if self._jump is not None:
-            marked |= self._jump.push(row)
-        return marked
+    def _mark(self, readings: list[float]) -> bool:
+        """Whether a raw reading is stuck or has leapt (checks that need no model); both watches see it."""
+        stuck = self._stuck is not None and self._stuck.push(readings)
+        leapt = self._jump is not None and self._jump.push(readings)
+        return stuck or leapt
+
+    def _marked_channels(self) -> list[str]:
+        watches = [w.marked for w in (self._stuck, self._jump) if w is not None]
+        return [f for f, *flags in zip(self.settings.features, *watches, strict=True) if any(flags)]
 
     def _learn_baseline(self, index: int, row: npt.NDArray[np.float64]) -> StepResult:
         if self._learner is None:
@@ -332,7 +333,7 @@ class StreamDetector:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
             self._spot.observe(score, anomalous=self._debounce.active)
         # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
-        marked = bool(self._marked.any())
+        marked = self._marked
         was, now = self._was_alerting, self._debounce.active or marked
         self._was_alerting = now
         if now:
@@ -351,7 +352,7 @@ class StreamDetector:
             peak, self._peak = self._peak, 0.0
         shares = contributions(errors, self.settings.features)
         if marked and not self._debounce.active:  # the readings that froze or leapt are what it is about
-            named = [f for f, m in zip(self.settings.features, self._marked, strict=True) if m]
+            named = self._marked_channels()
             shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in self.settings.features}
         event = AlertEvent(
             event=transition.value,

@@ -9,7 +9,7 @@ never moved in training has no limit (the model judges any change of it). After 
 last reading is forgotten: a step across a gap is not a leap.
 
 >>> watch = JumpWatch([1.0])
->>> [bool(watch.push(np.array([v])).any()) for v in (0.0, 0.5, 3.0, 3.2, 3.1, 3.0, 2.9, 3.0)]
+>>> [watch.push([v]) for v in (0.0, 0.5, 3.0, 3.2, 3.1, 3.0, 2.9, 3.0)]
 [False, False, True, True, True, True, True, False]
 """
 
@@ -37,24 +37,33 @@ def jump_limits(segments: list[npt.NDArray[np.float64]]) -> list[float]:
 
 
 class JumpWatch:
-    """One stream's last reading and hold counters; ``push`` returns which channels are marked now."""
+    """One stream's last reading and hold counters; ``push`` says whether a channel is marked after this
+    sample, ``marked`` which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
 
-    __slots__ = ("held", "last", "limits")
+    __slots__ = ("held", "last", "limits", "marked")
 
     def __init__(self, limits: list[float]) -> None:
-        self.limits = np.array([limit if limit > 0 else np.inf for limit in limits], dtype=np.float64)
-        self.last: npt.NDArray[np.float64] | None = None
-        self.held = np.zeros(len(limits), dtype=np.int64)
+        self.limits = [float(limit) for limit in limits]  # 0: never (kept finite: snapshots are JSON)
+        self.last: list[float] | None = None
+        self.held = [0] * len(limits)
+        self.marked = [False] * len(limits)
 
-    def push(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        """Take one valid sample (the raw reading)."""
-        self.held = np.maximum(self.held - 1, 0)
-        if self.last is not None:
-            self.held[np.abs(row - self.last) > self.limits] = JUMP_HOLD
-        self.last = row.copy()
-        return self.held > 0  # type: ignore[no-any-return]
+    def push(self, row: list[float]) -> bool:
+        """Take one valid sample (the raw readings)."""
+        last = self.last
+        if last is None:
+            self.held = [max(h - 1, 0) for h in self.held]
+        else:
+            self.held = [
+                JUMP_HOLD if 0.0 < limit < abs(x - previous) else max(h - 1, 0)
+                for x, previous, limit, h in zip(row, last, self.limits, self.held, strict=True)
+            ]
+        self.last = row
+        self.marked = [h > 0 for h in self.held]
+        return any(self.marked)
 
     def forget(self) -> None:
         """After a gap: the next reading starts afresh."""
         self.last = None
-        self.held[:] = 0
+        self.held = [0] * len(self.held)
+        self.marked = [False] * len(self.held)

@@ -11,7 +11,7 @@ A reading at the channel's floor or ceiling in training (an idle counter at 0, a
 resting, not stuck, and is never counted.
 
 >>> watch = StuckWatch([3], low=[0.0], high=[10.0])
->>> [bool(watch.push(np.array([v])).any()) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
+>>> [watch.push([v]) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
 [False, False, True, True, False, False, False, False]
 """
 
@@ -24,6 +24,7 @@ STUCK_FACTOR = 3.0  # a run this many times the longest of normal data
 MIN_STUCK = 10  # samples: a noisy float repeating itself this long has stopped measuring
 LIVELY_RUN = 20  # samples: a channel whose normal readings sat still longer is not watched
 NEVER = 0  # the limit of a channel that is never called stuck
+NO_LIMIT = 2**62  # a run no stream will reach
 
 
 def longest_runs(segments: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.int64]:
@@ -50,22 +51,29 @@ def stuck_limits(segments: list[npt.NDArray[np.float64]]) -> list[int]:
 
 
 class StuckWatch:
-    """One stream's run lengths; ``push`` returns which channels are stuck after this sample."""
+    """One stream's run lengths; ``push`` says whether a channel is stuck after this sample, ``marked``
+    which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
 
-    __slots__ = ("high", "last", "limits", "low", "runs")
+    __slots__ = ("high", "last", "limits", "low", "marked", "runs")
 
     def __init__(self, limits: list[int], low: list[float], high: list[float]) -> None:
-        self.limits = np.array([limit if limit > 0 else np.iinfo(np.int64).max for limit in limits], dtype=np.int64)
-        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-        self.last: npt.NDArray[np.float64] | None = None
-        self.runs = np.zeros(len(limits), dtype=np.int64)
+        self.limits = [int(limit) if limit > 0 else NO_LIMIT for limit in limits]
+        self.low, self.high = [float(v) for v in low], [float(v) for v in high]
+        self.last: list[float] | None = None
+        self.runs = [0] * len(limits)
+        self.marked = [False] * len(limits)
 
-    def push(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        """Take one valid sample (the raw reading, before any scaling)."""
-        if self.last is None:
-            self.runs[:] = 1
+    def push(self, row: list[float]) -> bool:
+        """Take one valid sample (the raw readings, before any scaling)."""
+        last = self.last
+        if last is None:
+            self.runs = [1] * len(row)
         else:
-            resting = (row <= self.low) | (row >= self.high)
-            self.runs = np.where((row == self.last) & ~resting, self.runs + 1, 1)
-        self.last = row.copy()
-        return self.runs >= self.limits  # type: ignore[no-any-return]
+            # A reading resting at its training floor or ceiling does not count towards a run.
+            self.runs = [
+                run + 1 if x == previous and low < x < high else 1
+                for x, previous, run, low, high in zip(row, last, self.runs, self.low, self.high, strict=True)
+            ]
+        self.last = row
+        self.marked = [run >= limit for run, limit in zip(self.runs, self.limits, strict=True)]
+        return any(self.marked)
