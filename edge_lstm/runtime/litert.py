@@ -23,20 +23,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.stepmodel import State
+from edge_lstm.core.stepmodel import State, padded_batch
 from edge_lstm.errors import ModelFileError
 from edge_lstm.runtime.quiet import native_output_captured
 
 FloatArray = npt.NDArray[np.float32]
-
-
-def padded_batch(batch: int) -> int:
-    """The power of two a batch of ``batch`` rows is padded to.
-
-    >>> [padded_batch(b) for b in (1, 2, 3, 5, 64, 65)]
-    [1, 2, 4, 8, 64, 128]
-    """
-    return 1 << max(batch - 1, 0).bit_length()
 
 
 class LiteRTStepModel:

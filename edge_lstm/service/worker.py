@@ -209,7 +209,7 @@ class Daemon:
 
     def _advance(self, touched: list[Stream]) -> None:
         now = time.time()
-        for outcome in run_waves(touched, self.models):
+        for outcome in run_waves(touched, self.router.banks):
             outcome.stream.last_sample_at = now
             self._record(outcome)
 
