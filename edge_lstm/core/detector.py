@@ -42,6 +42,10 @@ from edge_lstm.errors import DataError, SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample invalid
+# The ufuncs' own reductions: the array methods (.all(), .any()) wrap them in Python, which costs more
+# than the work on five numbers, once per sample. The largest |value| is NaN when any value is.
+_largest = np.maximum.reduce
+_any = np.logical_or.reduce
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,11 @@ class Counters:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepResult:
     """What one sample produced: its score (None in warm-up or when skipped), the alert state after it,
-    any alert events, and why it was skipped."""
+    any alert events, and why it was skipped. Not frozen: one is made per sample, and a frozen
+    dataclass sets each field through ``object.__setattr__``, four times the cost of plain slots."""
 
     index: int
     score: float | None  # None while warming up or when the sample was skipped
@@ -198,7 +203,7 @@ class StreamDetector:
         c.samples += 1
         row = np.asarray(values, dtype=np.float64)
         # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
-        if row.shape != (len(self.settings.features),) or not (np.abs(row) < MAX_READING).all():
+        if row.shape != (len(self.settings.features),) or not _largest(np.abs(row)) < MAX_READING:
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if timestamp is not None and self._last_time is not None:
@@ -218,7 +223,7 @@ class StreamDetector:
         if self._learner is not None:
             return self._learn_baseline(index, row)
         standardized = (row - self._center) / self._scale  # float64 here: cannot overflow
-        if not (np.abs(standardized) < MAX_READING).all():  # a finite reading, absurd once scaled
+        if not _largest(np.abs(standardized)) < MAX_READING:  # a finite reading, absurd once scaled
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if self._smoother is not None:
@@ -228,7 +233,7 @@ class StreamDetector:
         self._pending_index = index
         self._pending_time = timestamp
         low, high = self.settings.input_low, self.settings.input_high
-        if low is not None and high is not None and ((scaled < low) | (scaled > high)).any():
+        if low is not None and high is not None and _any((scaled < low) | (scaled > high)):
             c.out_of_range += 1
             return np.clip(scaled, low, high)
         return scaled

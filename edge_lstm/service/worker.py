@@ -208,6 +208,8 @@ class Daemon:
             self.client.publish(self.control.settings.response_topic, json.dumps(response), qos=1)
 
     def _advance(self, touched: list[Stream]) -> None:
+        if not touched:
+            return
         now = time.time()
         for outcome in run_waves(touched, self.router.banks):
             outcome.stream.last_sample_at = now
@@ -229,9 +231,10 @@ class Daemon:
         )
 
     def _route(self, topic: str) -> Stream | None:
-        refused = self.counters["streams_refused"]
+        # .get: a Counter's missing key goes through a Python __missing__, and this runs per frame.
+        refused = self.counters.get("streams_refused", 0)
         stream, created = self.router.route(topic)
-        if self.counters["streams_refused"] != refused:
+        if stream is None and self.counters.get("streams_refused", 0) != refused:
             self._warn.warning("streams", "stream limit %d reached: ignoring %s", self.router.max_streams, topic)
         if created and stream is not None:
             model_id = stream.detector.settings.model_id
