@@ -211,9 +211,8 @@ class StreamDetector:
         index = c.samples
         c.samples += 1
         row = np.asarray(values, dtype=np.float64)
-        readings = row.tolist()
         # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
-        if row.shape != (len(self.settings.features),) or not _readings(readings):
+        if row.shape != (len(self.settings.features),) or not _readings(row.tolist()):
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if timestamp is not None and self._last_time is not None:
@@ -234,7 +233,7 @@ class StreamDetector:
             return self._learn_baseline(index, row)
         # (x - center) / scale on Python floats: the same float64 operations, one value at a time.
         standardized = [
-            (x - m) / s for x, m, s in zip(readings, self._center.tolist(), self._scale.tolist(), strict=True)
+            (x - m) / s for x, m, s in zip(row.tolist(), self._center.tolist(), self._scale.tolist(), strict=True)
         ]
         if not _readings(standardized):  # a finite reading, absurd once scaled
             c.invalid += 1
