@@ -33,6 +33,15 @@ class StepModel(Protocol):
         ...
 
 
+def padded_batch(batch: int) -> int:
+    """The power of two a batch of ``batch`` rows is padded to (LiteRT has an interpreter per power of two).
+
+    >>> [padded_batch(b) for b in (1, 2, 3, 5, 64, 65)]
+    [1, 2, 4, 8, 64, 128]
+    """
+    return 1 << max(batch - 1, 0).bit_length()
+
+
 def zero_state(model: StepModel, batch: int = 1) -> State:
     """The start state for ``batch`` streams: zeros of each state tensor's size."""
     return tuple(np.zeros((batch, size), dtype=np.float32) for size in model.state_sizes)

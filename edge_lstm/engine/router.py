@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
 from edge_lstm.core.topics import stream_id
+from edge_lstm.engine.bank import StateBank
 from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.payload import PayloadParser
 
@@ -40,20 +41,23 @@ class Pending(NamedTuple):
 
 @dataclass
 class Stream:
-    """One live stream: its detector (state, window, threshold, debounce) and its queue of parsed samples."""
+    """One live stream: its detector (state, window, threshold, debounce), its row in its model's
+    ``StateBank`` and its queue of parsed samples."""
 
     id: str
     pattern: int
     model_key: str
     detector: StreamDetector
     parser: PayloadParser | LineParser
+    row: int = -1
     pending: deque[Pending] = field(default_factory=deque)
     last_sample_at: float = 0.0
 
 
 class Router:
     """Topic -> stream, creating streams on first sight. ``models`` maps a pattern's ``model_key`` to its
-    step model. Counts ``unrouted`` topics and ``streams_refused`` beyond ``max_streams`` in ``counters``."""
+    step model; ``banks`` holds the state rows of each model's streams. Counts ``unrouted`` topics and
+    ``streams_refused`` beyond ``max_streams`` in ``counters``."""
 
     def __init__(
         self,
@@ -66,6 +70,7 @@ class Router:
         self.models = models
         self.max_streams = max_streams
         self.streams: dict[tuple[int, str], Stream] = {}
+        self.banks = {key: StateBank(model) for key, model in models.items()}
         self.counters: Counter[str] = counters if counters is not None else Counter()
         self._by_topic: dict[str, Stream] = {}  # so routing a known topic is one dict lookup
 
@@ -97,7 +102,19 @@ class Router:
             self.counters["streams_refused"] += 1
             return None
         pattern = self.patterns[index]
-        detector = StreamDetector(pattern.settings, self.models[pattern.model_key], sid)
-        stream = Stream(sid, index, pattern.model_key, detector, pattern.parser)
+        return self.insert(index, sid, StreamDetector(pattern.settings, self.models[pattern.model_key], sid))
+
+    def insert(self, index: int, sid: str, detector: StreamDetector) -> Stream:
+        """Stream ``sid`` of pattern ``index`` served by ``detector`` (new, or carried over by a reload),
+        with a row of its own in its model's bank."""
+        pattern = self.patterns[index]
+        row = self.banks[pattern.model_key].acquire()
+        stream = Stream(sid, index, pattern.model_key, detector, pattern.parser, row)
         self.streams[(index, sid)] = stream
         return stream
+
+    def remove(self, index: int, sid: str) -> None:
+        """Forget stream ``sid`` of pattern ``index``; its bank row is free for another stream."""
+        stream = self.streams.pop((index, sid))
+        self.banks[stream.model_key].release(stream.row)
+        self._by_topic = {t: s for t, s in self._by_topic.items() if s is not stream}

@@ -1,23 +1,25 @@
 """The batched wave: every stream with a pending sample advances one step, with one model call per model.
 
 A stream's samples depend on each other through the recurrent state, so a wave takes at most one
-sample per stream; waves repeat until no stream has a sample left. The results come back as
-``Outcome`` values for the caller to log, count and publish: nothing here does I/O.
+sample per stream; waves repeat until no stream has a sample left. The states live in each model's
+``StateBank``: a wave of several streams gathers their rows, steps them in one call and scatters the
+new state back. The results come back as ``Outcome`` values for the caller to log, count and publish:
+nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
 from edge_lstm.core.detector import StepResult
-from edge_lstm.engine.router import Stream
+from edge_lstm.engine.bank import StateBank
+from edge_lstm.engine.router import Pending, Stream
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one sample did: its result, and whether it caused a gap reset or was out of range."""
 
     stream: Stream
@@ -30,42 +32,52 @@ class Outcome:
     out_of_range: bool = False
 
 
-def run_waves(touched: list[Stream], models: dict[str, Any]) -> list[Outcome]:
-    """Advance ``touched`` streams until their pending queues are empty; ``models`` by model key."""
+# A stream admitted to a wave: its model input, its sample, and whether admitting it reset the state
+# after a gap or clipped an out-of-range reading.
+_Admitted = tuple[Stream, np.ndarray, Pending, bool, bool]
+
+
+def run_waves(touched: list[Stream], banks: Mapping[str, StateBank]) -> list[Outcome]:
+    """Advance ``touched`` streams until their pending queues are empty; ``banks`` by model key."""
     outcomes: list[Outcome] = []
+    record = outcomes.append
     while touched:
-        groups: dict[str, list[tuple[Stream, np.ndarray, Any]]] = {}
+        groups: dict[str, list[_Admitted]] = {}
         for stream in touched:
             pending = stream.pending.popleft()
             counters = stream.detector.counters
             gaps, out_of_range = counters.gaps, counters.out_of_range
             admitted = stream.detector.admit(pending.values, pending.timestamp)
             if isinstance(admitted, StepResult):
-                outcomes.append(Outcome(stream, admitted, pending.values, pending.timestamp, pending.received, False))
+                record(Outcome(stream, admitted, pending.values, pending.timestamp, pending.received, False))
                 continue
-            flags = (counters.gaps != gaps, counters.out_of_range != out_of_range)
-            groups.setdefault(stream.model_key, []).append((stream, admitted, (pending, flags)))
+            entry = (stream, admitted, pending, counters.gaps != gaps, counters.out_of_range != out_of_range)
+            group = groups.get(stream.model_key)
+            if group is None:
+                groups[stream.model_key] = [entry]
+            else:
+                group.append(entry)
         for key, group in groups.items():
-            for stream, result, (pending, (gap, out)) in _advance(models[key], group):
-                outcomes.append(
-                    Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out)
-                )
+            _advance(banks[key], group, record)
         touched = [s for s in touched if s.pending]
     return outcomes
 
 
-def _advance(model: Any, group: list[tuple[Stream, np.ndarray, Any]]) -> list[tuple[Stream, StepResult, Any]]:
-    """One model call for the group: stack inputs and states, step, hand each stream its slice back."""
+def _advance(bank: StateBank, group: list[_Admitted], record: Callable[[Outcome], None]) -> None:
+    """One model call for the group, then each stream's score and decision."""
     if len(group) == 1:
-        stream, x, extra = group[0]
-        recon, stream.detector.state = model.step(x[None, :], stream.detector.state)
-        return [(stream, stream.detector.complete(recon[0]), extra)]
-    x = np.stack([g[1] for g in group])
-    n_state = len(group[0][0].detector.state)
-    state = tuple(np.concatenate([g[0].detector.state[k] for g in group]) for k in range(n_state))
-    recon, new_state = model.step(x, state)
-    done = []
-    for i, (stream, _, extra) in enumerate(group):
-        stream.detector.state = tuple(s[i : i + 1] for s in new_state)
-        done.append((stream, stream.detector.complete(recon[i]), extra))
-    return done
+        # A lone stream steps its own state: cheaper than a gather and a scatter of one row. Its
+        # ``state`` is then its own arrays, which the bank copies into its row at its next batched wave.
+        stream, x, pending, gap, out = group[0]
+        detector = stream.detector
+        reconstruction, detector.state = bank.model.step(x[None, :], detector.state)
+        result = detector.complete(reconstruction[0])
+        record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))
+        return
+    streams = [entry[0] for entry in group]
+    reconstructions = bank.advance(
+        [s.row for s in streams], [s.detector for s in streams], [entry[1] for entry in group]
+    )
+    for (stream, _, pending, gap, out), reconstruction in zip(group, reconstructions, strict=True):
+        result = stream.detector.complete(reconstruction)
+        record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))

@@ -23,20 +23,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.stepmodel import State
+from edge_lstm.core.stepmodel import State, padded_batch
 from edge_lstm.errors import ModelFileError
 from edge_lstm.runtime.quiet import native_output_captured
 
 FloatArray = npt.NDArray[np.float32]
-
-
-def padded_batch(batch: int) -> int:
-    """The power of two a batch of ``batch`` rows is padded to.
-
-    >>> [padded_batch(b) for b in (1, 2, 3, 5, 64, 65)]
-    [1, 2, 4, 8, 64, 128]
-    """
-    return 1 << max(batch - 1, 0).bit_length()
 
 
 class LiteRTStepModel:
@@ -135,19 +126,26 @@ class LiteRTStepModel:
     def step(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
         """Advance each row of ``x`` by one sample (see ``StepModel.step``)."""
         batch = x.shape[0]
-        size = padded_batch(batch)
-        if size != self._batch:
-            self._use_batch(size)
-        if size != batch:
-            x, state = self._pad(x, state, size)
+        if batch != self._batch:  # the same batch size as the last call needs no choosing, nor padding
+            size = padded_batch(batch)
+            if size != self._batch:
+                self._use_batch(size)
+            if size != batch:
+                x, state = self._pad(x, state, size)
+                recon, new_state = self._run(x, state)
+                # get_tensor copies, so these slices own their data (the padding rows are dropped here).
+                return recon[:batch], tuple(s[:batch] for s in new_state)
+        return self._run(x, state)
+
+    def _run(self, x: FloatArray, state: State) -> tuple[FloatArray, State]:
+        """Set the inputs, invoke, get the outputs, at the current batch size."""
         interp = self._interpreter
         interp.set_tensor(self._x_index, np.ascontiguousarray(x, dtype=np.float32))
         for index, value in zip(self._state_in, state, strict=True):
             interp.set_tensor(index, value)
         interp.invoke()
-        # get_tensor copies, so the slices below own their data (the padding rows are dropped here).
-        recon = interp.get_tensor(self._recon_out)[:batch].reshape(batch, self.window, self.n_features)
-        return recon, tuple(interp.get_tensor(index)[:batch] for index in self._state_out)
+        recon = interp.get_tensor(self._recon_out).reshape(self._batch, self.window, self.n_features)
+        return recon, tuple([interp.get_tensor(index) for index in self._state_out])
 
     def _pad(self, x: FloatArray, state: State, size: int) -> tuple[FloatArray, State]:
         """``x`` and ``state`` with zero rows appended up to ``size`` rows."""

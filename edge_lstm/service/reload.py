@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.detector import StreamDetector
-from edge_lstm.engine.router import Router, Stream
+from edge_lstm.engine.router import Router
 from edge_lstm.service.assembly import assemble
 from edge_lstm.sources.serial_port import SerialSource, serial_topic
 
@@ -71,8 +71,8 @@ def reload(daemon: Daemon, config: DaemonConfig) -> dict[str, int]:
         else:
             detector.model, kind = model, "kept"  # the same model, loaded again
         outcome[kind] += 1
-        router.streams[(j, sid)] = Stream(sid, j, pattern.model_key, detector, pattern.parser, stream.pending)
-        router.streams[(j, sid)].last_sample_at = stream.last_sample_at
+        moved = router.insert(j, sid, detector)
+        moved.pending, moved.last_sample_at = stream.pending, stream.last_sample_at
     _follow_sources(daemon, config)
     restart = [k for k in _NEEDS_RESTART if getattr(config, k) != getattr(daemon.config, k)]
     if restart:

@@ -128,7 +128,7 @@ def restore_streams(router: Router, saved: dict[str, Any]) -> int:
             restore(stream.detector, entry["detector"])
         except (SnapshotMismatch, KeyError, TypeError, ValueError) as error:
             log.warning("snapshot: stream %s does not fit its settings (%s): it starts afresh", sid, error)
-            del router.streams[(index, sid)]
+            router.remove(index, sid)
             continue
         restored += 1
     return restored

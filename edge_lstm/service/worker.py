@@ -40,6 +40,19 @@ from edge_lstm.sources.serial_port import RECONNECT, SerialSource
 log = logging.getLogger(__name__)
 
 
+class _Readings:
+    """A sample's values for a log line, formatted only if the line is written: the rate limit holds
+    most such lines back, and formatting an array costs more than scoring the sample."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def __str__(self) -> str:
+        return np.array2string(self.values, precision=4)
+
+
 class Daemon:
     """Everything the device process holds: bundles, models, the router, the MQTT and serial sources
     (feeding one queue) and the alert sink."""
@@ -163,9 +176,12 @@ class Daemon:
     def process(self, frames: list[Frame] | list[tuple[str, bytes, float]]) -> None:
         """Parse and route ``frames``, then advance every touched stream in batched waves."""
         touched: list[Stream] = []
+        # Looked up once per batch rather than once per frame.
+        command_topic = self.control.settings.topic if self.control is not None else None
+        max_bytes = self.config.max_payload_bytes
         for frame in frames:
             topic, payload, received = frame[0], frame[1], frame[2]
-            if self.control is not None and topic == self.control.settings.topic:
+            if topic == command_topic:
                 self._advance(touched)  # what came before the command is scored under the old settings
                 touched = []
                 self._command(payload)
@@ -179,7 +195,7 @@ class Daemon:
                 self._interrupted(stream, reopened=payload == RECONNECT)
                 continue
             try:
-                if len(payload) > self.config.max_payload_bytes:  # bounded before any parsing work
+                if len(payload) > max_bytes:  # bounded before any parsing work
                     raise FrameError("too_large", f"{len(payload)} bytes, more than [queue] max_payload_bytes")
                 parsed = stream.parser.parse(payload)
             except FrameError as error:
@@ -199,7 +215,7 @@ class Daemon:
                 continue
             if not stream.pending:
                 touched.append(stream)
-            stream.pending.append(Pending(*parsed, received))
+            stream.pending.append(Pending(parsed[0], parsed[1], received))
         self._advance(touched)
 
     def _command(self, payload: bytes) -> None:
@@ -208,8 +224,10 @@ class Daemon:
             self.client.publish(self.control.settings.response_topic, json.dumps(response), qos=1)
 
     def _advance(self, touched: list[Stream]) -> None:
+        if not touched:
+            return
         now = time.time()
-        for outcome in run_waves(touched, self.models):
+        for outcome in run_waves(touched, self.router.banks):
             outcome.stream.last_sample_at = now
             self._record(outcome)
 
@@ -229,9 +247,10 @@ class Daemon:
         )
 
     def _route(self, topic: str) -> Stream | None:
-        refused = self.counters["streams_refused"]
+        # .get: a Counter's missing key goes through a Python __missing__, and this runs per frame.
+        refused = self.counters.get("streams_refused", 0)
         stream, created = self.router.route(topic)
-        if self.counters["streams_refused"] != refused:
+        if stream is None and self.counters.get("streams_refused", 0) != refused:
             self._warn.warning("streams", "stream limit %d reached: ignoring %s", self.router.max_streams, topic)
         if created and stream is not None:
             model_id = stream.detector.settings.model_id
@@ -261,7 +280,7 @@ class Daemon:
                 "range",
                 "stream %s: values %s outside the training range (clipped for the model, scored as they are)",
                 stream.id,
-                np.array2string(outcome.values, precision=4),
+                _Readings(outcome.values),
             )
         self._clock.latencies.append(time.monotonic() - outcome.received)
         for event in result.events:
@@ -291,7 +310,7 @@ class Daemon:
             "stream %s: sample skipped (%s): values %s, timestamp %s",
             stream.id,
             reason,
-            np.array2string(outcome.values, precision=4),
+            _Readings(outcome.values),
             outcome.timestamp,
         )
 

@@ -52,7 +52,8 @@ class MQTTSource:
         self._where = where
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_message = lambda _c, _u, message: self.queue.submit(message.topic, message.payload)
+        submit = self.queue.submit  # looked up once: this runs for every message, on paho's thread
+        client.on_message = lambda _c, _u, message: submit(message.topic, message.payload)
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any) -> None:
         if reason_code.is_failure:

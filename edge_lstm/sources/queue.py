@@ -39,6 +39,7 @@ class FrameQueue:
         self.closing = False
         self._queue: deque[Frame] = deque()
         self._cond = threading.Condition()
+        self._waiting = False  # the consumer sleeps in take(): only then is a notify worth its cost
         self._warn = RateLimitedLog(log)  # the producers' own limiter
 
     def submit(self, topic: str, payload: bytes, gap: bool = False) -> None:
@@ -55,7 +56,8 @@ class FrameQueue:
                     dropped,
                 )
             self._queue.append(Frame(topic, payload, time.monotonic(), gap))
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
 
     def take(self, timeout: float) -> list[Frame]:
         """Everything queued, waiting up to ``timeout`` seconds for the first frame; nothing once closed."""
@@ -63,7 +65,9 @@ class FrameQueue:
             if self.closing:
                 return []
             if not self._queue:
+                self._waiting = True
                 self._cond.wait(timeout=timeout)
+                self._waiting = False
             frames = list(self._queue)
             self._queue.clear()
         return frames

@@ -161,29 +161,39 @@ def process_figures(bundle_dir: Path) -> dict[str, float]:
 
 
 def parse_us(bundle: Bundle, repeats: int) -> dict[str, float | None]:
-    """Decoding one real payload with the standard library's json and, when installed, orjson and msgspec."""
-    data = payloads(bundle, repeats)
-    decoders: dict[str, Callable[[bytes], Any] | None] = {"json": json.loads, "orjson": None, "msgspec": None}
+    """Decoding one real payload, as a JSON object and as a JSON array, with the standard library's json,
+    msgspec (what the daemon uses) and, when installed, orjson; and the daemon's whole parse of an
+    object payload (decode, the readings in feature order, the timestamp)."""
+    import msgspec
+
+    from edge_lstm.sources.payload import PayloadParser
+
+    objects = payloads(bundle, repeats)
+    arrays = [json.dumps([d["ts"], *(d[f] for f in bundle.features)]).encode() for d in map(json.loads, objects)]
+    decoders: dict[str, Callable[[bytes], Any] | None] = {
+        "json": json.loads,
+        "orjson": None,
+        "msgspec": msgspec.json.Decoder().decode,
+    }
     try:
         import orjson  # type: ignore[import-not-found]
 
         decoders["orjson"] = orjson.loads
     except ImportError:
         pass
-    try:
-        import msgspec  # type: ignore[import-not-found]
-
-        decoders["msgspec"] = msgspec.json.Decoder().decode
-    except ImportError:
-        pass
     out: dict[str, float | None] = {}
-    for name, decode in decoders.items():
-        if decode is None:
-            out[name] = None
-            continue
-        items = iter(data * 2)
-        out[name] = round(median_us(lambda d=decode, i=items: d(next(i)), repeats, warmup=10), 3)  # type: ignore[misc]
+    for shape, data in (("object", objects), ("array", arrays)):
+        for name, decode in decoders.items():
+            out[f"{shape}_{name}"] = None if decode is None else _each_us(decode, data, repeats)
+    parser = PayloadParser("json", tuple(bundle.features), timestamp_field="ts")
+    out["payload_parser_object"] = _each_us(parser.parse, objects, repeats)
     return out
+
+
+def _each_us(fn: Callable[[bytes], Any], data: list[bytes], repeats: int) -> float:
+    """Median microseconds of ``fn`` over the items of ``data`` in turn."""
+    items = iter(data * 2)
+    return round(median_us(lambda: fn(next(items)), repeats, warmup=10), 3)
 
 
 def bundle_kb(bundle_dir: Path, bundle: Bundle) -> float:
