@@ -304,5 +304,7 @@ def recipe(
         val_fraction=0.0, calib_fraction=0.25, threshold_method="max" if quantile is None else "quantile",
         multiplier=multiplier, quantile=quantile or 0.999, smooth=smooth, score=score, debounce=NO_DEBOUNCE,
         baseline=baseline, name="skab", auto=frozenset(),
+        # The recipe is judged by its score alone: its ablation re-decides stored scores.
+        stuck=False, jumps=False,
     )  # fmt: skip
     return config, options
