@@ -230,7 +230,7 @@ class StreamDetector:
 
     @property
     def alerting(self) -> bool:
-        """Whether the stream is in alert now (its score, or a reading stuck)."""
+        """Whether the stream is in alert now (by its score, or a reading stuck or leaping)."""
         return self._was_alerting
 
     # -- one sample --------------------------------------------------------------------------------
@@ -249,7 +249,8 @@ class StreamDetector:
         c.samples += 1
         row = np.asarray(values, dtype=np.float64)
         # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
-        if row.shape != (len(self.settings.features),) or not _readings(row.tolist()):
+        readings = row.tolist()  # once: the checks and the watches read Python floats
+        if row.shape != (len(self.settings.features),) or not _readings(readings):
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if timestamp is not None and self._last_time is not None:
@@ -267,14 +268,15 @@ class StreamDetector:
         if timestamp is not None:
             self._last_time = timestamp
         if self._stuck is not None or self._jump is not None:
-            self._marked = self._mark(row.tolist())
+            self._marked = self._mark(readings)
         if self._level is not None:
             row = self._level.push(row)
+            readings = row.tolist()
         if self._learner is not None:
             return self._learn_baseline(index, row)
         # (x - center) / scale on Python floats: the same float64 operations, one value at a time.
         standardized = [
-            (x - m) / s for x, m, s in zip(row.tolist(), self._center.tolist(), self._scale.tolist(), strict=True)
+            (x - m) / s for x, m, s in zip(readings, self._center.tolist(), self._scale.tolist(), strict=True)
         ]
         if not _readings(standardized):  # a finite reading, absurd once scaled
             c.invalid += 1
