@@ -97,6 +97,17 @@ def variant_option(what: str = "Run") -> Decorator:
     )
 
 
+def batch_option(where: str) -> Decorator:
+    """``--batch N``: samples of a stream per MQTT message, as firmware that buffers readings sends them."""
+    return click.option(
+        "--batch",
+        type=click.IntRange(1, 10_000),
+        default=1,
+        show_default=True,
+        help=f"Samples of a stream per MQTT message{where} (a JSON array of samples, or CSV lines).",
+    )
+
+
 def results_option(default: str) -> Decorator:
     """``--results FILE``: where a benchmark writes its figures (JSON)."""
     return click.option(

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from edge_lstm.cli.common import CLIError, mqtt_options, mqtt_settings
+from edge_lstm.cli.common import CLIError, batch_option, mqtt_options, mqtt_settings
 
 
 @click.command()
@@ -69,8 +69,9 @@ def alerts(
     "--topic", default="sensors/{stream}/pump", show_default=True, help="Topic template; {stream} becomes s1, s2, ..."
 )
 @click.option(
-    "--rate", type=float, default=10.0, show_default=True, help="Messages per second (0: as fast as possible)."
+    "--rate", type=float, default=10.0, show_default=True, help="Samples per second (0: as fast as possible)."
 )
+@batch_option("")
 @click.option("--streams", type=int, default=1, show_default=True, help="Synthetic streams to interleave.")
 @click.option("--count", type=int, default=6000, show_default=True, help="Samples per synthetic stream.")
 @click.option("--faults/--no-faults", default=True, show_default=True, help="Inject the four demo faults.")
@@ -92,6 +93,7 @@ def simulate(
     port: int | None,
     topic: str,
     rate: float,
+    batch: int,
     streams: int,
     count: int,
     faults: bool,
@@ -128,15 +130,15 @@ def simulate(
         source = None
         rows, features, total = synthetic_rows(streams, count, faults), FEATURES, streams * count
     if serial_port is not None:
+        if batch > 1:
+            raise click.UsageError("--batch is for MQTT messages: a serial line carries one sample")
         sent = _to_serial(serial_port, baud, rows, features, rate, fmt or "forwarder", checksum, total, streams)
     else:
         if fmt == "forwarder" or checksum:
             raise click.UsageError("--format forwarder and --checksum are line formats: use them with --serial")
         try:
             with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
-                sent = publish_stream(
-                    settings, topic, rows, features, rate, fmt=fmt or "json", qos=qos, progress=bar.update
-                )
+                sent = publish_stream(settings, topic, rows, features, rate, fmt or "json", qos, bar.update, batch)
         except OSError as error:
             raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
         click.echo(f"published {sent} samples to {topic.format(stream='s*')}", err=True)

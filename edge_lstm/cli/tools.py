@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_lstm.cli.common import model_option, require_training_extra, results_option
+from edge_lstm.cli.common import batch_option, model_option, require_training_extra, results_option
 
 
 @click.command()
@@ -111,6 +111,7 @@ def bench(model_dir: Path, repeats: int, results: Path) -> None:
 )
 @click.option("--seconds", default=5.0, show_default=True, help="Publishing time per rate.")
 @click.option("--streams", default=4, show_default=True, help="Streams the samples are spread over.")
+@batch_option(" in the throughput runs")
 @click.option("--latency-rate", default=1000.0, show_default=True, help="Rate for the latency run.")
 @click.option("--latency-seconds", default=20.0, show_default=True)
 @results_option("bench-results/mqtt.json")
@@ -119,6 +120,7 @@ def bench_mqtt(
     rates: str,
     seconds: float,
     streams: int,
+    batch: int,
     latency_rate: float,
     latency_seconds: float,
     results: Path,
@@ -144,6 +146,7 @@ def bench_mqtt(
         latency_rate,
         latency_seconds,
         log=click.echo,
+        batch=batch,
     )
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -34,6 +34,7 @@ from edge_lstm.sinks.mqtt_alerts import MQTTAlertSink
 from edge_lstm.sinks.outbox import Outbox
 from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.mqtt import MQTTSource
+from edge_lstm.sources.payload import PayloadParser
 from edge_lstm.sources.queue import Frame, FrameQueue
 from edge_lstm.sources.serial_port import RECONNECT, SerialSource
 
@@ -197,26 +198,39 @@ class Daemon:
             try:
                 if len(payload) > max_bytes:  # bounded before any parsing work
                     raise FrameError("too_large", f"{len(payload)} bytes, more than [queue] max_payload_bytes")
-                parsed = stream.parser.parse(payload)
+                parser = stream.parser
+                if isinstance(parser, PayloadParser):
+                    samples = parser.samples(payload)
+                else:
+                    line = parser.parse(payload)
+                    if line is None:  # a line that carries no sample: a header, a first line cut short
+                        self.counters["lines_without_sample"] += 1
+                        continue
+                    samples = [line]
             except FrameError as error:
-                self.counters["parse_errors"] += 1
-                self.counters[f"parse_error.{error.reason}"] += 1
-                self._warn.warning(
-                    f"parse:{error.reason}",
-                    "stream %s: bad payload on %s: %s (payload %r)",
-                    stream.id,
-                    topic,
-                    error,
-                    payload[:80],
-                )
+                self._bad_frame(stream, topic, payload, error)
                 continue
-            if parsed is None:  # a line that carries no sample: a header, a first line cut short
-                self.counters["lines_without_sample"] += 1
-                continue
-            if not stream.pending:
+            waiting = bool(stream.pending)
+            for sample in samples:
+                if isinstance(sample, FrameError):  # one bad sample of a batch: the rest still count
+                    self._bad_frame(stream, topic, payload, sample)
+                else:
+                    stream.pending.append(Pending(sample[0], sample[1], received))
+            if not waiting and stream.pending:
                 touched.append(stream)
-            stream.pending.append(Pending(parsed[0], parsed[1], received))
         self._advance(touched)
+
+    def _bad_frame(self, stream: Stream, topic: str, payload: bytes, error: FrameError) -> None:
+        self.counters["parse_errors"] += 1
+        self.counters[f"parse_error.{error.reason}"] += 1
+        self._warn.warning(
+            f"parse:{error.reason}",
+            "stream %s: bad payload on %s: %s (payload %r)",
+            stream.id,
+            topic,
+            error,
+            payload[:80],
+        )
 
     def _command(self, payload: bytes) -> None:
         response = self.control.handle(payload) if self.control is not None else {}

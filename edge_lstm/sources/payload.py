@@ -4,6 +4,9 @@ Formats:
 * ``json``: an object with one number per feature, named by ``fields`` (default: the feature names);
 * ``json_array``: a list of numbers in ``fields`` order;
 * ``csv``: one line of comma-separated numbers in ``fields`` order.
+A payload may also carry several samples, oldest first, as firmware that buffers readings sends them:
+a JSON array of such objects (``json``), an array of such arrays (``json_array``), or several CSV lines.
+``samples`` returns each one's values or its own error, so one bad reading costs only itself.
 Missing readings (``null``, ``"nan"``, ``"NA"``, empty CSV cells: see ``core.samples``) become NaN:
 the detector skips and counts such samples, it never reads them as 0. For arrays and CSV,
 ``timestamp_field = "first"`` means the first element is the timestamp; for objects it names the key.
@@ -18,7 +21,8 @@ library's ``json`` as before, so every payload gets the same values, or the same
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import msgspec
 import numpy as np
@@ -28,6 +32,8 @@ from edge_lstm.core.samples import parse_number, timestamp_of
 from edge_lstm.errors import ConfigError, FrameError
 
 _decode_json = msgspec.json.Decoder().decode
+
+Parsed: TypeAlias = tuple[npt.NDArray[np.float64], float | None]
 
 
 class PayloadParser:
@@ -52,14 +58,32 @@ class PayloadParser:
         self._order = [self._names.index(f) for f in features]  # each feature's position in the payload
         self._keys = [self._names[position] for position in self._order]  # each feature's payload key
 
-    def parse(self, payload: bytes) -> tuple[npt.NDArray[np.float64], float | None]:
-        """``(values, timestamp)`` from one payload; ``FrameError`` with a counter reason if it is bad."""
+    def parse(self, payload: bytes) -> Parsed:
+        """``(values, timestamp)`` from a payload of one sample; ``FrameError`` with a counter reason if it
+        is bad (a payload of several samples is one too)."""
         if self.format == "csv":
             return self.from_items(_text(payload).strip().split(","), "csv")
-        try:
-            document = _decode_json(payload)
-        except (msgspec.DecodeError, RecursionError):
-            document = _standard_json(payload)
+        return self._one(_document(payload))
+
+    def samples(self, payload: bytes) -> list[Parsed | FrameError]:
+        """Every sample a payload carries, oldest first: each one's ``(values, timestamp)``, or in a batch
+        the ``FrameError`` that one sample alone earned. ``FrameError`` if the payload as a whole is bad
+        (a payload of one sample included)."""
+        if self.format == "csv":
+            lines = _text(payload).strip().splitlines()
+            if len(lines) == 1:
+                return [self.from_items(lines[0].split(","), "csv")]
+            lines = [line.strip() for line in lines if line.strip()]
+            if not lines:
+                raise FrameError("wrong_length", "csv has no values")
+            return [_caught(self.from_items, line.split(","), i, len(lines)) for i, line in enumerate(lines)]
+        document = _document(payload)
+        if type(document) is list and document and type(document[0]) is (list if self.format == "json_array" else dict):
+            return [_caught(self._one, item, i, len(document)) for i, item in enumerate(document)]
+        return [self._one(document)]
+
+    def _one(self, document: object) -> Parsed:
+        """One decoded sample (an object or an array, as ``format`` says) -> ``(values, timestamp)``."""
         if self.format == "json_array":
             if not isinstance(document, list):
                 raise FrameError("wrong_type", f"expected a JSON array, got {type(document).__name__}")
@@ -80,7 +104,7 @@ class PayloadParser:
             timestamp = timestamp_of(document[self.timestamp_field])
         return values, timestamp
 
-    def from_items(self, items: Sequence[object], what: str = "line") -> tuple[npt.NDArray[np.float64], float | None]:
+    def from_items(self, items: Sequence[object], what: str = "line") -> Parsed:
         """``(values, timestamp)`` from fields already split, in ``fields`` order."""
         timestamp = None
         if self.timestamp_field:
@@ -93,6 +117,22 @@ class PayloadParser:
             raise FrameError("wrong_length", f"{what} has {len(items)} values, expected {expected}")
         values = np.array([parse_number(items[j], f"#{j + 1}") for j in self._order])
         return values, timestamp
+
+
+def _document(payload: bytes) -> object:
+    """The decoded JSON of a payload: msgspec first, the standard library for what it refuses."""
+    try:
+        return _decode_json(payload)
+    except (msgspec.DecodeError, RecursionError):
+        return _standard_json(payload)
+
+
+def _caught(parse: Callable[[Any], Parsed], item: Any, index: int, count: int) -> Parsed | FrameError:
+    """``parse(item)``, or the ``FrameError`` it raised, saying which sample of the batch it was."""
+    try:
+        return parse(item)
+    except FrameError as error:
+        return FrameError(error.reason, f"sample {index + 1} of {count}: {error}")
 
 
 def _text(payload: bytes) -> str:

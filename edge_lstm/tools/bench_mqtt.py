@@ -103,7 +103,7 @@ class Watcher:
 
 
 def _one_run(
-    bundle: Path, port: int, directory: Path, rate: float, seconds: float, streams: int, faults: bool
+    bundle: Path, port: int, directory: Path, rate: float, seconds: float, streams: int, faults: bool, batch: int = 1
 ) -> dict[str, Any]:
     client_id = f"bench{int(rate)}"
     config = directory / f"{client_id}.toml"
@@ -144,6 +144,8 @@ def _one_run(
                 "--count",
                 str(per_stream),
                 "--faults" if faults else "--no-faults",
+                "--batch",
+                str(batch),
             ],
             preexec_fn=_pin(1),
             check=True,
@@ -200,15 +202,19 @@ def run_mqtt_benchmark(
     latency_rate: float,
     latency_seconds: float,
     log: Callable[[str], None] = print,
+    batch: int = 1,
 ) -> dict[str, Any]:
+    """Each rate in ``rates`` (samples/s) for ``seconds`` over ``streams`` streams, ``batch`` samples of a
+    stream per message; then publish-to-alert latency at ``latency_rate`` (one sample per message)."""
     results: dict[str, Any] = {
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "streams": streams,
+        "samples_per_message": batch,
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="edge-lstm-bench-") as tmp, temporary_broker(Path(tmp)) as port:
         for rate in rates:
-            run = _one_run(bundle.resolve(), port, Path(tmp), rate, seconds, streams, faults=False)
+            run = _one_run(bundle.resolve(), port, Path(tmp), rate, seconds, streams, False, batch)
             log(
                 f"rate {rate:>7.0f}/s: published at {run['publish_rate']:>8.0f}/s, scored {run['processed']}"
                 f"/{run['published']} (lost {run['lost']}), throughput {run['throughput']:.0f}/s, enqueue->scored "

@@ -46,27 +46,38 @@ def publish_stream(
     fmt: str = "json",
     qos: int = 0,
     progress: Callable[[int], None] | None = None,
+    batch: int = 1,
 ) -> int:
-    """Publish rows to ``topic`` (``{stream}`` is replaced by s1, s2, ...) at ``rate`` messages/s
-    (0 = as fast as possible). Timestamps are the wall clock at publish time. Returns the count."""
+    """Publish rows to ``topic`` (``{stream}`` is replaced by s1, s2, ...) at ``rate`` samples/s
+    (0 = as fast as possible), ``batch`` samples of a stream per message, as firmware that buffers
+    readings sends them. Each sample's timestamp is the wall clock when it is taken (not when its
+    message leaves). Returns the count of samples."""
     client = make_client(settings, client_id=f"edge-lstm-simulate-{time.time_ns() % 10**9}")
     client.connect(settings.host, settings.port, keepalive=settings.keepalive)
     client.loop_start()
     sent, started = 0, time.perf_counter()
     recent: deque[Any] = deque(maxlen=1000)  # the last messages handed to paho, to wait for at the end
+    buffered: dict[int, list[str]] = {}
+
+    def send(stream: int) -> None:
+        items = buffered.pop(stream)
+        payload = items[0] if batch == 1 else join(items, fmt)
+        recent.append(client.publish(topic.format(stream=f"s{stream + 1}"), payload, qos=qos))
+
     try:
         for stream, values in rows:
             if rate > 0:
                 delay = started + sent / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            info = client.publish(
-                topic.format(stream=f"s{stream + 1}"), encode(values, features, fmt, time.time()), qos=qos
-            )
-            recent.append(info)
+            buffered.setdefault(stream, []).append(encode(values, features, fmt, time.time()))
+            if len(buffered[stream]) >= batch:
+                send(stream)
             sent += 1
             if progress is not None and sent % 100 == 0:
                 progress(100)
+        for stream in list(buffered):
+            send(stream)
         # Disconnecting at once would throw away what paho still holds in its queue.
         for info in recent:
             info.wait_for_publish(timeout=30)
@@ -74,3 +85,8 @@ def publish_stream(
         client.disconnect()
         client.loop_stop()
     return sent
+
+
+def join(payloads: list[str], fmt: str) -> str:
+    """Several encoded samples as one payload: a JSON array of them, or CSV lines."""
+    return "\n".join(payloads) if fmt == "csv" else "[" + ",".join(payloads) + "]"

@@ -76,7 +76,8 @@ def test_alerts_table_and_an_unreachable_broker(tmp_path: Path) -> None:
     assert "Error: cannot reach the broker at localhost:" in result.stderr
 
 
-def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [1, 4])
+def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path, batch: int) -> None:
     broker = Broker(tmp_path)
     broker.start()
     csv = tmp_path / "recorded.csv"
@@ -87,7 +88,19 @@ def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path)
     received = Subscriber(broker.port, "sensors/s1/pump")
     try:
         result = subprocess.run(
-            [*CLI, "simulate", str(csv), "--port", str(broker.port), "--rate", "0", "--qos", "1"],
+            [
+                *CLI,
+                "simulate",
+                str(csv),
+                "--port",
+                str(broker.port),
+                "--rate",
+                "0",
+                "--qos",
+                "1",
+                "--batch",
+                str(batch),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -97,8 +110,12 @@ def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path)
         assert "published 18 samples" in result.stderr
         assert "skipped 2 unreadable row(s) of" in result.stderr
         assert "not_a_number 1" in result.stderr and "wrong_length 1" in result.stderr
-        wait_for(lambda: len(received.lines) == 18, 10, "18 samples at the subscriber")
-        assert json.loads(received.lines[0]) | {"ts": 0} == {"a": 0.0, "b": 0.0, "ts": 0}
+        messages = -(-18 // batch)  # the last message carries what is left
+        wait_for(lambda: len(received.lines) == messages, 10, f"{messages} messages at the subscriber")
+        documents = [json.loads(line) for line in received.lines]
+        samples = [d for doc in documents for d in (doc if batch > 1 else [doc])]
+        assert [s["a"] for s in samples] == [float(i) for i in range(20) if i not in (4, 8)]
+        assert samples[0] | {"ts": 0} == {"a": 0.0, "b": 0.0, "ts": 0}
     finally:
         received.close()
         broker.stop()

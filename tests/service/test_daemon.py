@@ -156,6 +156,35 @@ def test_a_corpus_of_malformed_payloads_is_counted_and_crashes_nothing(
         assert health["parse_errors"] == daemon.counters["parse_errors"] and health["dropped"] == 0
 
 
+def test_payloads_of_several_samples_score_each_as_if_it_came_alone(
+    tmp_path: Path, broker: Broker, bundle_dir: Path
+) -> None:
+    from edge_lstm.service.worker import Daemon
+
+    config = write_config(tmp_path, broker.port, bundle_dir)
+    payloads = faulty_payloads(1500, seed=5)
+    alone = Daemon(config)
+    expected: list[tuple[str, int, float]] = []
+    alone.listeners.append(lambda e: expected.append((e.event, e.index, e.score)))
+    alone.process([("sensors/pump7/pump", p.encode(), 0.0) for p in payloads])
+    # Firmware that buffers readings: ten samples per message, the last message with one bad sample.
+    batches = ["[" + ",".join(payloads[i : i + 10]) + "]" for i in range(0, len(payloads), 10)]
+    batches.append('[{"vibration": 1.0}, ' + payloads[0] + "]")
+    with running_daemon(config) as daemon:
+        seen: list[tuple[str, int, float]] = []
+        daemon.listeners.append(lambda e: seen.append((e.event, e.index, e.score)))
+        client = publisher(broker.port)
+        publish_all(client, "sensors/pump7/pump", batches)
+        wait_until_quiet(daemon, len(payloads) + 2)
+        client.disconnect()
+    assert len(expected) >= 2
+    assert [e[:2] for e in seen] == [e[:2] for e in expected]
+    np.testing.assert_allclose([e[2] for e in seen], [e[2] for e in expected], rtol=1e-6)
+    assert daemon.counters["parse_error.missing_field"] == 1
+    # The batch's good sample repeats an old timestamp: the detector counts it, it is not lost silently.
+    assert daemon.counters["samples"] == len(payloads) + 1
+
+
 def test_several_streams_at_once_give_the_same_alerts_as_each_alone(tmp_path: Path, bundle_dir: Path) -> None:
     from edge_lstm.config import load_config
     from edge_lstm.service.worker import Daemon

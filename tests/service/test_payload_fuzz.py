@@ -1,4 +1,4 @@
-"""Arbitrary bytes and arbitrary JSON on a routed topic: never an exception, every message counted."""
+"""Arbitrary bytes and arbitrary JSON on a routed topic: never an exception, every sample scored or counted."""
 
 from __future__ import annotations
 
@@ -28,7 +28,17 @@ payloads = st.one_of(
     st.binary(max_size=64),
     json_values.map(lambda v: json.dumps(v).encode()),
     feature_objects.map(lambda v: json.dumps(v).encode()),
+    st.lists(feature_objects, min_size=1, max_size=4).map(lambda v: json.dumps(v).encode()),  # batches
 )
+
+
+def carried(payload: bytes) -> int:
+    """How many samples a payload stands for: each object of a batch (a JSON array of objects), else one."""
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError):
+        return 1
+    return len(document) if isinstance(document, list) and document and isinstance(document[0], dict) else 1
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +54,7 @@ def daemon(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Daemon
 def test_any_payload_is_parsed_or_counted(daemon: Daemon, batch: list[bytes]) -> None:
     before = daemon.counters["samples"] + daemon.counters["parse_errors"]
     daemon.process([("f/x", payload, 0.0) for payload in batch])
-    assert daemon.counters["samples"] + daemon.counters["parse_errors"] == before + len(batch)
+    assert daemon.counters["samples"] + daemon.counters["parse_errors"] == before + sum(map(carried, batch))
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,37 @@ def test_literals_msgspec_refuses_still_read_as_before() -> None:
     assert timestamp == 10.0 and np.isnan(values[0]) and values[1] == values[2] == np.inf
     values, _ = PayloadParser("json", FEATURES).parse(b'{"a": "\\ud800x", "b": 1, "c": 2, "a": 3}')
     assert values.tolist() == [3.0, 1.0, 2.0]  # the last of a duplicated key, as json reads it
+
+
+@pytest.mark.parametrize(
+    ("fmt", "payload"),
+    [
+        (
+            "json",
+            b'[{"a": 1, "b": 2, "c": 3, "ts": 10}, {"a": 4, "b": 5, "ts": 11}, {"a": 7, "b": 8, "c": 9, "ts": 12}]',
+        ),
+        ("json_array", b"[[10, 1, 2, 3], [11, 4, 5], [12, 7, 8, 9]]"),
+        ("csv", b"10,1,2,3\r\n11,4,5\n\n12,7,8,9\n"),
+    ],
+)
+def test_a_batch_gives_each_sample_or_its_own_error_in_order(fmt: str, payload: bytes) -> None:
+    parser = PayloadParser(fmt, FEATURES, timestamp_field="ts" if fmt == "json" else "first")
+    first, bad, last = parser.samples(payload)
+    assert isinstance(first, tuple) and isinstance(last, tuple)
+    np.testing.assert_array_equal(first[0], [1, 2, 3])
+    np.testing.assert_array_equal(last[0], [7, 8, 9])
+    assert (first[1], last[1]) == (10.0, 12.0)
+    assert isinstance(bad, FrameError) and str(bad).startswith("sample 2 of 3: ")
+    assert bad.reason == ("missing_field" if fmt == "json" else "wrong_length")
+
+
+def test_one_sample_is_a_batch_of_one_and_a_bad_payload_is_refused_whole() -> None:
+    parser = PayloadParser("json_array", FEATURES)
+    (only,) = parser.samples(b"[1, 2, 3]")
+    assert isinstance(only, tuple) and only[0].tolist() == [1.0, 2.0, 3.0]
+    for payload, reason in ((b"[]", "wrong_length"), (b"{", "not_json"), (b'{"a": 1}', "wrong_type")):
+        with pytest.raises(FrameError) as error:
+            parser.samples(payload)
+        assert error.value.reason == reason
+    with pytest.raises(FrameError, match="csv has no values"):
+        PayloadParser("csv", FEATURES).samples(b"\n \n")
