@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.jumps import JumpWatch
 from edge_lstm.core.level import LevelTracker
+from edge_lstm.core.samples import readings_valid, within
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
 from edge_lstm.core.smoothing import TrailingMean
@@ -47,20 +49,6 @@ from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
 from edge_lstm.errors import DataError, SettingsError
 
 FloatArray = npt.NDArray[np.float32]
-MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample invalid
-# The ufunc's own reduction: the array method (.any()) wraps it in Python, which costs more than the
-# work on five numbers, once per sample.
-_any = np.logical_or.reduce
-
-
-def _readings(values: list[float]) -> bool:
-    """Whether every value is a reading: finite and below ``MAX_READING`` in magnitude (NaN fails).
-    On Python floats: for a handful of sensors, cheaper than any sequence of numpy calls, and a plain
-    loop is twice as fast as ``all()`` over a generator."""
-    for value in values:  # noqa: SIM110
-        if not abs(value) < MAX_READING:
-            return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -94,6 +82,13 @@ class DetectorSettings:
     # Leaps (core/jumps.py): per channel, the step between consecutive readings that is a leap (0 = never).
     jump: list[float] | None = None
     scorer: Scorer = field(default_factory=Scorer)
+
+    @cached_property
+    def input_bounds(self) -> tuple[list[float], list[float]] | None:
+        """The calibrated input range as Python floats, for the check on every sample (None: no check)."""
+        if self.input_low is None or self.input_high is None:
+            return None
+        return self.input_low.tolist(), self.input_high.tolist()
 
     def __post_init__(self) -> None:
         if self.smooth < 1:
@@ -250,7 +245,7 @@ class StreamDetector:
         row = np.asarray(values, dtype=np.float64)
         # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
         readings = row.tolist()  # once: the checks and the watches read Python floats
-        if row.shape != (len(self.settings.features),) or not _readings(readings):
+        if row.shape != (len(self.settings.features),) or not readings_valid(readings):
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if timestamp is not None and self._last_time is not None:
@@ -278,7 +273,7 @@ class StreamDetector:
         standardized = [
             (x - m) / s for x, m, s in zip(readings, self._center.tolist(), self._scale.tolist(), strict=True)
         ]
-        if not _readings(standardized):  # a finite reading, absurd once scaled
+        if not readings_valid(standardized):  # a finite reading, absurd once scaled
             c.invalid += 1
             return StepResult(index, None, self.alerting, skipped="invalid")
         if self._smoother is not None:
@@ -288,10 +283,14 @@ class StreamDetector:
         self._pending = scaled
         self._pending_index = index
         self._pending_time = timestamp
-        low, high = self.settings.input_low, self.settings.input_high
-        if low is not None and high is not None and _any((scaled < low) | (scaled > high)):
+        # The window takes the sample now, so a wave can score every stream's window at once
+        # before each stream's ``complete``; the model sees it in this step.
+        self._window.push(scaled)
+        self._since_reset += 1
+        bounds = self.settings.input_bounds
+        if bounds is not None and not within(scaled.tolist(), *bounds):
             c.out_of_range += 1
-            return np.clip(scaled, low, high)
+            return np.clip(scaled, self.settings.input_low, self.settings.input_high)
         return scaled
 
     def _mark(self, readings: list[float]) -> bool:
@@ -329,20 +328,29 @@ class StreamDetector:
             return None
         return StandardScaler(self._offset.astype(np.float32), self._spread.astype(np.float32))
 
-    def complete(self, reconstruction: FloatArray) -> StepResult:
-        """Score the admitted sample against the model's reconstruction and update the alert state."""
-        scaled, index, timestamp = self._pending, self._pending_index, self._pending_time
-        if scaled is None:
+    @property
+    def scored_window(self) -> FloatArray | None:
+        """The trailing window that ends with the admitted sample, if that sample will be scored (warm-up
+        over, window full): what the model's reconstruction is compared with."""
+        return self._window.values if self._since_reset > self.settings.warmup and self._window.full else None
+
+    def complete(
+        self, reconstruction: FloatArray, errors: npt.NDArray[np.float64] | None = None, score: float = 0.0
+    ) -> StepResult:
+        """Score the admitted sample against the model's reconstruction and update the alert state;
+        ``errors`` and ``score`` when a wave has worked them out for all its streams at once."""
+        index, timestamp = self._pending_index, self._pending_time
+        if self._pending is None:
             raise RuntimeError("complete() called without a sample admitted by admit()")
         self._pending = None
-        self._window.push(scaled)
-        self._since_reset += 1
-        if self._since_reset <= self.settings.warmup or not self._window.full:
-            self.counters.warming_up += 1
-            return StepResult(index, None, self.alerting)
+        if errors is None:  # a wave passes errors only for a sample it found ready to score
+            window = self.scored_window
+            if window is None:
+                self.counters.warming_up += 1
+                return StepResult(index, None, self.alerting)
+            errors = self.settings.scorer.sensor_terms(reconstruction, window)
+            score = score_of(errors)
         self.counters.scored += 1
-        errors = self.settings.scorer.sensor_terms(reconstruction, self._window.values)
-        score = score_of(errors)
         if isinstance(self._debounce, AdaptiveThreshold):
             self._debounce.update(score)
             threshold = math.nan  # a log-scale reference: worked out only when an event reports it

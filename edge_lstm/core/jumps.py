@@ -15,6 +15,9 @@ last reading is forgotten: a step across a gap is not a leap.
 
 from __future__ import annotations
 
+import math
+import operator
+
 import numpy as np
 import numpy.typing as npt
 
@@ -40,10 +43,12 @@ class JumpWatch:
     """One stream's last reading and hold counters; ``push`` says whether a channel is marked after this
     sample, ``marked`` which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
 
-    __slots__ = ("held", "last", "limits", "marked")
+    __slots__ = ("_quiet_step", "held", "last", "limits", "marked")
 
     def __init__(self, limits: list[float]) -> None:
         self.limits = [float(limit) for limit in limits]  # 0: never (kept finite: snapshots are JSON)
+        # No channel can leap on a step up to this: the smallest limit in force (derived, not state).
+        self._quiet_step = min((limit for limit in self.limits if limit > 0), default=math.inf)
         self.last: list[float] | None = None
         self.held = [0] * len(limits)
         self.marked = [False] * len(limits)
@@ -53,6 +58,10 @@ class JumpWatch:
         last = self.last
         if last is None:
             self.held = [max(h - 1, 0) for h in self.held]
+        elif True not in self.marked and max(map(abs, map(operator.sub, row, last))) <= self._quiet_step:
+            # The common case: nothing held and no step near any limit, so nothing changes (in C).
+            self.last = row
+            return False
         else:
             self.held = [
                 JUMP_HOLD if 0.0 < limit < abs(x - previous) else max(h - 1, 0)

@@ -61,17 +61,24 @@ class TrailingWindow:
 
 
 def sensor_errors(reconstruction: FloatArray, window: FloatArray) -> npt.NDArray[np.float64]:
-    """Mean squared error per sensor over the window: shape (features,), float64 because a reading
-    far outside the training range squares past float32's range."""
+    """Mean squared error per sensor over the window: shape (features,), or (streams, features) for a
+    wave's windows stacked (streams, window, features). Float64 because a reading far outside the
+    training range squares past float32's range."""
     diff = reconstruction.astype(np.float64) - window
     # np.add.reduce rather than .mean(): the same sum without the Python-level wrapper, which is
-    # most of the cost on arrays this small (this runs once per sample).
-    return np.add.reduce(diff * diff, axis=0) * (1.0 / diff.shape[0])  # type: ignore[no-any-return]
+    # most of the cost on arrays this small. Summed row after row over the window axis, in the same
+    # order for one stream as for a stack, so a wave's scores equal each stream's alone, bit for bit.
+    return np.add.reduce(diff * diff, axis=-2) * (1.0 / diff.shape[-2])  # type: ignore[no-any-return]
 
 
 def score_of(errors: npt.NDArray[np.floating[Any]]) -> float:
     """The scalar score: mean of the per-sensor errors. Higher is more anomalous."""
     return float(np.add.reduce(errors)) / int(errors.shape[0])
+
+
+def scores_of(errors: npt.NDArray[np.floating[Any]]) -> list[float]:
+    """``score_of`` for each row of (streams, features) terms, equal to it bit for bit."""
+    return [total / int(errors.shape[1]) for total in np.add.reduce(errors, axis=1).tolist()]
 
 
 def contributions(errors: npt.NDArray[np.floating[Any]], names: list[str]) -> dict[str, float]:
@@ -119,14 +126,18 @@ class Scorer:
         self.precision = None if precision is None else np.asarray(precision, dtype=np.float64)
 
     def sensor_terms(self, reconstruction: FloatArray, window: FloatArray) -> npt.NDArray[np.float64]:
-        """Per-sensor terms for one step, shape (features,); the score is their mean."""
+        """Per-sensor terms for one step, shape (features,), whose mean is the score; or for a wave,
+        shape (streams, features), from reconstructions and windows stacked along a first axis."""
         if self.kind == "window_mse":
             return sensor_errors(reconstruction, window)
         diff = reconstruction.astype(np.float64) - window
-        residual = np.add.reduce(diff, axis=0) * (1.0 / diff.shape[0])
+        residual = np.add.reduce(diff, axis=-2) * (1.0 / diff.shape[-2])
         if self.precision is None:
             return residual * residual  # type: ignore[no-any-return]
-        return residual * (self.precision @ residual)  # type: ignore[no-any-return]
+        # (P r)_j as a sum of products along each row: the same arithmetic for one stream and a stack
+        # (a matrix product could take another kernel, and other last bits, for another batch size).
+        weighted = np.add.reduce(self.precision * residual[..., None, :], axis=-1)
+        return residual * weighted  # type: ignore[no-any-return]
 
     def sequence_terms(self, reconstructions: FloatArray, scaled: FloatArray) -> npt.NDArray[np.float64]:
         """``sensor_terms`` for every row of a sequence at once: shape (rows, features)."""

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-# References to configuration, not state: rebuilt from the bundle and the config at start.
-NOT_STATE = frozenset({"settings", "_settings", "model", "stream", "scorer"})
+# References to configuration, and values derived from it, not state: rebuilt from the bundle and the
+# config at start.
+NOT_STATE = frozenset({"settings", "_settings", "model", "stream", "scorer", "_quiet_step"})
 
 
 class SnapshotMismatch(ValueError):

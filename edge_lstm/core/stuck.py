@@ -17,6 +17,8 @@ resting, not stuck, and is never counted.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import numpy.typing as npt
 
@@ -68,6 +70,12 @@ class StuckWatch:
         last = self.last
         if last is None:
             self.runs = [1] * len(row)
+        elif not any(map(operator.eq, row, last)):
+            # The common case: every reading moved, so every run starts over (compared in C).
+            self.last = row
+            self.runs = [1] * len(row)
+            self.marked = [limit <= 1 for limit in self.limits]
+            return True in self.marked
         else:
             # A reading resting at its training floor or ceiling does not count towards a run.
             self.runs = [

@@ -3,8 +3,9 @@
 A stream's samples depend on each other through the recurrent state, so a wave takes at most one
 sample per stream; waves repeat until no stream has a sample left. The states live in each model's
 ``StateBank``: a wave of several streams gathers their rows, steps them in one call and scatters the
-new state back. The results come back as ``Outcome`` values for the caller to log, count and publish:
-nothing here does I/O.
+new state back, then scores every stream whose window is ready in one pass over the stacked windows
+(equal, bit for bit, to each stream scoring its own). The results come back as ``Outcome`` values for
+the caller to log, count and publish: nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from edge_lstm.core.detector import StepResult
+from edge_lstm.core.scoring import scores_of
 from edge_lstm.engine.bank import StateBank
 from edge_lstm.engine.router import Pending, Stream
 
@@ -75,9 +77,18 @@ def _advance(bank: StateBank, group: list[_Admitted], record: Callable[[Outcome]
         record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))
         return
     streams = [entry[0] for entry in group]
-    reconstructions = bank.advance(
-        [s.row for s in streams], [s.detector for s in streams], [entry[1] for entry in group]
-    )
-    for (stream, _, pending, gap, out), reconstruction in zip(group, reconstructions, strict=True):
-        result = stream.detector.complete(reconstruction)
+    detectors = [s.detector for s in streams]
+    reconstructions = bank.advance([s.row for s in streams], detectors, [entry[1] for entry in group])
+    # Every scored stream's errors and score in one pass over the stacked windows, not one per stream.
+    ready = [(k, window) for k, d in enumerate(detectors) if (window := d.scored_window) is not None]
+    errors: list[np.ndarray | None] = [None] * len(group)
+    scores = [0.0] * len(group)
+    scorer = detectors[0].settings.scorer
+    if ready and all(d.settings.scorer is scorer for d in detectors):
+        scored = [k for k, _ in ready]
+        terms = scorer.sensor_terms(reconstructions[scored], np.stack([window for _, window in ready]))
+        for k, row, score in zip(scored, terms, scores_of(terms), strict=True):
+            errors[k], scores[k] = row, score
+    for k, (stream, _, pending, gap, out) in enumerate(group):
+        result = detectors[k].complete(reconstructions[k], errors[k], scores[k])
         record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))

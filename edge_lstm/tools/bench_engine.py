@@ -55,9 +55,14 @@ def invoke_us(bundle: Bundle, repeats: int) -> float:
 
 
 def payloads(bundle: Bundle, n: int, seed: int = 0) -> list[bytes]:
-    """``n`` JSON payloads with a timestamp, values drawn around the bundle's operating point."""
+    """``n`` JSON payloads with a timestamp: readings that wander around the bundle's operating point
+    (a slow AR(1) in its standardized units), moving a little between samples as sensors do; independent
+    draws would leap at every sample and keep each stream in alert, which is not the common case."""
     rng = np.random.default_rng(seed)
-    rows = bundle.scaler.inverse(rng.normal(size=(n, len(bundle.features))).astype(np.float32))
+    walk = np.zeros((n, len(bundle.features)))
+    for t in range(1, n):
+        walk[t] = 0.98 * walk[t - 1] + 0.1 * rng.normal(size=len(bundle.features))
+    rows = bundle.scaler.inverse(walk.astype(np.float32))
     return [
         json.dumps(
             {**{f: round(float(v), 5) for f, v in zip(bundle.features, row, strict=True)}, "ts": 1e9 + i}

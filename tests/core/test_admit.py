@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import random_reference_weights
 
-from edge_lstm.core.detector import MAX_READING, DetectorSettings, StepResult, StreamDetector
+from edge_lstm.core.detector import DetectorSettings, StepResult, StreamDetector
+from edge_lstm.core.samples import MAX_READING
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.smoothing import TrailingMean
 from edge_lstm.runtime.reference import NumpyStepModel

@@ -3,14 +3,18 @@ own, named, and clears when it moves again (or the leap's hold ends)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import random_reference_weights
 
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
-from edge_lstm.core.jumps import JUMP_FACTOR, JUMP_HOLD, jump_limits
+from edge_lstm.core.jumps import JUMP_FACTOR, JUMP_HOLD, JumpWatch, jump_limits
 from edge_lstm.core.scaling import StandardScaler
-from edge_lstm.core.stuck import MIN_STUCK, NEVER, longest_runs, stuck_limits
+from edge_lstm.core.stuck import MIN_STUCK, NEVER, StuckWatch, longest_runs, stuck_limits
 from edge_lstm.errors import SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
 
@@ -76,8 +80,37 @@ def test_a_leap_alerts_named_for_its_hold_and_a_step_across_a_gap_does_not() -> 
     assert [(e.event, e.index) for e in events] == [("alert_start", 30), ("alert_clear", 30 + JUMP_HOLD + 1)]
     assert events[0].contributions == {"a": 1.0, "b": 0.0, "c": 0.0}
     # A stream that resumes at another level after a gap has not leapt.
-    gapped = DetectorSettings(**{**vars(detector.settings), "sample_period_s": 1.0})
+    gapped = dataclasses.replace(detector.settings, sample_period_s=1.0)
     resumed = StreamDetector(gapped, detector.model, stream="s2")
     rows[40:, 1] += 5.0
     times = [t + (1000.0 if t >= 40 else 0.0) for t in range(60)]
     assert not any(resumed.process(row, times[t]).events for t, row in enumerate(rows) if t != 30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from([0.0, 1.0, 1.5, 4.0, -3.0, 2]), min_size=3, max_size=3), min_size=1, max_size=40),
+    st.lists(st.sampled_from([0, 1, 2, 10]), min_size=3, max_size=3),
+    st.lists(st.sampled_from([0.0, 0.4, 2.0, 6.0]), min_size=3, max_size=3),
+)
+def test_the_watches_shortcuts_decide_as_the_rules_say(
+    rows: list[list[float]], after: list[int], steps: list[float]
+) -> None:
+    """The watches skip work when nothing repeats or nothing steps near a limit; what they decide must
+    be the plain rules': a run of equal readings strictly inside (low, high), a step beyond the limit."""
+    stuck, jumps = StuckWatch(after, [-3.0] * 3, [4.0] * 3), JumpWatch(steps)
+    runs, held, last = [0, 0, 0], [0, 0, 0], None
+    for row in rows:
+        if last is None:
+            runs = [1, 1, 1]
+            held = [max(h - 1, 0) for h in held]
+        else:
+            runs = [r + 1 if x == p and -3.0 < x < 4.0 else 1 for x, p, r in zip(row, last, runs, strict=True)]
+            held = [
+                JUMP_HOLD if 0 < s < abs(x - p) else max(h - 1, 0)
+                for x, p, s, h in zip(row, last, steps, held, strict=True)
+            ]
+        last = row
+        expected_stuck = [r >= (a if a > 0 else 10**9) for r, a in zip(runs, after, strict=True)]
+        assert stuck.push(row) == any(expected_stuck) and stuck.marked == expected_stuck
+        assert jumps.push(row) == any(h > 0 for h in held) and jumps.marked == [h > 0 for h in held]

@@ -3,6 +3,7 @@ exactly as each stream would alone, step by step."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from support import random_reference_weights
 from edge_lstm.bundle import load_bundle
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.detector import StepResult, StreamDetector
+from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.snapshot import capture, restore
 from edge_lstm.engine.bank import StateBank
 from edge_lstm.engine.router import Pattern, Pending, Router
@@ -45,14 +47,26 @@ def _replay_alone(
     return [detector.process(values[i], times[i]) for i in range(len(values))]
 
 
-@pytest.mark.parametrize("rule", [None, ThresholdRule("quantile", 0.999)], ids=["adaptive", "quantile"])
-def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path, rule: ThresholdRule | None) -> None:
+@pytest.mark.parametrize(
+    ("rule", "score"),
+    [(None, "window_mse"), (ThresholdRule("quantile", 0.999), "window_mse"), (None, "residual"), (None, "mahalanobis")],
+    ids=["adaptive", "quantile", "residual", "mahalanobis"],
+)
+def test_streams_through_the_bank_decide_exactly_as_each_alone(
+    bundle_dir: Path, rule: ThresholdRule | None, score: str
+) -> None:
     """Eleven streams (more than the bank's first 8 rows, so it grows mid-run), each with its own faults,
     a missing reading, a duplicate and a gap, arriving unevenly so waves hold 1 to 11 streams; one stream
-    is restored from a snapshot along the way. Scores, alert states, skips and events
-    equal those of each stream replayed alone through its own detector, sample by sample."""
+    is restored from a snapshot along the way. Scores (worked out for the whole wave at once, for each
+    kind of score), alert states, skips and events equal those of each stream replayed alone through its
+    own detector, sample by sample."""
     bundle = load_bundle(bundle_dir)
     settings = bundle.detector_settings(None, rule)
+    if score != "window_mse":  # each score, worked out for a whole wave at once, as for one stream
+        features = len(bundle.features)
+        mix = np.random.default_rng(1).normal(size=(features, features))
+        precision = mix @ mix.T + features * np.eye(features) if score == "mahalanobis" else None
+        settings = dataclasses.replace(settings, scorer=Scorer(score, precision))
     model = bundle.open_model()
     parser = PayloadParser("json", tuple(bundle.features))
     router = Router([Pattern("p/+", "m", settings, parser)], {"m": model})
