@@ -23,6 +23,10 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Series
     return directory, write_corpus(directory, seed=0)
 
 
+def load_manifest_of_all() -> list[SeriesInfo]:
+    return [corpus.generate_series(index).info for index in range(corpus.SERIES_COUNT)]
+
+
 def files(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
@@ -156,6 +160,20 @@ def test_bad_arguments_are_refused() -> None:
         corpus.generate_series(corpus.SERIES_COUNT)
     with pytest.raises(ValueError, match="seed"):
         corpus.generate_series(0, seed=-1)
+    with pytest.raises(ValueError, match="sizes must be"):
+        corpus.generate_series(0, sizes=(500, 400))
+
+
+def test_the_long_variant_records_the_start_stop_machines_for_longer(tmp_path: Path) -> None:
+    infos = write_corpus(tmp_path, seed=0, long=True)
+    short = {i.name: i for i in load_manifest_of_all()}
+    assert infos and {i.kind for i in infos} == {"dutycycle"}
+    assert len(infos) == sum(1 for i in short.values() if i.kind == "dutycycle")
+    for info in infos:
+        assert (info.train_rows, info.rows) == corpus.LONG_SIZES and info.channels == short[info.name].channels
+        assert info.faults and all(f.start >= info.train_rows for f in info.faults)
+        labels = read_csv(tmp_path / info.file).labels
+        assert np.array_equal(np.asarray(labels["anomaly"]) > 0, expected_labels(info) > 0)
 
 
 def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:

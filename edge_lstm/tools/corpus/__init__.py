@@ -7,6 +7,10 @@ shifts, drifts, stuck sensors, frequency changes, correlation breaks, noise burs
 some subtle. Every series is generated from ``(seed, series index)`` alone, so one series never
 shifts another and the same seed writes byte-identical files.
 
+A long variant (``write_corpus(DIR, long=True)``, ``python -m edge_lstm.tools.corpus DIR --long``) writes
+only the start/stop machines, recorded for weeks (``LONG_SIZES``: 60,000 training rows of 90,000), so
+training takes the path of large data.
+
 Layout of a written corpus (``write_corpus``)::
 
     DIR/<name>.csv     timestamp,<channels...>,anomaly   (ISO 8601 UTC seconds; anomaly 0/1)
@@ -66,12 +70,13 @@ from edge_lstm.tools.corpus.manifest import (
     load_manifest,
 )
 from edge_lstm.tools.corpus.plans import SERIES_COUNT
-from edge_lstm.tools.corpus.writer import summary, write_corpus
+from edge_lstm.tools.corpus.writer import LONG_SIZES, summary, write_corpus
 
 __all__ = [
     "DIFFICULTIES",
     "FAULT_KINDS",
     "GENERATOR",
+    "LONG_SIZES",
     "MANIFEST",
     "PROPERTIES",
     "SERIES_COUNT",

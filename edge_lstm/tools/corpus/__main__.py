@@ -1,4 +1,4 @@
-"""``python -m edge_lstm.tools.corpus DIR [--seed S]``: write the corpus and print its summary."""
+"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long]``: write the corpus and print its summary."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ def _main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("directory", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="only the start/stop machines, recorded for weeks (60,000 training rows of 90,000)",
+    )
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error("--seed must be >= 0")
     began = time.perf_counter()
-    infos = write_corpus(args.directory, args.seed)
+    infos = write_corpus(args.directory, args.seed, long=args.long)
     for line in summary(infos):
         print(line)
     print(f"wrote {len(infos)} series and {MANIFEST} to {args.directory} in {time.perf_counter() - began:.1f} s")

@@ -50,17 +50,22 @@ def series_name(index: int) -> str:
     return _NAMES[index]
 
 
-def generate_series(index: int, seed: int = 0) -> GeneratedSeries:
+def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = None) -> GeneratedSeries:
     """Series ``index`` of the corpus for ``seed``, in memory, with its fault-free counterpart.
 
     Three independent streams come from ``(seed, index)``: the layout (sizes, timestamps), the signal
-    and the faults. The clean counterpart is the same signal stream with no faults applied.
+    and the faults. The clean counterpart is the same signal stream with no faults applied. ``sizes``
+    (training rows, rows) replaces the series' own ranges: the same machine, recorded for longer.
     """
     if not 0 <= index < SERIES_COUNT:
         raise IndexError(f"series index {index} out of range 0..{SERIES_COUNT - 1}")
     if seed < 0:
         raise ValueError("seed must be >= 0")
     plan = _PLANS[index]
+    if sizes is not None:
+        if not 0 < sizes[0] < sizes[1]:
+            raise ValueError(f"sizes must be (training rows, rows) with 0 < training rows < rows, got {sizes}")
+        plan = replace(plan, train=(sizes[0], sizes[0]), rows=(sizes[1], sizes[1]))
     layout_seed, signal_seed, fault_seed = np.random.SeedSequence([seed, index]).spawn(3)
     layout = np.random.default_rng(layout_seed)
     rows = int(layout.integers(plan.rows[0], plan.rows[1] + 1))

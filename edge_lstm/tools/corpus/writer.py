@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_lstm.tools.corpus.generate import generate_series
 from edge_lstm.tools.corpus.manifest import GENERATOR, MANIFEST, VERSION, GeneratedSeries, SeriesInfo
-from edge_lstm.tools.corpus.plans import SERIES_COUNT
+from edge_lstm.tools.corpus.plans import _PLANS, SERIES_COUNT
 
 
 def _write_csv(path: Path, series: GeneratedSeries) -> None:
@@ -23,14 +23,24 @@ def _write_csv(path: Path, series: GeneratedSeries) -> None:
         handle.write(header + "\n" + body + "\n")
 
 
-def write_corpus(directory: Path, seed: int = 0) -> list[SeriesInfo]:
+# The long variant (``write_corpus(..., long=True)``): the start/stop machines recorded for weeks, as
+# a plant's historian exports them; training is then past the size where a fixed quantile threshold
+# is chosen over the adaptive rule, a path the short series never take.
+LONG_FAMILIES = ("dutycycle",)
+LONG_SIZES = (60_000, 90_000)  # training rows, rows
+
+
+def write_corpus(directory: Path, seed: int = 0, long: bool = False) -> list[SeriesInfo]:
     """Write every series as ``DIR/<name>.csv`` and the manifest ``DIR/corpus.json``; return the
-    manifest entries. The same ``seed`` writes byte-identical files."""
+    manifest entries. The same ``seed`` writes byte-identical files. ``long``: only the start/stop
+    machines, at ``LONG_SIZES`` rows."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     infos = []
     for index in range(SERIES_COUNT):
-        series = generate_series(index, seed)
+        if long and _PLANS[index].family not in LONG_FAMILIES:
+            continue
+        series = generate_series(index, seed, LONG_SIZES if long else None)
         _write_csv(directory / series.info.file, series)
         infos.append(series.info)
     manifest = {
