@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edge_lstm.cli.common import csv_options, model_option, variant_option
+from edge_lstm.cli.progress import progress
 from edge_lstm.core.calibration import ThresholdRule
 
 
@@ -59,7 +59,7 @@ def replay(
     recording = read_csv(file, sep=sep, timestamp=timestamp_col, columns=bundle.features)
     sink = JsonLinesSink()
     model = bundle.open_model(variant) if variant else None
-    with click.progressbar(length=len(recording), label="replaying", file=sys.stderr) as bar:
+    with progress("replaying", length=len(recording)) as bar:
         result = run_replay(
             recording,
             bundle,

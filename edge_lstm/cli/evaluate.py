@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from edge_lstm.cli.common import CLIError, model_option, variant_option
+from edge_lstm.cli.progress import progress
 from edge_lstm.cli.skab import skab_options
 from edge_lstm.core.calibration import ThresholdRule
 
@@ -116,7 +116,7 @@ def evaluate(
     rule = ThresholdRule.parse(threshold_rule) if threshold_rule else None
     model = bundle.open_model(variant) if variant else None
     results = []
-    with click.progressbar(files, label="evaluating", file=sys.stderr) as bar:
+    with progress("evaluating", iterable=files) as bar:
         for path in bar:
             recording = read_csv(path, columns=bundle.features)
             result, run = evaluate_recording(recording, bundle, window_s, model=model, rule=rule)

@@ -3,7 +3,6 @@ beside peers run through the same harness."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from edge_lstm.cli.common import require_training_extra
+from edge_lstm.cli.progress import progress
 
 PEERS = ("windowed-gaussian", "rolling-zscore", "half-space-trees")
 
@@ -37,7 +37,7 @@ def run_corpus(
             click.echo(f"generating the corpus in {root}", err=True)
             write_corpus(root)
         series += g.corpus_series(root)[:limit]
-    with click.progressbar(length=len(series), label="series", file=sys.stderr, item_show_func=str) as bar:
+    with progress("series", length=len(series), show_item=True) as bar:
         runs = g.evaluate_all(series, list(PEERS), on_series=lambda name: bar.update(1, name), keep=keep)
     document = g.summarize(runs, series)
     table = g.markdown(document, "Detection with default settings, beside peers through the same harness")
@@ -64,7 +64,7 @@ def run_ablation(keep: Path, json_path: Path | None, md_path: Path | None) -> No
     kept = list(ablation.load_kept(keep))
     if not kept:
         raise click.UsageError(f"{keep}: no kept series with the adaptive rule to re-decide")
-    with click.progressbar(length=len(ablation.VARIANTS), label="variants", file=sys.stderr) as bar:
+    with progress("variants", length=len(ablation.VARIANTS)) as bar:
         table = {}
         for name, change in ablation.VARIANTS.items():
             table.update(ablation.ablate(kept, {name: change}))

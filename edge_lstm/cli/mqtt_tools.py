@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 
 from edge_lstm.cli.common import CLIError, batch_option, mqtt_options, mqtt_settings
+from edge_lstm.cli.progress import progress
 
 
 @click.command()
@@ -137,7 +137,7 @@ def simulate(
         if fmt == "forwarder" or checksum:
             raise click.UsageError("--format forwarder and --checksum are line formats: use them with --serial")
         try:
-            with click.progressbar(length=total, label="publishing", file=sys.stderr) as bar:
+            with progress("publishing", length=total) as bar:
                 sent = publish_stream(settings, topic, rows, features, rate, fmt or "json", qos, bar.update, batch)
         except OSError as error:
             raise CLIError(f"cannot reach the broker at {settings.host}:{settings.port} ({error})") from None
@@ -167,7 +167,7 @@ def _to_serial(
     if fmt == "json_array":
         raise click.UsageError("--serial writes forwarder, csv or json lines, not json_array")
     try:
-        with click.progressbar(length=total, label="writing", file=sys.stderr) as bar:
+        with progress("writing", length=total) as bar:
             sent = write_serial(port, baud, (v for _, v in rows), features, rate, fmt, checksum, bar.update)
     except (OSError, ValueError) as error:  # pyserial's SerialException is an OSError
         raise CLIError(f"cannot write to the serial port {port} ({error})") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 import click
 
 from edge_lstm.cli.common import require_training_extra
+from edge_lstm.cli.progress import progress
 
 FLEET_QUANTILE = 0.99  # chosen on the tuning files, see the README
 EXCLUDED_DEFAULT = ("Temperature", "Thermocouple")  # as edge_lstm_train.skab.EXCLUDED (no TF import here)
@@ -122,7 +122,7 @@ def run_skab(
                 config, options = skab.recipe(**knobs)
             trainer = skab.Trainer(config, options)
             label = f"{protocol:>11s}"
-            with click.progressbar(length=n_files, label=label, file=sys.stderr, item_show_func=str) as bar:
+            with progress(label, length=n_files, show_item=True) as bar:
                 run = skab.run_protocol(
                     protocol,
                     root,
