@@ -4,7 +4,7 @@
 #   ./dev.sh test    lint, type-check and run the test suite
 #   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
 #   ./dev.sh skab [DATA_DIR]   the SKAB benchmark, both protocols (default data: ../shared/data/skab)
-#   ./dev.sh corpus [DIR...]  default settings on the generated corpus and SKAB, beside peers
+#   ./dev.sh corpus [DIR...] [--train-option KEY=VALUE]  default settings (or a variant) on the generated corpus and SKAB, beside peers
 #   ./dev.sh install-check     the built wheel in a device venv, and on an emulated Raspberry Pi 4 and 5
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -81,8 +81,17 @@ case "${1:-help}" in
   corpus)
     shift
     venv train,dev  # the peers include river's Half-Space Trees (a dev dependency)
-    # The generated corpus, and SKAB's 34 files when the data is beside the checkout.
-    if [ $# -eq 0 ]; then set -- bench-results/corpus; [ -d ../shared/data/skab ] && set -- "$@" ../shared/data/skab; fi
+    # The generated corpus, and SKAB's 34 files when the data is beside the checkout, unless folders
+    # are named (every option here takes a value: what follows an option is not a folder).
+    folders=0 after_option=0
+    for arg in "$@"; do
+      if [ "$after_option" -eq 1 ]; then after_option=0; elif [ "${arg#-}" != "$arg" ]; then after_option=1; else folders=1; fi
+    done
+    if [ "$folders" -eq 0 ]; then
+      defaults=(bench-results/corpus)
+      [ -d ../shared/data/skab ] && defaults+=(../shared/data/skab)
+      set -- "${defaults[@]}" "$@"
+    fi
     "$VENV/bin/edge-lstm" evaluate --protocol corpus "$@" \
       --json bench-results/generalization.json --markdown bench-results/generalization.md
     ;;

@@ -105,9 +105,9 @@ def judge(name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int) 
     )
 
 
-def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bool = False) -> Run:
-    """Train with default settings on the training rows, replay the whole series, judge. ``keep``
-    leaves the bundle in ``workdir`` (for ``ablation.py``)."""
+def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bool = False, options: Any = None) -> Run:
+    """Train with default settings (or ``options``, a ``TrainOptions``) on the training rows, replay the
+    whole series, judge. ``keep`` leaves the bundle in ``workdir`` (for ``ablation.py``)."""
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
     from edge_lstm_train.skab import piece
@@ -117,7 +117,7 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
     try:
         train = piece(series.recording, 0, series.train_rows)
         train = dataclasses.replace(train, labels={})
-        train_bundle([train], out, ModelConfig(), TrainOptions(name="corpus"), log=log, progress=False)
+        train_bundle([train], out, ModelConfig(), options or TrainOptions(name="corpus"), log=log, progress=False)
         bundle = load_bundle(out)
         recording = series.recording
         if recording.features != bundle.features:  # training left out drifting channels
@@ -191,15 +191,18 @@ def evaluate_all(
     on_series: Callable[[str], None] = lambda _name: None,
     log: Callable[[str], None] = lambda _message: None,
     keep: Path | None = None,
+    options: Any = None,
 ) -> list[Run]:
-    """Every detector on every series. ``keep``: a folder that keeps our bundles and every detector's
-    scores and decisions (``ablation.py`` re-decides them without training again)."""
+    """Every detector on every series; ours trained with ``options`` (default: the defaults). ``keep``: a
+    folder that keeps our bundles and every detector's scores and decisions (``ablation.py`` re-decides
+    them without training again)."""
     scratch = keep / "bundles" if keep else Path(tempfile.mkdtemp(prefix="edge-lstm-generalization-"))
     scratch.mkdir(parents=True, exist_ok=True)
     out: list[Run] = []
     try:
         for s in series:
-            runs_ = [run_ours(s, scratch, log, keep=keep is not None), *(run_peer(name, s) for name in peers)]
+            ours = run_ours(s, scratch, log, keep=keep is not None, options=options)
+            runs_ = [ours, *(run_peer(name, s) for name in peers)]
             if keep is not None:
                 save_runs(keep, s, runs_)
             out.extend(runs_)

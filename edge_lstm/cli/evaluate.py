@@ -60,6 +60,14 @@ from edge_lstm.core.calibration import ThresholdRule
     default=None,
     help="Write one PNG per file: signals, score, threshold, labels, alerts.",
 )
+@click.option(
+    "--train-option",
+    "train_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="corpus: a training setting over the defaults, repeatable (drifting=track, score=residual, "
+    "adaptive_z=3.0, stuck=false, ...), to measure a variant with the same harness.",
+)
 @skab_options
 def evaluate(
     files: tuple[Path, ...],
@@ -71,6 +79,7 @@ def evaluate(
     json_path: Path | None,
     md_path: Path | None,
     plot_dir: Path | None,
+    train_options: tuple[str, ...],
     **skab: Any,
 ) -> None:
     """Score labelled CSV files (with an `anomaly` column) through the deployed model, one sample at a time.
@@ -85,8 +94,10 @@ def evaluate(
     if protocol == "corpus":
         from edge_lstm.cli.generalization import run_corpus
 
-        run_corpus(files, json_path, md_path, skab["limit"], skab["keep_bundles"])
+        run_corpus(files, json_path, md_path, skab["limit"], skab["keep_bundles"], train_options)
         return
+    if train_options:
+        raise click.UsageError("--train-option is for --protocol corpus")
     if protocol == "ablation":
         from edge_lstm.cli.generalization import run_ablation
 

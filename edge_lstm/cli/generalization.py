@@ -16,12 +16,21 @@ PEERS = ("windowed-gaussian", "rolling-zscore", "half-space-trees")
 
 
 def run_corpus(
-    dirs: tuple[Path, ...], json_path: Path | None, md_path: Path | None, limit: int | None, keep: Path | None = None
+    dirs: tuple[Path, ...],
+    json_path: Path | None,
+    md_path: Path | None,
+    limit: int | None,
+    keep: Path | None = None,
+    train_options: tuple[str, ...] = (),
 ) -> None:
     """Each DIR is a generated corpus (``corpus.json``; made there first if the folder is empty or new)
-    or a SKAB data directory."""
+    or a SKAB data directory. ``train_options``: ``KEY=VALUE`` settings over the training defaults."""
     require_training_extra()
     from edge_lstm_train import generalization as g
+    from edge_lstm_train.options import options_from
+    from edge_lstm_train.pipeline import TrainOptions
+
+    options = options_from(train_options, TrainOptions(name="corpus")) if train_options else None
 
     started = time.perf_counter()
     series: list[Any] = []
@@ -38,9 +47,10 @@ def run_corpus(
             write_corpus(root)
         series += g.corpus_series(root)[:limit]
     with progress("series", length=len(series), show_item=True) as bar:
-        runs = g.evaluate_all(series, list(PEERS), on_series=lambda name: bar.update(1, name), keep=keep)
+        runs = g.evaluate_all(series, list(PEERS), lambda name: bar.update(1, name), keep=keep, options=options)
     document = g.summarize(runs, series)
-    table = g.markdown(document, "Detection with default settings, beside peers through the same harness")
+    settings = f"settings {' '.join(train_options)}" if train_options else "default settings"
+    table = g.markdown(document, f"Detection with {settings}, beside peers through the same harness")
     total = time.perf_counter() - started
     click.echo(table)
     click.echo(f"total time: {total:.0f} s")
@@ -49,7 +59,7 @@ def run_corpus(
             for name, reason in row["failed"].items():
                 click.echo(f"failed: {group} {detector} {name}: {reason}", err=True)
     if json_path is not None:
-        g.write({**document, "_total_seconds": round(total, 1)}, json_path)
+        g.write({**document, "_total_seconds": round(total, 1), "_train_options": list(train_options)}, json_path)
     if md_path is not None:
         md_path.parent.mkdir(parents=True, exist_ok=True)
         md_path.write_text(table + f"\nTotal time: {total:.0f} s.\n", encoding="utf-8")

@@ -63,3 +63,31 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
         assert shipped[key] == rows["edge-lstm"][key], key
     assert shipped["alert_starts_outside_events"] == rows["edge-lstm"]["alert_starts_outside_events"]
     assert len(json.loads(ablation.read_text())) > 5  # and the variants beside it
+
+
+def test_a_training_setting_over_the_defaults_is_measured_by_the_same_harness(tmp_path: Path) -> None:
+    tensorflow_or_fail()
+    from edge_lstm.cli import main
+
+    out = tmp_path / "report.json"
+    args = ["evaluate", "--protocol", "corpus", str(tmp_path / "corpus"), "--limit", "1", "--json", str(out)]
+    result = CliRunner().invoke(
+        main, [*args, "--train-option", "threshold_method=quantile", "--train-option", "stuck=no"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Detection with settings threshold_method=quantile stuck=no, beside peers" in result.output
+    report = json.loads(out.read_text())
+    assert report["_train_options"] == ["threshold_method=quantile", "stuck=no"]
+    assert report["corpus"]["edge-lstm"]["threshold_rules"] == {"quantile": 1}  # not training's own choice
+
+    for option, message in (
+        ("drifting", "expected KEY=VALUE"),
+        ("colour=red", "unknown setting 'colour'; known: "),
+        ("smooth=two", "expected an integer"),
+        ("stuck=maybe", "expected true or false"),
+        ("drifting=tracked", "drifting must be track, exclude or keep, got 'tracked'"),
+    ):
+        result = CliRunner().invoke(main, [*args, "--train-option", option])
+        assert result.exit_code != 0 and message in result.output, (option, result.output)
+    result = CliRunner().invoke(main, ["evaluate", "x.csv", "--model", str(tmp_path), "--train-option", "stuck=no"])
+    assert result.exit_code == 2 and "--train-option is for --protocol corpus" in result.output
