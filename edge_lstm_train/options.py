@@ -6,17 +6,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from edge_lstm.cli.train import DECIDED_BY
 from edge_lstm.errors import SettingsError
 from edge_lstm_train.pipeline import TrainOptions
 
-# Which of training's own decisions (``TrainOptions.auto``) a setting given by the user takes over.
-DECIDED_BY = {
-    "max_gap_periods": "gaps",
-    "val_fraction": "val_fraction",
-    "threshold_method": "threshold",
-    "quantile": "threshold",
-    "adaptive_z": "threshold",
-}
 # Settings that are not plain values, or that training fills in itself.
 NOT_SETTABLE = ("auto", "debounce", "level_channels", "name")
 

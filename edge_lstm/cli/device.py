@@ -107,7 +107,9 @@ def info(model_dir: Path) -> None:
 
     Example: edge-lstm info demo-output/bundle
     """
-    from edge_lstm.bundle import load_bundle
+    import numpy as np
+
+    from edge_lstm.bundle import CALIBRATION_SCORES, load_bundle
 
     bundle = load_bundle(model_dir)
     bundle.open_model()
@@ -125,6 +127,9 @@ def info(model_dir: Path) -> None:
     t = m["threshold"]
     rule = ThresholdRule.from_section(t)
     click.echo(f"threshold {bundle.threshold:.6g} ({rule.label}); score {bundle.scorer.kind}")
+    if CALIBRATION_SCORES in m["files"]:  # where the threshold stands among normal scores
+        median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])
+        click.echo(f"held-out normal scores: median {median:.4g}, 0.99 quantile {q99:.4g}, largest {top:.4g}")
     click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
     for note in m.get("decisions", {}).get("notes", []):
         click.echo(f"decided in training: {note}")

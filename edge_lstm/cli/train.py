@@ -11,8 +11,9 @@ from click.core import ParameterSource
 from edge_lstm.cli.common import csv_options, require_training_extra, split_names
 from edge_lstm.errors import SettingsError
 
-# Which data-driven decision (edge_lstm_train/inspection.py) each flag takes over when it is given.
-_DECIDES = {
+# Which data-driven decision (edge_lstm_train/inspection.py) each flag takes over when it is given
+# (``evaluate --train-option`` reads it too, for the settings that are also ``TrainOptions`` fields).
+DECIDED_BY = {
     "columns": "channels",
     "exclude": "channels",
     "max_gap_periods": "gaps",
@@ -30,7 +31,7 @@ _DECIDES = {
 def _given(ctx: click.Context) -> set[str]:
     """The decisions the user made with a flag (or its environment variable): training leaves them be."""
     sources = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    return {decision for name, decision in _DECIDES.items() if ctx.get_parameter_source(name) in sources}
+    return {decision for name, decision in DECIDED_BY.items() if ctx.get_parameter_source(name) in sources}
 
 
 def _debounce_settings(text: str) -> Any:

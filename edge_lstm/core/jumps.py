@@ -44,10 +44,11 @@ class JumpWatch:
     sample, ``marked`` which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
 
     __slots__ = ("_quiet_step", "held", "last", "limits", "marked")
+    DERIVED = ("_quiet_step",)  # from the limits: not written to snapshots (core/snapshot.py)
 
     def __init__(self, limits: list[float]) -> None:
         self.limits = [float(limit) for limit in limits]  # 0: never (kept finite: snapshots are JSON)
-        # No channel can leap on a step up to this: the smallest limit in force (derived, not state).
+        # No channel can leap on a step up to this: the smallest limit in force.
         self._quiet_step = min((limit for limit in self.limits if limit > 0), default=math.inf)
         self.last: list[float] | None = None
         self.held = [0] * len(limits)

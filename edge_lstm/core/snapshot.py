@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-# References to configuration, and values derived from it, not state: rebuilt from the bundle and the
-# config at start.
-NOT_STATE = frozenset({"settings", "_settings", "model", "stream", "scorer", "_quiet_step"})
+# References to configuration, not state: rebuilt from the bundle and the config at start. A class
+# names its own attributes derived from its settings in ``DERIVED`` (a tuple): left out the same way.
+NOT_STATE = frozenset({"settings", "_settings", "model", "stream", "scorer"})
 
 
 class SnapshotMismatch(ValueError):
@@ -57,7 +57,8 @@ def _fields(obj: Any) -> dict[str, Any]:
         names = list(vars(obj))
     else:
         names = [n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ()) if hasattr(obj, n)]
-    return {n: getattr(obj, n) for n in names if n not in NOT_STATE}
+    derived = getattr(type(obj), "DERIVED", ())
+    return {n: getattr(obj, n) for n in names if n not in NOT_STATE and n not in derived}
 
 
 def _encode(value: Any) -> Any:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from support import REPO
@@ -105,6 +106,11 @@ def test_info_describes_a_bundle(bundle_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "features (5): vibration, motor_current, bearing_temp, pressure, flow" in result.output
     assert "deployed:" in result.output and "detection agreement" in result.output
+    from edge_lstm.bundle import load_bundle
+
+    scores = load_bundle(bundle_dir).calibration_scores()
+    assert f"held-out normal scores: median {np.median(scores):.4g}, " in result.output
+    assert f"largest {scores.max():.4g}" in result.output
 
 
 @pytest.mark.slow

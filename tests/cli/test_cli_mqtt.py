@@ -119,3 +119,15 @@ def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path,
     finally:
         received.close()
         broker.stop()
+
+
+def test_a_batch_is_refused_on_a_serial_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*CLI, "simulate", "--serial", str(tmp_path / "nothing"), "--batch", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--batch is for MQTT messages: a serial line carries one sample" in result.stderr
