@@ -1,7 +1,8 @@
 """One stream's detector: sample -> scale -> smooth -> step -> reconstruction error -> threshold -> debounce -> alert.
 
-The step itself is split out (``admit`` then ``complete``) so that a caller holding many streams can
-advance all pending samples in one batched model call; ``process`` does both for a single stream.
+A ``StreamDetector`` is one stream's row of a ``DetectorBank`` (``core/bank.py``), which holds the state
+of many streams as arrays and advances them together; a detector made on its own is a bank of one row,
+so one stream and a thousand take the same path. ``process`` takes one sample of this stream.
 
 Input policy (each case is counted, none raises):
 * a sample with the wrong number of values, or any NaN, inf or absurd (>= 1e30) value, is skipped:
@@ -25,116 +26,78 @@ removed before anything else (``core/level.py``), as training removed it; a gap 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
-from edge_lstm.core.alerts import AlertEvent, severity_of
-from edge_lstm.core.baseline import BaselineLearner
-from edge_lstm.core.jumps import JumpWatch
-from edge_lstm.core.level import LevelTracker
-from edge_lstm.core.samples import readings_valid, within
+from edge_lstm.core.alerts import AlertEvent
+from edge_lstm.core.bank import DetectorBank
+from edge_lstm.core.rows import RowArrays
 from edge_lstm.core.scaling import StandardScaler
-from edge_lstm.core.scoring import Scorer, TrailingWindow, contributions, score_of
-from edge_lstm.core.smoothing import TrailingMean
-from edge_lstm.core.spot import SPOT
-from edge_lstm.core.stepmodel import State, StepModel, zero_state
-from edge_lstm.core.stuck import StuckWatch
-from edge_lstm.core.thresholds import Debounce, DebounceSettings, Transition
-from edge_lstm.errors import DataError, SettingsError
+from edge_lstm.core.settings import DetectorSettings
+from edge_lstm.core.stepmodel import State, StepModel
+from edge_lstm.core.stream_rows import COUNTERS, SKIP_REASONS, Decided
+from edge_lstm.errors import SettingsError
 
-FloatArray = npt.NDArray[np.float32]
+__all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "result_of"]
 
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    """Everything a stream's detector needs from its bundle and config; validated on construction."""
-
-    features: list[str]
-    window: int
-    scaler: StandardScaler
-    threshold: float
-    debounce: DebounceSettings = field(default_factory=DebounceSettings)
-    warmup: int = 32  # samples after a (re)start before any decision; at least ``window``
-    input_low: FloatArray | None = None  # calibrated range of scaled inputs
-    input_high: FloatArray | None = None
-    sample_period_s: float | None = None
-    gap_reset_periods: float = 10.0
-    model_id: str = "unknown"
-    # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
-    # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
-    spot: dict[str, Any] | None = None
-    # The adaptive rule instead (core/adaptive.py): its constants, and the held-out calibration scores
-    # each stream's score history starts from. It replaces the fixed threshold and the debounce.
-    adaptive: dict[str, Any] | None = None
-    calibration: npt.NDArray[np.float64] | None = None
-    smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
-    baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
-    level: tuple[list[str], int] | None = None  # channels whose slow level is removed, and its span
-    # Stuck readings (core/stuck.py): per channel, the run of identical readings that means stuck
-    # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
-    stuck: dict[str, list[Any]] | None = None
-    # Leaps (core/jumps.py): per channel, the step between consecutive readings that is a leap (0 = never).
-    jump: list[float] | None = None
-    scorer: Scorer = field(default_factory=Scorer)
-
-    @cached_property
-    def input_bounds(self) -> tuple[list[float], list[float]] | None:
-        """The calibrated input range as Python floats, for the check on every sample (None: no check)."""
-        if self.input_low is None or self.input_high is None:
-            return None
-        return self.input_low.tolist(), self.input_high.tolist()
-
-    def __post_init__(self) -> None:
-        if self.smooth < 1:
-            raise SettingsError(f"smooth must be at least 1 sample, got {self.smooth}")
-        if self.baseline < 0 or self.baseline == 1:
-            raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
-        if self.warmup < self.window:
-            raise SettingsError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
-        if self.threshold <= 0 or not np.isfinite(self.threshold):
-            raise SettingsError(f"threshold must be a positive number, got {self.threshold}")
-        if self.stuck is not None:
-            after = self.stuck.get("after")
-            if not isinstance(after, list) or len(after) != len(self.features) or min(after) < 0:
-                raise SettingsError(f"stuck limits must be {len(self.features)} counts of 0 or more, got {after}")
-        if self.jump is not None and (len(self.jump) != len(self.features) or min(self.jump) < 0):
-            raise SettingsError(f"jump limits must be {len(self.features)} steps of 0 or more, got {self.jump}")
-        if self.level is not None and not set(self.level[0]) <= set(self.features):
-            raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
+_COLUMN = {name: k for k, name in enumerate(COUNTERS)}
+# The parts of a bank a stream's state lives in, by attribute name; the decision parts start afresh
+# when a stream carries on under new alert settings.
+_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "debounce")
+_DECISIONS = frozenset({"debounce", "rows.alerting", "rows.peak"})
 
 
-@dataclass
 class Counters:
     """Per-stream counts of what happened to every sample offered (each sample lands in exactly one bucket
-    besides ``samples``, except ``gaps``, ``out_of_range`` and ``alerts``, which mark events)."""
+    besides ``samples``, except ``gaps``, ``out_of_range`` and ``alerts``, which mark events): names for
+    a row of a bank's counter array (``core/bank.py``, ``COUNTERS``), read and written in place."""
 
-    samples: int = 0  # everything offered
-    scored: int = 0
-    warming_up: int = 0
-    invalid: int = 0  # wrong length, NaN or infinite values
-    duplicates: int = 0
-    out_of_order: int = 0
-    gaps: int = 0  # state resets after a gap
-    out_of_range: int = 0
-    baseline: int = 0  # samples spent learning the stream's own operating point
-    alerts: int = 0
+    __slots__ = ("_holder", "_row")
+
+    def __init__(self, holder: RowArrays | None = None, row: int = 0) -> None:
+        if holder is None:  # counters of nothing: all zero
+            holder = _Zeros()
+        object.__setattr__(self, "_holder", holder)
+        object.__setattr__(self, "_row", row)
+
+    def __getattr__(self, name: str) -> int:
+        column = _COLUMN.get(name)
+        if column is None:
+            raise AttributeError(name)
+        return int(self._holder.counters[self._row, column])  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: int) -> None:
+        if name not in _COLUMN:
+            raise AttributeError(f"no counter {name!r}")
+        self._holder.counters[self._row, _COLUMN[name]] = value  # type: ignore[attr-defined]
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict, for health documents and summaries."""
-        return dict(self.__dict__)
+        return dict(zip(COUNTERS, self._holder.counters[self._row].tolist(), strict=True))  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counters) and self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Counters({self.as_dict()})"
+
+
+class _Zeros(RowArrays):
+    ROWS = ("counters",)
+
+    def __init__(self) -> None:
+        self.counters = np.zeros((1, len(COUNTERS)), dtype=np.int64)
 
 
 @dataclass(slots=True)
 class StepResult:
     """What one sample produced: its score (None in warm-up or when skipped), the alert state after it,
-    any alert events, and why it was skipped. Not frozen: one is made per sample, and a frozen
-    dataclass sets each field through ``object.__setattr__``, four times the cost of plain slots."""
+    any alert events, and why it was skipped."""
 
     index: int
     score: float | None  # None while warming up or when the sample was skipped
@@ -143,60 +106,54 @@ class StepResult:
     skipped: str | None = None  # why the sample was not scored
 
 
+def result_of(decided: Decided, k: int) -> StepResult:
+    """Sample ``k`` of a decided wave as one ``StepResult`` (for one stream; the daemon reads the arrays)."""
+    score = float(decided.scores[k]) if decided.scored[k] else None
+    events = tuple(event for at, event in decided.events if at == k)
+    reason = SKIP_REASONS[decided.admitted.skipped[k]]
+    return StepResult(int(decided.admitted.sample_index[k]), score, bool(decided.alerting[k]), events, reason)
+
+
 class StreamDetector:
-    """One stream's detector around a ``StepModel``: input checks, scaling, state, score, threshold,
-    debounce and alert events. Use ``process`` for one stream; ``admit``/``complete`` to batch many."""
+    """One stream's detector: a row of a ``DetectorBank`` (its own bank of one row when made alone).
+    ``process`` checks, scales, steps, scores and decides one sample."""
 
     def __init__(self, settings: DetectorSettings, model: StepModel, stream: str = "default") -> None:
-        if model.n_features != len(settings.features):
-            raise DataError(f"model expects {model.n_features} features but the settings list {len(settings.features)}")
-        if model.window != settings.window:
-            raise DataError(f"model window {model.window} differs from settings window {settings.window}")
-        self.settings = settings
-        self.model = model
         self.stream = stream
-        self.counters = Counters()
-        self.state: State = zero_state(model)
-        self._window = TrailingWindow(settings.window, len(settings.features))
-        self._smoother = TrailingMean(settings.smooth, len(settings.features)) if settings.smooth > 1 else None
-        self._debounce: Debounce | AdaptiveThreshold = Debounce(settings.debounce)
-        if settings.adaptive is not None:
-            if settings.calibration is None:
-                raise SettingsError("the adaptive threshold needs the bundle's calibration scores")
-            self._debounce = AdaptiveThreshold(AdaptiveSettings.from_dict(settings.adaptive), settings.calibration)
-        self._since_reset = 0
-        self._last_time: float | None = None
-        self._sequence = 0
-        self._peak = 0.0
-        self._pending: FloatArray | None = None
-        self._spot = SPOT.from_state(settings.spot) if settings.spot else None
-        self._pending_index = 0
-        self._pending_time: float | None = None
-        n = len(settings.features)
-        self._learner = BaselineLearner(settings.baseline, n) if settings.baseline else None
-        stuck = settings.stuck
-        self._stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"]) if stuck else None
-        self._jump = JumpWatch(settings.jump) if settings.jump else None
-        self._marked = False  # a channel stuck or leaping after the last sample
-        self._was_alerting = False
-        self._level: LevelTracker | None = None
-        if settings.level is not None:
-            tracked = np.array([f in settings.level[0] for f in settings.features])
-            self._level = LevelTracker(tracked, settings.level[1])
-        self._offset = np.zeros(len(settings.features))  # the stream's own operating point, once learned
-        self._spread = np.ones(len(settings.features))
-        self._center, self._scale = self._affine()
+        self.bank = DetectorBank(settings, model)
+        self.row = self.bank.acquire(stream)
+
+    @classmethod
+    def joining(cls, bank: DetectorBank, stream: str) -> StreamDetector:
+        """A new stream in a fresh row of ``bank``."""
+        detector = cls.__new__(cls)
+        detector.stream, detector.bank = stream, bank
+        detector.row = bank.acquire(stream)
+        return detector
+
+    @property
+    def settings(self) -> DetectorSettings:
+        """The settings of the bank this stream lives in."""
+        return self.bank.settings
+
+    @property
+    def model(self) -> StepModel:
+        """The step model of the bank this stream lives in."""
+        return self.bank.model
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def move_to(self, bank: DetectorBank) -> None:
+        """Carry on in a row of ``bank`` (the same bundle's settings and model), all state brought along."""
+        if bank is self.bank:
+            return
+        row = bank.acquire(self.stream)
+        _copy(self.bank, self.row, bank, row, decisions=True)
+        self.bank.release(self.row)
+        self.bank, self.row = bank, row
+
     def reset(self) -> None:
         """Forget the stream's past: zero state, empty window, warm-up again."""
-        self.state = zero_state(self.model)
-        if self._jump is not None:
-            self._jump.forget()
-        self._window.reset()
-        if self._smoother is not None:
-            self._smoother.reset()
-        self._since_reset = 0
+        self.bank.reset(slice(self.row, self.row + 1))
 
     def carry_over(self, old: StreamDetector) -> None:
         """Continue the stream ``old`` served, under new alert settings for the same model (a reload
@@ -204,195 +161,92 @@ class StreamDetector:
         sequence carry over; the threshold and its hysteresis start from the new settings."""
         if old.settings.model_id != self.settings.model_id:
             raise SettingsError(f"cannot carry {old.settings.model_id} state over to {self.settings.model_id}")
-        self.state, self._window, self._smoother = old.state, old._window, old._smoother
-        self._learner, self._offset, self._spread = old._learner, old._offset, old._spread
-        self._level, self._stuck, self._jump, self._marked = old._level, old._stuck, old._jump, old._marked
-        self._center, self._scale = old._center, old._scale
-        self.counters, self._since_reset, self._last_time = old.counters, old._since_reset, old._last_time
-        self._sequence = old._sequence
+        _copy(old.bank, old.row, self.bank, self.row, decisions=False)
 
+    # -- what the stream is doing ----------------------------------------------------------------
     @property
     def threshold(self) -> float:
         """The threshold in force now (it moves when SPOT or the adaptive rule adapts)."""
-        if isinstance(self._debounce, AdaptiveThreshold):
-            return self._debounce.threshold
-        return self._spot.threshold if self._spot is not None else self.settings.threshold
+        return self.bank.threshold(self.row)
 
     @property
     def marked(self) -> bool:
         """Whether a raw reading is stuck or leaping after the last sample (an alert of its own once scored)."""
-        return self._marked
+        return bool(self.bank.rows.marked[self.row])
 
     @property
     def alerting(self) -> bool:
         """Whether the stream is in alert now (by its score, or a reading stuck or leaping)."""
-        return self._was_alerting
+        return bool(self.bank.rows.alerting[self.row])
 
-    # -- one sample --------------------------------------------------------------------------------
-    def process(self, values: npt.ArrayLike, timestamp: float | None = None) -> StepResult:
-        """Check, scale, step and score one sample with this stream's own model call."""
-        admitted = self.admit(values, timestamp)
-        if isinstance(admitted, StepResult):
-            return admitted
-        reconstruction, self.state = self.model.step(admitted[None, :], self.state)
-        return self.complete(reconstruction[0])
+    @property
+    def counters(self) -> Counters:
+        """The stream's counters (read and written in place)."""
+        return Counters(self.bank.rows, self.row)
 
-    def admit(self, values: npt.ArrayLike, timestamp: float | None = None) -> FloatArray | StepResult:
-        """Check and scale one sample. Returns the model input row, or a StepResult if skipped."""
-        c = self.counters
-        index = c.samples
-        c.samples += 1
-        row = np.asarray(values, dtype=np.float64)
-        # Beyond float32's range a reading is not a measurement; it would turn into inf downstream.
-        readings = row.tolist()  # once: the checks and the watches read Python floats
-        if row.shape != (len(self.settings.features),) or not readings_valid(readings):
-            c.invalid += 1
-            return StepResult(index, None, self.alerting, skipped="invalid")
-        if timestamp is not None and self._last_time is not None:
-            dt = timestamp - self._last_time
-            if dt == 0:
-                c.duplicates += 1
-                return StepResult(index, None, self.alerting, skipped="duplicate")
-            if dt < 0:
-                c.out_of_order += 1
-                return StepResult(index, None, self.alerting, skipped="out_of_order")
-            period = self.settings.sample_period_s
-            if period and dt > self.settings.gap_reset_periods * period:
-                c.gaps += 1
-                self.reset()
-        if timestamp is not None:
-            self._last_time = timestamp
-        if self._stuck is not None or self._jump is not None:
-            self._marked = self._mark(readings)
-        if self._level is not None:
-            row = self._level.push(row)
-            readings = row.tolist()
-        if self._learner is not None:
-            return self._learn_baseline(index, row)
-        # (x - center) / scale on Python floats: the same float64 operations, one value at a time.
-        standardized = [
-            (x - m) / s for x, m, s in zip(readings, self._center.tolist(), self._scale.tolist(), strict=True)
-        ]
-        if not readings_valid(standardized):  # a finite reading, absurd once scaled
-            c.invalid += 1
-            return StepResult(index, None, self.alerting, skipped="invalid")
-        if self._smoother is not None:
-            scaled = self._smoother.push(np.array(standardized)).astype(np.float32)
-        else:
-            scaled = np.array(standardized, dtype=np.float32)
-        self._pending = scaled
-        self._pending_index = index
-        self._pending_time = timestamp
-        # The window takes the sample now, so a wave can score every stream's window at once
-        # before each stream's ``complete``; the model sees it in this step.
-        self._window.push(scaled)
-        self._since_reset += 1
-        bounds = self.settings.input_bounds
-        if bounds is not None and not within(scaled.tolist(), *bounds):
-            c.out_of_range += 1
-            return np.clip(scaled, self.settings.input_low, self.settings.input_high)
-        return scaled
-
-    def _mark(self, readings: list[float]) -> bool:
-        """Whether a raw reading is stuck or has leapt (checks that need no model); both watches see it."""
-        stuck = self._stuck is not None and self._stuck.push(readings)
-        leapt = self._jump is not None and self._jump.push(readings)
-        return stuck or leapt
-
-    def _marked_channels(self) -> list[str]:
-        watches = [w.marked for w in (self._stuck, self._jump) if w is not None]
-        return [f for f, *flags in zip(self.settings.features, *watches, strict=True) if any(flags)]
-
-    def _learn_baseline(self, index: int, row: npt.NDArray[np.float64]) -> StepResult:
-        if self._learner is None:
-            raise RuntimeError("the stream's baseline is already learned")
-        self.counters.baseline += 1
-        baseline = self._learner.push(row)
-        if baseline is not None:
-            self._offset, self._spread = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
-            self._center, self._scale = self._affine()
-            self._learner = None
-        return StepResult(index, None, self.alerting)
-
-    def _affine(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """The stream baseline then the bundle scaler, ((x - o) / s - m) / c, as one (x - center) / scale
-        computed once rather than per sample."""
-        scaler = self.settings.scaler
-        mean, scale = scaler.mean.astype(np.float64), scaler.scale.astype(np.float64)
-        return self._offset + mean * self._spread, self._spread * scale
+    @property
+    def state(self) -> State:
+        """The recurrent state, as (1, size) views of the bank's arrays."""
+        return tuple(state[self.row : self.row + 1] for state in self.bank.rows.states())
 
     @property
     def baseline(self) -> StandardScaler | None:
         """The stream's learned operating point (None until learned, or when baselines are off)."""
-        if not self.settings.baseline or self._learner is not None:
+        if not self.settings.baseline or self.bank.learners[self.row] is not None:
             return None
-        return StandardScaler(self._offset.astype(np.float32), self._spread.astype(np.float32))
+        r = self.bank.rows
+        return StandardScaler(r.offset[self.row].astype(np.float32), r.spread[self.row].astype(np.float32))
 
-    @property
-    def scored_window(self) -> FloatArray | None:
-        """The trailing window that ends with the admitted sample, if that sample will be scored (warm-up
-        over, window full): what the model's reconstruction is compared with."""
-        return self._window.values if self._since_reset > self.settings.warmup and self._window.full else None
+    # -- one sample --------------------------------------------------------------------------------
+    def process(self, values: npt.ArrayLike, timestamp: float | None = None) -> StepResult:
+        """Check, scale, step, score and decide one sample of this stream."""
+        bank, rows = self.bank, slice(self.row, self.row + 1)
+        sample = np.asarray(values, dtype=np.float64)
+        if sample.shape != (len(self.settings.features),):  # counted as invalid, like a NaN reading
+            sample = np.full(len(self.settings.features), np.nan)
+        times = np.array([np.nan if timestamp is None else timestamp], dtype=np.float64)
+        admitted = bank.admit(rows, sample[None, :], times)
+        if len(admitted.live):
+            reconstructions = bank.step(admitted.live_rows, admitted.x)
+        else:
+            reconstructions = np.empty((0, self.settings.window, len(self.settings.features)), dtype=np.float32)
+        return result_of(bank.complete(admitted, reconstructions), 0)
 
-    def complete(
-        self, reconstruction: FloatArray, errors: npt.NDArray[np.float64] | None = None, score: float = 0.0
-    ) -> StepResult:
-        """Score the admitted sample against the model's reconstruction and update the alert state;
-        ``errors`` and ``score`` when a wave has worked them out for all its streams at once."""
-        index, timestamp = self._pending_index, self._pending_time
-        if self._pending is None:
-            raise RuntimeError("complete() called without a sample admitted by admit()")
-        self._pending = None
-        if errors is None:  # a wave passes errors only for a sample it found ready to score
-            window = self.scored_window
-            if window is None:
-                self.counters.warming_up += 1
-                return StepResult(index, None, self.alerting)
-            errors = self.settings.scorer.sensor_terms(reconstruction, window)
-            score = score_of(errors)
-        self.counters.scored += 1
-        if isinstance(self._debounce, AdaptiveThreshold):
-            self._debounce.update(score)
-            threshold = math.nan  # a log-scale reference: worked out only when an event reports it
-        else:
-            threshold = self._spot.threshold if self._spot is not None else self.settings.threshold
-            self._debounce.update(score, threshold)
-        if self._spot is not None:
-            # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
-            self._spot.observe(score, anomalous=self._debounce.active)
-        # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
-        marked = self._marked
-        was, now = self._was_alerting, self._debounce.active or marked
-        self._was_alerting = now
-        if now:
-            self._peak = max(self._peak, score)
-        if now == was:
-            return StepResult(index, score, now)
-        transition = Transition.START if now else Transition.CLEAR
-        if isinstance(self._debounce, AdaptiveThreshold):
-            threshold = self._debounce.compared_threshold
-        self._sequence += 1
-        peak = None
-        if transition is Transition.START:
-            self.counters.alerts += 1
-            self._peak = score
-        else:
-            peak, self._peak = self._peak, 0.0
-        shares = contributions(errors, self.settings.features)
-        if marked and not self._debounce.active:  # the readings that froze or leapt are what it is about
-            named = self._marked_channels()
-            shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in self.settings.features}
-        event = AlertEvent(
-            event=transition.value,
-            stream=self.stream,
-            index=index,
-            timestamp=timestamp,
-            score=score,
-            threshold=threshold,
-            severity=severity_of(peak if peak is not None else score, threshold),
-            model_id=self.settings.model_id,
-            sequence=self._sequence,
-            contributions=shares,
-            peak_score=peak,
+    # -- snapshots (core/snapshot.py) --------------------------------------------------------------
+    def snapshot_fields(self) -> dict[str, Any]:
+        """The stream's state: its row of every array of its bank, and its own objects."""
+        fields: dict[str, Any] = {}
+        for name, part in _parts(self.bank):
+            fields.update({f"{name}.{key}": value for key, value in part.take(self.row).items()})
+        bank, row = self.bank, self.row
+        fields.update(learner=bank.learners[row], spot=bank.spots[row], adaptive=bank.adaptive[row])
+        return fields
+
+    def restore_fields(self, fields: dict[str, Any]) -> None:
+        """Write state from ``snapshot_fields`` (decoded) back into the stream's row."""
+        for name, part in _parts(self.bank):
+            part.put(self.row, {key: fields[f"{name}.{key}"] for key in part.ROWS})
+        bank, row = self.bank, self.row
+        bank.learners[row], bank.spots[row], bank.adaptive[row] = fields["learner"], fields["spot"], fields["adaptive"]
+
+
+def _parts(bank: DetectorBank) -> list[tuple[str, RowArrays]]:
+    return [(name, part) for name in _PARTS if (part := getattr(bank, name)) is not None]
+
+
+def _copy(source: DetectorBank, row: int, target: DetectorBank, into: int, decisions: bool) -> None:
+    """Stream state from ``source``'s ``row`` into ``target``'s ``into``; the threshold and alert state
+    too when ``decisions``, else those start afresh (new alert settings)."""
+    for name, part in _parts(target):
+        taken = getattr(source, name).take(row)
+        fresh = part.take(into)
+        part.put(
+            into,
+            {
+                k: v if decisions or (f"{name}.{k}" not in _DECISIONS and name not in _DECISIONS) else fresh[k]
+                for k, v in taken.items()
+            },
         )
-        return StepResult(index, score, self.alerting, (event,))
+    target.learners[into] = source.learners[row]
+    if decisions:
+        target.spots[into], target.adaptive[into] = source.spots[row], source.adaptive[row]

@@ -15,11 +15,12 @@ last reading is forgotten: a step across a gap is not a leap.
 
 from __future__ import annotations
 
-import math
-import operator
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+
+from edge_lstm.core.rows import ChannelWatch, Rows
 
 JUMP_FACTOR = 2.0  # a step this many times the largest of normal data
 JUMP_HOLD = 5  # samples a channel stays marked after its leap
@@ -39,41 +40,34 @@ def jump_limits(segments: list[npt.NDArray[np.float64]]) -> list[float]:
     return [JUMP_FACTOR * step for step in largest_steps(segments)]
 
 
-class JumpWatch:
-    """One stream's last reading and hold counters; ``push`` says whether a channel is marked after this
-    sample, ``marked`` which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
+class JumpWatch(ChannelWatch):
+    """Every stream's last reading and hold counters, one row per stream; ``push_rows`` says which
+    streams have a channel marked after their sample, ``flags`` which channels. ``push``, ``marked``
+    and ``forget`` are the same for a watch of one stream (row 0)."""
 
-    __slots__ = ("_quiet_step", "held", "last", "limits", "marked")
-    DERIVED = ("_quiet_step",)  # from the limits: not written to snapshots (core/snapshot.py)
+    ROWS: ClassVar[tuple[str, ...]] = ("last", "held", "flags")
+    FRESH: ClassVar[dict[str, Any]] = {
+        "last": np.nan
+    }  # no last reading yet (or forgotten after a gap): no step from NaN leaps
 
-    def __init__(self, limits: list[float]) -> None:
-        self.limits = [float(limit) for limit in limits]  # 0: never (kept finite: snapshots are JSON)
-        # No channel can leap on a step up to this: the smallest limit in force.
-        self._quiet_step = min((limit for limit in self.limits if limit > 0), default=math.inf)
-        self.last: list[float] | None = None
-        self.held = [0] * len(limits)
-        self.marked = [False] * len(limits)
+    def __init__(self, limits: list[float], capacity: int = 1) -> None:
+        n = len(limits)
+        limit = np.asarray(limits, dtype=np.float64)  # 0: never
+        self.limits = np.where(limit > 0.0, limit, np.inf)
+        self.last: npt.NDArray[np.float64]
+        self.held: npt.NDArray[np.int64]
+        self.flags: npt.NDArray[np.bool_]
+        self._allocate(capacity, {"last": ((n,), np.float64), "held": ((n,), np.int64), "flags": ((n,), bool)})
 
-    def push(self, row: list[float]) -> bool:
-        """Take one valid sample (the raw readings)."""
-        last = self.last
-        if last is None:
-            self.held = [max(h - 1, 0) for h in self.held]
-        elif True not in self.marked and max(map(abs, map(operator.sub, row, last))) <= self._quiet_step:
-            # The common case: nothing held and no step near any limit, so nothing changes (in C).
-            self.last = row
-            return False
-        else:
-            self.held = [
-                JUMP_HOLD if 0.0 < limit < abs(x - previous) else max(h - 1, 0)
-                for x, previous, limit, h in zip(row, last, self.limits, self.held, strict=True)
-            ]
-        self.last = row
-        self.marked = [h > 0 for h in self.held]
-        return any(self.marked)
+    def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Take one valid sample (the raw readings) for each of ``rows``; whether each has a channel
+        marked now."""
+        leapt = np.abs(values - self.last[rows]) > self.limits
+        held = np.where(leapt, JUMP_HOLD, np.maximum(self.held[rows] - 1, 0))
+        flags = held > 0
+        self.held[rows], self.flags[rows], self.last[rows] = held, flags, values
+        return np.logical_or.reduce(flags, axis=1)  # type: ignore[no-any-return]
 
-    def forget(self) -> None:
-        """After a gap: the next reading starts afresh."""
-        self.last = None
-        self.held = [0] * len(self.held)
-        self.marked = [False] * len(self.held)
+    def forget(self, rows: Rows = slice(0, 1)) -> None:
+        """After a gap: the next reading of ``rows`` starts afresh."""
+        self.clear(rows)

@@ -17,33 +17,44 @@ sample through ``LevelTracker.push``. Both run the same recurrence from the same
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.rows import RowArrays, Rows
 from edge_lstm.errors import SettingsError
 
 FloatArray = npt.NDArray[np.float64]
 
 
-class LevelTracker:
-    """One stream's slow level on the ``tracked`` channels; ``push`` returns the sample with it removed."""
+class LevelTracker(RowArrays):
+    """The slow level on the ``tracked`` channels of every stream, one row per stream; ``push_rows``
+    returns the samples with it removed (``push``: the same for a tracker of one stream)."""
 
-    __slots__ = ("alpha", "level", "tracked")
+    ROWS: ClassVar[tuple[str, ...]] = ("level", "started")
 
-    def __init__(self, tracked: npt.NDArray[np.bool_], span: int) -> None:
+    def __init__(self, tracked: npt.NDArray[np.bool_], span: int, capacity: int = 1) -> None:
         if span < 1:
             raise SettingsError(f"the level's span must be at least 1 sample, got {span}")
         self.tracked = np.asarray(tracked, dtype=bool)
         self.alpha = 2.0 / (span + 1.0)
-        self.level: FloatArray | None = None  # None until the first valid sample
+        self.level: FloatArray
+        self.started: npt.NDArray[np.bool_]  # False until the row's first valid sample
+        self._allocate(capacity, {"level": ((len(self.tracked),), np.float64), "started": ((), bool)})
+
+    def push_rows(self, rows: Rows, values: FloatArray) -> FloatArray:
+        """Take one valid (finite) sample for each of ``rows``: update the level, return the samples
+        minus it on tracked channels."""
+        target = np.where(self.tracked, values, 0.0)
+        level = self.level[rows]
+        level = np.where(self.started[rows][:, None], level + self.alpha * (target - level), target)
+        self.level[rows], self.started[rows] = level, True
+        return values - level  # type: ignore[no-any-return]
 
     def push(self, row: FloatArray) -> FloatArray:
-        """Take one valid (finite) sample: update the level, return the sample minus it on tracked channels."""
-        if self.level is None:
-            self.level = np.where(self.tracked, row, 0.0)
-        else:
-            self.level += self.alpha * (np.where(self.tracked, row, 0.0) - self.level)
-        return row - self.level  # type: ignore[no-any-return]
+        """``push_rows`` for the one stream of a tracker of capacity 1."""
+        return self.push_rows(slice(0, 1), row[None, :])[0]  # type: ignore[no-any-return]
 
 
 def detrend(values: FloatArray, tracked: npt.NDArray[np.bool_], span: int) -> FloatArray:

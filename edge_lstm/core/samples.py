@@ -73,23 +73,4 @@ def timestamp_of(value: object) -> float:
     raise FrameError("bad_timestamp", f"timestamp is not epoch seconds or ISO 8601: {str(value)[:40]!r}")
 
 
-def within(values: list[float], low: list[float], high: list[float]) -> bool:
-    """Whether every value lies in its ``[low, high]``. On Python floats: for a handful of sensors, once
-    per sample, cheaper than the three numpy calls of a vectorised check (float32 values compare
-    exactly as Python floats)."""
-    for value, lo, hi in zip(values, low, high, strict=True):  # noqa: SIM110 (a loop: twice as fast)
-        if value < lo or value > hi:
-            return False
-    return True
-
-
 MAX_READING = 1e30  # |value| at or above this (or NaN / inf) makes a sample invalid
-
-
-def readings_valid(values: list[float]) -> bool:
-    """Whether every value is a reading: finite and below ``MAX_READING`` in magnitude (NaN fails).
-    On Python floats, like ``within``; a plain loop is twice as fast as ``all()`` over a generator."""
-    for value in values:  # noqa: SIM110
-        if not abs(value) < MAX_READING:
-            return False
-    return True

@@ -13,51 +13,54 @@ the score), chosen per bundle:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.rows import RowArrays, Rows
 from edge_lstm.errors import DataError, SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 
 
-class TrailingWindow:
-    """The last ``window`` scaled samples of one stream, oldest first.
+class TrailingWindow(RowArrays):
+    """The last ``window`` scaled samples of every stream, oldest first, one row per stream.
 
     The step model reconstructs exactly this window at every step, so the error compares like with
-    like. Until ``window`` samples have arrived, ``full`` is False and there is nothing to score.
+    like. Until ``window`` samples have arrived, a row is not ``full`` and there is nothing to score.
     """
 
-    __slots__ = ("_buffer", "_count", "window")
+    ROWS: ClassVar[tuple[str, ...]] = ("buffer", "count")
 
-    def __init__(self, window: int, n_features: int) -> None:
+    def __init__(self, window: int, n_features: int, capacity: int = 1) -> None:
         self.window = window
-        self._buffer = np.zeros((window, n_features), dtype=np.float32)
-        self._count = 0
+        self.buffer: FloatArray
+        self.count: npt.NDArray[np.int64]
+        self._allocate(capacity, {"buffer": ((window, n_features), np.float32), "count": ((), np.int64)})
+
+    def push_rows(self, rows: Rows, scaled: FloatArray) -> None:
+        """Append one scaled sample to each of ``rows``, dropping the oldest once a window is full."""
+        # A shift of each (window x features) block: the windows stay in order, as the model's are.
+        buffer = self.buffer[rows]  # a view for one stream (a slice), a copy for a wave
+        buffer[:, :-1] = buffer[:, 1:]
+        buffer[:, -1] = scaled
+        if not isinstance(rows, slice):
+            self.buffer[rows] = buffer
+        self.count[rows] += 1
 
     def push(self, scaled: FloatArray) -> None:
-        """Append one scaled sample, dropping the oldest once the window is full."""
-        # A shift of a (window x features) block is cheaper here than index arithmetic on a ring.
-        self._buffer[:-1] = self._buffer[1:]
-        self._buffer[-1] = scaled
-        self._count += 1
+        """``push_rows`` for the one stream of a window of capacity 1."""
+        self.push_rows(slice(0, 1), scaled[None, :])
 
-    def reset(self) -> None:
-        """Forget every sample (after a gap)."""
-        self._buffer[:] = 0.0
-        self._count = 0
-
-    @property
-    def full(self) -> bool:
-        """Whether ``window`` samples have been pushed since the last reset."""
-        return self._count >= self.window
+    def full(self, rows: Rows) -> npt.NDArray[np.bool_]:
+        """Whether ``window`` samples have been pushed to each of ``rows`` since its last reset."""
+        return self.count[rows] >= self.window  # type: ignore[no-any-return]
 
     @property
     def values(self) -> FloatArray:
-        """The window, oldest sample first, shape (window, features)."""
-        return self._buffer
+        """Row 0's window, oldest sample first, shape (window, features)."""
+        return self.buffer[0]  # type: ignore[no-any-return]
 
 
 def sensor_errors(reconstruction: FloatArray, window: FloatArray) -> npt.NDArray[np.float64]:

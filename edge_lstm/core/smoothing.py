@@ -9,9 +9,12 @@ have arrived, so the two agree from the first row.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.rows import RowArrays, Rows
 from edge_lstm.errors import SettingsError
 
 FloatArray = npt.NDArray[np.float32]
@@ -28,27 +31,36 @@ def trailing_mean(values: npt.ArrayLike, k: int) -> FloatArray:
     return ((sums[end] - sums[start]) / (end - start)[:, None]).astype(np.float32)  # type: ignore[no-any-return]
 
 
-class TrailingMean:
-    """``trailing_mean`` one sample at a time (a ring of the last k rows)."""
+class TrailingMean(RowArrays):
+    """``trailing_mean`` one sample at a time for every stream: a ring of the last k rows per stream."""
 
-    __slots__ = ("_count", "_ring", "k")
+    ROWS: ClassVar[tuple[str, ...]] = ("ring", "count")
 
-    def __init__(self, k: int, n_features: int) -> None:
+    def __init__(self, k: int, n_features: int, capacity: int = 1) -> None:
         if k < 1:
             raise SettingsError(f"smoothing must be at least 1 sample, got {k}")
         self.k = k
-        self._ring = np.zeros((k, n_features), dtype=np.float64)
-        self._count = 0
+        self.ring: npt.NDArray[np.float64]
+        self.count: npt.NDArray[np.int64]
+        self._allocate(capacity, {"ring": ((k, n_features), np.float64), "count": ((), np.int64)})
+
+    def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Add one sample to each of ``rows``; returns each row's mean of its last ``k`` (fewer right
+        after a reset)."""
+        count = self.count[rows]
+        ring = self.ring[rows]  # a view for one stream, a copy for a wave
+        ring[np.arange(len(count)), count % self.k] = values
+        self.ring[rows] = ring
+        count += 1
+        self.count[rows] = count
+        # Summing the ring each time (k is small) rather than a running sum: no rounding drift. Slots
+        # not filled yet hold zeros, which leave the sum as it is.
+        return np.add.reduce(ring, axis=1) / np.minimum(count, self.k)[:, None]  # type: ignore[no-any-return]
 
     def push(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Add one sample and return the mean of the last ``k`` (fewer right after a reset)."""
-        self._ring[self._count % self.k] = row
-        self._count += 1
-        n = min(self._count, self.k)
-        # Summing the ring each time (k is small) rather than a running sum: no rounding drift.
-        return np.add.reduce(self._ring[:n] if n < self.k else self._ring, axis=0) / n  # type: ignore[no-any-return]
+        """``push_rows`` for the one stream of a smoother of capacity 1."""
+        return self.push_rows(slice(0, 1), row[None, :])[0]  # type: ignore[no-any-return]
 
-    def reset(self) -> None:
-        """Forget the past samples (after a gap)."""
-        self._ring[:] = 0.0
-        self._count = 0
+    def reset(self, rows: Rows = slice(0, 1)) -> None:
+        """Forget the past samples of ``rows`` (after a gap)."""
+        self.clear(rows)

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-# References to configuration, not state: rebuilt from the bundle and the config at start. A class
-# names its own attributes derived from its settings in ``DERIVED`` (a tuple): left out the same way.
+# References to configuration, not state: rebuilt from the bundle and the config at start.
+# An object whose state lives elsewhere names it with ``snapshot_fields()`` and takes it back with
+# ``restore_fields(fields)``.
 NOT_STATE = frozenset({"settings", "_settings", "model", "stream", "scorer"})
 
 
@@ -43,22 +44,28 @@ def capture(obj: Any) -> dict[str, Any]:
 
 def restore(obj: Any, data: dict[str, Any]) -> None:
     """Write ``data`` (from ``capture``) back into ``obj``; ``SnapshotMismatch`` if it does not fit."""
-    mine = set(_fields(obj))
-    if set(data) != mine:
-        raise SnapshotMismatch(f"{type(obj).__name__}: fields {sorted(set(data) ^ mine)} differ")
+    current = _fields(obj)
+    if set(data) != set(current):
+        raise SnapshotMismatch(f"{type(obj).__name__}: fields {sorted(set(data) ^ set(current))} differ")
+    if hasattr(obj, "restore_fields"):  # state kept elsewhere (a stream's row of a bank): handed back whole
+        where = type(obj).__name__
+        obj.restore_fields({name: _decode(value, current[name], f"{where}.{name}") for name, value in data.items()})
+        return
     for name, value in data.items():
         # object.__setattr__: a frozen dataclass (SPOT's fitted tail) is state too, restored in place.
         object.__setattr__(obj, name, _decode(value, getattr(obj, name), f"{type(obj).__name__}.{name}"))
 
 
 def _fields(obj: Any) -> dict[str, Any]:
-    """An object's state attributes, whether it keeps them in ``__dict__`` or in ``__slots__``."""
+    """An object's state attributes, whether it keeps them in ``__dict__`` or in ``__slots__``, or what
+    it names as its state (``snapshot_fields``)."""
+    if hasattr(obj, "snapshot_fields"):
+        return obj.snapshot_fields()  # type: ignore[no-any-return]
     if hasattr(obj, "__dict__"):
         names = list(vars(obj))
     else:
         names = [n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ()) if hasattr(obj, n)]
-    derived = getattr(type(obj), "DERIVED", ())
-    return {n: getattr(obj, n) for n in names if n not in NOT_STATE and n not in derived}
+    return {n: getattr(obj, n) for n in names if n not in NOT_STATE}
 
 
 def _encode(value: Any) -> Any:

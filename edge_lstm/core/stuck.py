@@ -17,10 +17,12 @@ resting, not stuck, and is never counted.
 
 from __future__ import annotations
 
-import operator
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+
+from edge_lstm.core.rows import ChannelWatch, Rows
 
 STUCK_FACTOR = 3.0  # a run this many times the longest of normal data
 MIN_STUCK = 10  # samples: a noisy float repeating itself this long has stopped measuring
@@ -52,36 +54,29 @@ def stuck_limits(segments: list[npt.NDArray[np.float64]]) -> list[int]:
     ]
 
 
-class StuckWatch:
-    """One stream's run lengths; ``push`` says whether a channel is stuck after this sample, ``marked``
-    which. Python floats, not arrays: a handful of channels per sample, on the hot path."""
+class StuckWatch(ChannelWatch):
+    """Run lengths of every stream's readings, one row per stream; ``push_rows`` says which streams have
+    a channel stuck after their sample, ``flags`` which channels. ``push`` and ``marked`` are the same
+    for a watch of one stream (row 0)."""
 
-    __slots__ = ("high", "last", "limits", "low", "marked", "runs")
+    ROWS: ClassVar[tuple[str, ...]] = ("last", "runs", "flags")
+    FRESH: ClassVar[dict[str, Any]] = {"last": np.nan}  # no last reading yet: NaN equals nothing
 
-    def __init__(self, limits: list[int], low: list[float], high: list[float]) -> None:
-        self.limits = [int(limit) if limit > 0 else NO_LIMIT for limit in limits]
-        self.low, self.high = [float(v) for v in low], [float(v) for v in high]
-        self.last: list[float] | None = None
-        self.runs = [0] * len(limits)
-        self.marked = [False] * len(limits)
+    def __init__(self, limits: list[int], low: list[float], high: list[float], capacity: int = 1) -> None:
+        n = len(limits)
+        self.limits = np.array([int(limit) if limit > 0 else NO_LIMIT for limit in limits], dtype=np.int64)
+        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.last: npt.NDArray[np.float64]
+        self.runs: npt.NDArray[np.int64]
+        self.flags: npt.NDArray[np.bool_]
+        self._allocate(capacity, {"last": ((n,), np.float64), "runs": ((n,), np.int64), "flags": ((n,), bool)})
 
-    def push(self, row: list[float]) -> bool:
-        """Take one valid sample (the raw readings, before any scaling)."""
-        last = self.last
-        if last is None:
-            self.runs = [1] * len(row)
-        elif not any(map(operator.eq, row, last)):
-            # The common case: every reading moved, so every run starts over (compared in C).
-            self.last = row
-            self.runs = [1] * len(row)
-            self.marked = [limit <= 1 for limit in self.limits]
-            return True in self.marked
-        else:
-            # A reading resting at its training floor or ceiling does not count towards a run.
-            self.runs = [
-                run + 1 if x == previous and low < x < high else 1
-                for x, previous, run, low, high in zip(row, last, self.runs, self.low, self.high, strict=True)
-            ]
-        self.last = row
-        self.marked = [run >= limit for run, limit in zip(self.runs, self.limits, strict=True)]
-        return any(self.marked)
+    def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Take one valid sample (raw readings, before any scaling) for each of ``rows``; whether each
+        has a channel stuck now."""
+        # A reading resting at its training floor or ceiling does not count towards a run.
+        same = (values == self.last[rows]) & (self.low < values) & (values < self.high)
+        runs = np.where(same, self.runs[rows] + 1, 1)
+        flags = runs >= self.limits
+        self.runs[rows], self.flags[rows], self.last[rows] = runs, flags, values
+        return np.logical_or.reduce(flags, axis=1)  # type: ignore[no-any-return]

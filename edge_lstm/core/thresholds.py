@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.rows import RowArrays, Rows, row_slice
 from edge_lstm.errors import DataError, SettingsError
 
 
@@ -30,6 +31,9 @@ class Transition(Enum):
     CLEAR = "alert_clear"
 
 
+MAX_FIRE_M = 16  # the last fire_m comparisons are bits of an integer, counted through a table this long
+
+
 @dataclass(frozen=True)
 class DebounceSettings:
     """Alert after ``fire_n`` of the last ``fire_m`` scores exceed the threshold; clear after
@@ -43,6 +47,8 @@ class DebounceSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.fire_n <= self.fire_m:
             raise SettingsError(f"need 1 <= fire_n <= fire_m, got fire_n={self.fire_n}, fire_m={self.fire_m}")
+        if self.fire_m > MAX_FIRE_M:
+            raise SettingsError(f"fire_m must be at most {MAX_FIRE_M} scores, got {self.fire_m}")
         if self.clear_n < 1:
             raise SettingsError(f"clear_n must be at least 1, got {self.clear_n}")
         if not 0.0 < self.clear_ratio <= 1.0:
@@ -53,37 +59,52 @@ class DebounceSettings:
 NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
 
 
-class Debounce:
-    """n-of-m firing with a lower clearing level, so one noisy sample neither raises nor ends an alert."""
+class Debounce(RowArrays):
+    """n-of-m firing with a lower clearing level, so one noisy sample neither raises nor ends an alert;
+    for every stream at once, one row per stream (``update``/``active``: one stream, row 0)."""
 
-    __slots__ = ("_below", "_recent", "_settings", "active")
+    ROWS: ClassVar[tuple[str, ...]] = ("recent", "below", "on")
 
-    def __init__(self, settings: DebounceSettings) -> None:
+    def __init__(self, settings: DebounceSettings, capacity: int = 1) -> None:
         self._settings = settings
-        self._recent: deque[bool] = deque(maxlen=settings.fire_m)
-        self._below = 0
-        self.active = False
+        self._window = (1 << settings.fire_m) - 1
+        self._ones = _ONES[: 1 << settings.fire_m]  # how many comparisons of a window were over
+        self.recent: npt.NDArray[np.int64]  # the last fire_m comparisons as bits, newest lowest
+        self.below: npt.NDArray[np.int64]  # consecutive scores under the clearing level while alerting
+        self.on: npt.NDArray[np.bool_]
+        self._allocate(capacity, {"recent": ((), np.int64), "below": ((), np.int64), "on": ((), bool)})
 
-    def reset(self) -> None:
-        """Back to not alerting, with an empty history."""
-        self._recent.clear()
-        self._below = 0
-        self.active = False
+    def update_rows(
+        self, rows: Rows, scores: npt.NDArray[np.float64], thresholds: npt.NDArray[np.float64] | float
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Take one score per row of ``rows`` against its threshold; which rows start and which clear."""
+        s = self._settings
+        over = scores > thresholds
+        recent = ((self.recent[rows] << 1) | over) & self._window
+        was = self.on[rows].copy()  # a view for one stream: read before it is written
+        start = over & ~was & (self._ones[recent] >= s.fire_n)
+        # Counted only while alerting (a start counts from zero).
+        below = np.where(scores < s.clear_ratio * thresholds, self.below[rows] + 1, 0) * was
+        clear = below >= s.clear_n
+        self.recent[rows] = np.where(clear, 0, recent)  # an alert that ends forgets what led to it
+        self.below[rows] = below
+        self.on[rows] = (was & ~clear) | start
+        return start, clear
 
     def update(self, score: float, threshold: float) -> Transition | None:
-        """Take one score against ``threshold``; returns the transition it causes, if any."""
-        s = self._settings
-        over = score > threshold
-        self._recent.append(over)
-        if not self.active:
-            if over and sum(self._recent) >= s.fire_n:
-                self.active = True
-                self._below = 0
-                return Transition.START
-            return None
-        self._below = self._below + 1 if score < s.clear_ratio * threshold else 0
-        if self._below >= s.clear_n:
-            self.active = False
-            self._recent.clear()
-            return Transition.CLEAR
-        return None
+        """``update_rows`` for the one stream of a debounce of capacity 1: the transition, if any."""
+        start, clear = self.update_rows(_FIRST, np.array([score]), threshold)
+        return Transition.START if start[0] else Transition.CLEAR if clear[0] else None
+
+    @property
+    def active(self) -> bool:
+        """Whether row 0 is alerting."""
+        return bool(self.on[0])
+
+    def reset(self) -> None:
+        """Row 0 back to not alerting, with an empty history."""
+        self.clear(_FIRST)
+
+
+_FIRST = row_slice(0)
+_ONES = np.array([bin(k).count("1") for k in range(1 << MAX_FIRE_M)], dtype=np.int64)

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from edge_lstm.core.bank import DetectorBank
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
 from edge_lstm.core.topics import stream_id
-from edge_lstm.engine.bank import StateBank
 from edge_lstm.sources.lines import LineParser
 from edge_lstm.sources.payload import PayloadParser
 
@@ -41,22 +41,21 @@ class Pending(NamedTuple):
 
 @dataclass
 class Stream:
-    """One live stream: its detector (state, window, threshold, debounce), its row in its model's
-    ``StateBank`` and its queue of parsed samples."""
+    """One live stream: its detector (a row of its pattern's ``DetectorBank``: state, window, threshold,
+    debounce) and its queue of parsed samples."""
 
     id: str
     pattern: int
     model_key: str
     detector: StreamDetector
     parser: PayloadParser | LineParser
-    row: int = -1
     pending: deque[Pending] = field(default_factory=deque)
     last_sample_at: float = 0.0
 
 
 class Router:
     """Topic -> stream, creating streams on first sight. ``models`` maps a pattern's ``model_key`` to its
-    step model; ``banks`` holds the state rows of each model's streams. Counts ``unrouted`` topics and
+    step model; ``banks`` holds the state of each pattern's streams, one row per stream. Counts ``unrouted`` topics and
     ``streams_refused`` beyond ``max_streams`` in ``counters``."""
 
     def __init__(
@@ -70,7 +69,7 @@ class Router:
         self.models = models
         self.max_streams = max_streams
         self.streams: dict[tuple[int, str], Stream] = {}
-        self.banks = {key: StateBank(model) for key, model in models.items()}
+        self.banks = [DetectorBank(p.settings, models[p.model_key]) for p in patterns]
         self.counters: Counter[str] = counters if counters is not None else Counter()
         self._by_topic: dict[str, Stream] = {}  # so routing a known topic is one dict lookup
 
@@ -101,20 +100,19 @@ class Router:
         if len(self.streams) >= self.max_streams:
             self.counters["streams_refused"] += 1
             return None
-        pattern = self.patterns[index]
-        return self.insert(index, sid, StreamDetector(pattern.settings, self.models[pattern.model_key], sid))
+        return self.insert(index, sid, StreamDetector.joining(self.banks[index], sid))
 
     def insert(self, index: int, sid: str, detector: StreamDetector) -> Stream:
         """Stream ``sid`` of pattern ``index`` served by ``detector`` (new, or carried over by a reload),
-        with a row of its own in its model's bank."""
+        which moves into a row of the pattern's bank."""
         pattern = self.patterns[index]
-        row = self.banks[pattern.model_key].acquire()
-        stream = Stream(sid, index, pattern.model_key, detector, pattern.parser, row)
+        detector.move_to(self.banks[index])
+        stream = Stream(sid, index, pattern.model_key, detector, pattern.parser)
         self.streams[(index, sid)] = stream
         return stream
 
     def remove(self, index: int, sid: str) -> None:
         """Forget stream ``sid`` of pattern ``index``; its bank row is free for another stream."""
         stream = self.streams.pop((index, sid))
-        self.banks[stream.model_key].release(stream.row)
+        stream.detector.bank.release(stream.detector.row)
         self._by_topic = {t: s for t, s in self._by_topic.items() if s is not stream}

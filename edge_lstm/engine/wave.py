@@ -1,94 +1,106 @@
 """The batched wave: every stream with a pending sample advances one step, with one model call per model.
 
 A stream's samples depend on each other through the recurrent state, so a wave takes at most one
-sample per stream; waves repeat until no stream has a sample left. The states live in each model's
-``StateBank``: a wave of several streams gathers their rows, steps them in one call and scatters the
-new state back, then scores every stream whose window is ready in one pass over the stacked windows
-(equal, bit for bit, to each stream scoring its own). The results come back as ``Outcome`` values for
+sample per stream; waves repeat until no stream has a sample left. The streams of a wave are grouped
+by the ``DetectorBank`` that holds their state (one per stream pattern): each bank admits its samples
+in numpy over its rows, the banks that share a model step in one call, and each bank decides over its
+rows (``core/bank.py``). The results come back as ``Wave`` values, arrays over the wave's samples, for
 the caller to log, count and publish: nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
-from edge_lstm.core.detector import StepResult
-from edge_lstm.core.scoring import scores_of
-from edge_lstm.engine.bank import StateBank
+from edge_lstm.core.bank import DetectorBank
+from edge_lstm.core.detector import StepResult, result_of
+from edge_lstm.core.rows import Rows, row_slice
+from edge_lstm.core.stream_rows import Admitted, Decided
 from edge_lstm.engine.router import Pending, Stream
 
 
-class Outcome(NamedTuple):
-    """What one sample did: its result, and whether it caused a gap reset or was out of range."""
+class Wave(NamedTuple):
+    """One bank's part of a wave: its streams, the sample each took, and what those samples did."""
 
-    stream: Stream
-    result: StepResult
-    values: np.ndarray
-    timestamp: float | None
-    received: float  # monotonic seconds when the frame arrived
-    stepped: bool = True  # False: skipped or spent on the stream's baseline, the model never saw it
-    gap: bool = False
-    out_of_range: bool = False
+    streams: list[Stream]
+    samples: list[Pending]
+    decided: Decided
 
 
-# A stream admitted to a wave: its model input, its sample, and whether admitting it reset the state
-# after a gap or clipped an out-of-range reading.
-_Admitted = tuple[Stream, np.ndarray, Pending, bool, bool]
-
-
-def run_waves(touched: list[Stream], banks: Mapping[str, StateBank]) -> list[Outcome]:
-    """Advance ``touched`` streams until their pending queues are empty; ``banks`` by model key."""
-    outcomes: list[Outcome] = []
-    record = outcomes.append
+def run_waves(touched: list[Stream]) -> list[Wave]:
+    """Advance ``touched`` streams until their pending queues are empty."""
+    waves: list[Wave] = []
     while touched:
-        groups: dict[str, list[_Admitted]] = {}
+        groups: dict[int, tuple[DetectorBank, list[Stream], list[Pending]]] = {}
         for stream in touched:
-            pending = stream.pending.popleft()
-            counters = stream.detector.counters
-            gaps, out_of_range = counters.gaps, counters.out_of_range
-            admitted = stream.detector.admit(pending.values, pending.timestamp)
-            if isinstance(admitted, StepResult):
-                record(Outcome(stream, admitted, pending.values, pending.timestamp, pending.received, False))
-                continue
-            entry = (stream, admitted, pending, counters.gaps != gaps, counters.out_of_range != out_of_range)
-            group = groups.get(stream.model_key)
+            bank = stream.detector.bank
+            group = groups.get(id(bank))
             if group is None:
-                groups[stream.model_key] = [entry]
-            else:
-                group.append(entry)
-        for key, group in groups.items():
-            _advance(banks[key], group, record)
+                group = groups[id(bank)] = (bank, [], [])
+            group[1].append(stream)
+            group[2].append(stream.pending.popleft())
+        admitted = [
+            (bank, streams, samples, _admit(bank, streams, samples)) for bank, streams, samples in groups.values()
+        ]
+        reconstructions = _step(admitted)
+        for (bank, streams, samples, entry), recon in zip(admitted, reconstructions, strict=True):
+            waves.append(Wave(streams, samples, bank.complete(entry, recon)))
         touched = [s for s in touched if s.pending]
-    return outcomes
+    return waves
 
 
-def _advance(bank: StateBank, group: list[_Admitted], record: Callable[[Outcome], None]) -> None:
-    """One model call for the group, then each stream's score and decision."""
-    if len(group) == 1:
-        # A lone stream steps its own state: cheaper than a gather and a scatter of one row. Its
-        # ``state`` is then its own arrays, which the bank copies into its row at its next batched wave.
-        stream, x, pending, gap, out = group[0]
-        detector = stream.detector
-        reconstruction, detector.state = bank.model.step(x[None, :], detector.state)
-        result = detector.complete(reconstruction[0])
-        record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))
-        return
-    streams = [entry[0] for entry in group]
-    detectors = [s.detector for s in streams]
-    reconstructions = bank.advance([s.row for s in streams], detectors, [entry[1] for entry in group])
-    # Every scored stream's errors and score in one pass over the stacked windows, not one per stream.
-    ready = [(k, window) for k, d in enumerate(detectors) if (window := d.scored_window) is not None]
-    errors: list[np.ndarray | None] = [None] * len(group)
-    scores = [0.0] * len(group)
-    scorer = detectors[0].settings.scorer
-    if ready and all(d.settings.scorer is scorer for d in detectors):
-        scored = [k for k, _ in ready]
-        terms = scorer.sensor_terms(reconstructions[scored], np.stack([window for _, window in ready]))
-        for k, row, score in zip(scored, terms, scores_of(terms), strict=True):
-            errors[k], scores[k] = row, score
-    for k, (stream, _, pending, gap, out) in enumerate(group):
-        result = detectors[k].complete(reconstructions[k], errors[k], scores[k])
-        record(Outcome(stream, result, pending.values, pending.timestamp, pending.received, True, gap, out))
+def results(waves: list[Wave]) -> Iterator[tuple[Stream, StepResult]]:
+    """Each sample of ``waves`` as its stream and a ``StepResult`` (for tests and tools; the daemon
+    reads the arrays)."""
+    for wave in waves:
+        for k, stream in enumerate(wave.streams):
+            yield stream, result_of(wave.decided, k)
+
+
+def _admit(bank: DetectorBank, streams: list[Stream], samples: list[Pending]) -> Admitted:
+    n, features = len(samples), len(bank.settings.features)
+    # One stream: its row as a slice, so every array access is a view (much cheaper than a gather).
+    rows: Rows = row_slice(streams[0].detector.row) if n == 1 else np.array([s.detector.row for s in streams])
+    try:
+        values = np.array([p.values for p in samples], dtype=np.float64)
+    except ValueError:  # rows of different lengths
+        values = np.empty(0)
+    if values.shape != (n, features):  # a sample of the wrong length is invalid, like a NaN reading
+        values = np.array(
+            [p.values if np.shape(p.values) == (features,) else np.full(features, np.nan) for p in samples]
+        )
+    times = np.array([np.nan if p.timestamp is None else p.timestamp for p in samples], dtype=np.float64)
+    return bank.admit(rows, values, times)
+
+
+def _step(admitted: list[tuple[DetectorBank, list[Stream], list[Pending], Admitted]]) -> list[np.ndarray]:
+    """One model call per model for every admitted sample; the reconstructions of each bank's samples."""
+    out: list[np.ndarray] = [np.empty(0)] * len(admitted)
+    by_model: dict[int, list[int]] = {}
+    for k, (bank, _, _, entry) in enumerate(admitted):
+        if len(entry.live):
+            by_model.setdefault(id(bank.model), []).append(k)
+        else:
+            out[k] = np.empty((0, bank.settings.window, len(bank.settings.features)), dtype=np.float32)
+    for group in by_model.values():
+        if len(group) == 1:  # the common case: one pattern per model
+            bank, entry = admitted[group[0]][0], admitted[group[0]][3]
+            out[group[0]] = bank.step(entry.live_rows, entry.x)
+            continue
+        banks = [admitted[k][0] for k in group]
+        entries = [admitted[k][3] for k in group]
+        gathered = [[state[e.live_rows] for state in b.rows.states()] for b, e in zip(banks, entries, strict=True)]
+        x = np.concatenate([e.x for e in entries])
+        state = tuple(np.concatenate(parts) for parts in zip(*gathered, strict=True))
+        recon, stepped = banks[0].model.step(x, state)
+        start = 0
+        for k, bank, entry in zip(group, banks, entries, strict=True):
+            end = start + len(entry.live)
+            out[k] = recon[start:end]
+            for kept, new in zip(bank.rows.states(), stepped, strict=True):
+                kept[entry.live_rows] = new[start:end]
+            start = end
+    return out

@@ -69,7 +69,7 @@ def reload(daemon: Daemon, config: DaemonConfig) -> dict[str, int]:
             detector, kind = StreamDetector(pattern.settings, model, sid), "carried_over"
             detector.carry_over(stream.detector)
         else:
-            detector.model, kind = model, "kept"  # the same model, loaded again
+            kind = "kept"  # the same model, loaded again: the stream moves into the new pattern's bank
         outcome[kind] += 1
         moved = router.insert(j, sid, detector)
         moved.pending, moved.last_sample_at = stream.pending, stream.last_sample_at

@@ -22,8 +22,9 @@ import numpy as np
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.logpolicy import RateLimitedLog
+from edge_lstm.core.stream_rows import SKIP_REASONS
 from edge_lstm.engine.router import Pending, Router, Stream
-from edge_lstm.engine.wave import Outcome, run_waves
+from edge_lstm.engine.wave import Wave, run_waves
 from edge_lstm.errors import FrameError
 from edge_lstm.service.assembly import assemble
 from edge_lstm.service.control import Control
@@ -240,10 +241,8 @@ class Daemon:
     def _advance(self, touched: list[Stream]) -> None:
         if not touched:
             return
-        now = time.time()
-        for outcome in run_waves(touched, self.router.banks):
-            outcome.stream.last_sample_at = now
-            self._record(outcome)
+        for wave in run_waves(touched):
+            self._record(wave)
 
     def _interrupted(self, stream: Stream, reopened: bool) -> None:
         """The stream's source was interrupted: start it over. A reopened port may first deliver the
@@ -274,30 +273,23 @@ class Daemon:
                 self.sink.announce(stream.id, model_id)
         return stream
 
-    def _record(self, outcome: Outcome) -> None:
-        """Count, log and publish what one sample did."""
-        stream, result = outcome.stream, outcome.result
-        self.counters["samples"] += 1
-        if not outcome.stepped:
-            self._skipped(outcome)
-            return
-        if outcome.gap:
-            self._warn.warning(
-                "gap",
-                "stream %s: gap before the sample at %s: state reset, warming up for %d samples",
-                stream.id,
-                outcome.timestamp,
-                stream.detector.settings.warmup,
-            )
-        if outcome.out_of_range:
-            self._warn.warning(
-                "range",
-                "stream %s: values %s outside the training range (clipped for the model, scored as they are)",
-                stream.id,
-                _Readings(outcome.values),
-            )
-        self._clock.latencies.append(time.monotonic() - outcome.received)
-        for event in result.events:
+    def _record(self, wave: Wave) -> None:
+        """Count, log and publish what one wave's samples did: array work per wave, Python only for
+        what is rare (a skipped sample, a gap, a reading out of range, an alert event)."""
+        decided, streams, samples = wave.decided, wave.streams, wave.samples
+        admitted = decided.admitted
+        self.counters["samples"] += len(samples)
+        now, clock = time.time(), time.monotonic()
+        for stream in streams:
+            stream.last_sample_at = now
+        skipped = admitted.skipped
+        if skipped.any():
+            for k in np.flatnonzero(skipped).tolist():
+                self._skipped(streams[k], samples[k], SKIP_REASONS[skipped[k]])
+        for k in np.flatnonzero(admitted.gap | admitted.out_of_range).tolist():
+            self._unusual(streams[k], samples[k], bool(admitted.gap[k]), bool(admitted.out_of_range[k]))
+        self._clock.latencies.extend([clock - samples[k].received for k in admitted.live.tolist()])
+        for _, event in decided.events:
             self.counters[event.event] += 1
             log.info(
                 "%s stream=%s score=%.4g threshold=%.4g top=%s",
@@ -312,8 +304,24 @@ class Daemon:
             for listener in self.listeners:
                 listener(event)
 
-    def _skipped(self, outcome: Outcome) -> None:
-        stream, reason = outcome.stream, outcome.result.skipped
+    def _unusual(self, stream: Stream, sample: Pending, gap: bool, out_of_range: bool) -> None:
+        if gap:
+            self._warn.warning(
+                "gap",
+                "stream %s: gap before the sample at %s: state reset, warming up for %d samples",
+                stream.id,
+                sample.timestamp,
+                stream.detector.settings.warmup,
+            )
+        if out_of_range:
+            self._warn.warning(
+                "range",
+                "stream %s: values %s outside the training range (clipped for the model, scored as they are)",
+                stream.id,
+                _Readings(sample.values),
+            )
+
+    def _skipped(self, stream: Stream, sample: Pending, reason: str | None) -> None:
         if reason is None:  # learning the stream's baseline: expected, not an error
             if stream.detector.baseline is not None:
                 log.info("stream %s: baseline learned from %d samples", stream.id, stream.detector.counters.baseline)
@@ -324,8 +332,8 @@ class Daemon:
             "stream %s: sample skipped (%s): values %s, timestamp %s",
             stream.id,
             reason,
-            _Readings(outcome.values),
-            outcome.timestamp,
+            _Readings(sample.values),
+            sample.timestamp,
         )
 
     def _wait_s(self) -> float:

@@ -1,5 +1,5 @@
-"""``admit`` checks and scales a sample on Python floats; every outcome equals the numpy formulas it
-replaced, bit for bit: what is invalid, what is out of range, the model input, with and without smoothing."""
+"""A bank's ``admit`` checks and scales samples over rows of arrays; every outcome equals the plain
+formulas, bit for bit: what is invalid, what is out of range, the model input, with and without smoothing."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import random_reference_weights
 
-from edge_lstm.core.detector import DetectorSettings, StepResult, StreamDetector
+from edge_lstm.core.bank import DetectorBank
+from edge_lstm.core.detector import DetectorSettings
+from edge_lstm.core.rows import row_slice
 from edge_lstm.core.samples import MAX_READING
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.smoothing import TrailingMean
+from edge_lstm.core.stream_rows import SKIP_REASONS
 from edge_lstm.runtime.reference import NumpyStepModel
 
 SCALER = StandardScaler(np.array([0.0, 50.0, -3.0], np.float32), np.array([1.0, 4.0, 1e-6], np.float32))
@@ -24,8 +27,8 @@ value = st.one_of(
 rows = st.lists(st.tuples(value, value, value), min_size=1, max_size=30)
 
 
-def reference(row: np.ndarray, smoother: TrailingMean | None) -> np.ndarray | str:
-    """The numpy formulas ``admit`` used before: the checks, the affine, smoothing, the float32 cast."""
+def reference(row: np.ndarray, smoother: TrailingMean | None) -> tuple[np.ndarray, bool] | str:
+    """The formulas, one sample at a time: the checks, the affine, smoothing, the float32 cast."""
     if not (np.abs(row) < MAX_READING).all():
         return "invalid"
     center, scale = SCALER.mean.astype(np.float64), SCALER.scale.astype(np.float64)
@@ -36,8 +39,8 @@ def reference(row: np.ndarray, smoother: TrailingMean | None) -> np.ndarray | st
         standardized = smoother.push(standardized)
     scaled = standardized.astype(np.float32)
     if ((scaled < LOW) | (scaled > HIGH)).any():
-        return np.clip(scaled, LOW, HIGH)
-    return scaled
+        return np.clip(scaled, LOW, HIGH), True
+    return scaled, False
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,15 +49,17 @@ def test_admit_equals_the_numpy_formulas(samples: list[tuple[float, float, float
     detector_settings = DetectorSettings(
         features=["a", "b", "c"], window=4, scaler=SCALER, threshold=1.0, input_low=LOW, input_high=HIGH, smooth=smooth
     )
-    detector = StreamDetector(detector_settings, NumpyStepModel(random_reference_weights(), cell="lstm", window=4))
+    bank = DetectorBank(detector_settings, NumpyStepModel(random_reference_weights(), cell="lstm", window=4))
+    one = row_slice(bank.acquire("s"))
     smoother = TrailingMean(smooth, 3) if smooth > 1 else None
     for sample in samples:
         row = np.array(sample, dtype=np.float64)
         expected = reference(row, smoother)
-        got = detector.admit(row)
+        got = bank.admit(one, row[None, :], np.array([np.nan]))
         if isinstance(expected, str):
-            assert isinstance(got, StepResult) and got.skipped == expected
+            assert SKIP_REASONS[got.skipped[0]] == expected and not len(got.live)
             continue
-        assert isinstance(got, np.ndarray) and got.dtype == np.float32
-        assert got.tobytes() == expected.tobytes(), (sample, got, expected)
-        detector.complete(np.zeros((4, 3), np.float32))
+        model_input, outside = expected
+        assert got.x.dtype == np.float32 and got.x.shape == (1, 3)
+        assert got.x[0].tobytes() == model_input.tobytes(), (sample, got.x, model_input)
+        assert bool(got.out_of_range[0]) == outside

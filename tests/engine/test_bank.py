@@ -5,63 +5,76 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from support import random_reference_weights
 
 from edge_lstm.bundle import load_bundle
+from edge_lstm.core.bank import DetectorBank
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.detector import StepResult, StreamDetector
 from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.snapshot import capture, restore
-from edge_lstm.engine.bank import StateBank
+from edge_lstm.core.thresholds import NO_DEBOUNCE
 from edge_lstm.engine.router import Pattern, Pending, Router
-from edge_lstm.engine.wave import run_waves
-from edge_lstm.runtime.reference import NumpyStepModel
+from edge_lstm.engine.wave import results, run_waves
 from edge_lstm.sources.payload import PayloadParser
 from edge_lstm.tools import synthetic
 
 
-def test_rows_keep_their_place_as_the_bank_grows_and_rows_are_reused() -> None:
-    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
-    bank = StateBank(model, capacity=2)
-    rows = [bank.acquire() for _ in range(5)]
+def test_rows_keep_their_place_as_the_bank_grows_and_rows_are_reused(bundle_dir: Path) -> None:
+    bundle = load_bundle(bundle_dir)
+    bank = DetectorBank(
+        bundle.detector_settings(None, ThresholdRule("quantile", 0.999)), bundle.open_model(), capacity=2
+    )
+    rows = [bank.acquire(f"s{k}") for k in range(5)]
     assert sorted(rows) == list(range(5)) and bank.capacity == 8
     for row in rows:
-        for state in bank.states:
-            state[row] = row + 1.0
-    more = [bank.acquire() for _ in range(4)]  # past 8 rows: the arrays double, rows stay where they were
+        bank.rows.state0[row] = row + 1.0
+        bank.rows.counters[row] = row
+        bank.window.buffer[row] = -row
+    more = [bank.acquire(f"t{k}") for k in range(4)]  # past 8 rows: every array doubles, rows stay put
     assert bank.capacity == 16 and not set(more) & set(rows)
-    assert all((state[row] == row + 1.0).all() for row in rows for state in bank.states)
+    assert all(part.capacity == 16 for part in bank.parts)
+    assert all((bank.rows.state0[r] == r + 1.0).all() and (bank.window.buffer[r] == -r).all() for r in rows)
+    assert all((bank.rows.counters[r] == r).all() for r in rows)
     bank.release(rows[2])
-    again = bank.acquire()
-    assert again == rows[2] and all((state[again] == 0.0).all() for state in bank.states)  # a fresh start
-    assert all(view.base is not None and view.shape[0] == 1 for view in bank.views(again))
+    again = bank.acquire("u")
+    assert again == rows[2] and bank.names[again] == "u"
+    assert (bank.rows.state0[again] == 0.0).all() and (bank.window.buffer[again] == 0.0).all()  # a fresh start
+    assert (bank.rows.counters[again] == 0).all() and np.isnan(bank.rows.last_time[again])
 
 
 def _replay_alone(
     settings: object, model: object, sid: str, values: np.ndarray, times: list[float]
-) -> list[StepResult]:
+) -> tuple[list[StepResult], dict[str, int]]:
     detector = StreamDetector(settings, model, sid)  # type: ignore[arg-type]
-    return [detector.process(values[i], times[i]) for i in range(len(values))]
+    return [detector.process(values[i], times[i]) for i in range(len(values))], detector.counters.as_dict()
 
 
-@pytest.mark.parametrize(
-    ("rule", "score"),
-    [(None, "window_mse"), (ThresholdRule("quantile", 0.999), "window_mse"), (None, "residual"), (None, "mahalanobis")],
-    ids=["adaptive", "quantile", "residual", "mahalanobis"],
-)
-def test_streams_through_the_bank_decide_exactly_as_each_alone(
-    bundle_dir: Path, rule: ThresholdRule | None, score: str
-) -> None:
+VARIANTS: dict[str, tuple[ThresholdRule | None, str, dict[str, Any]]] = {
+    "adaptive": (None, "window_mse", {}),
+    "quantile": (ThresholdRule("quantile", 0.999), "window_mse", {}),
+    "SPOT": (ThresholdRule("spot", 0.001), "window_mse", {}),
+    "no debounce": (ThresholdRule("quantile", 0.99), "window_mse", {"debounce": NO_DEBOUNCE}),
+    "residual": (None, "residual", {}),
+    "mahalanobis": (None, "mahalanobis", {}),
+    "baseline and smoothing": (ThresholdRule("quantile", 0.999), "window_mse", {"baseline": 60, "smooth": 3}),
+    "tracked level": (None, "window_mse", {"level": (["flow"], 50)}),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path, variant: str) -> None:
     """Eleven streams (more than the bank's first 8 rows, so it grows mid-run), each with its own faults,
-    a missing reading, a duplicate and a gap, arriving unevenly so waves hold 1 to 11 streams; one stream
-    is restored from a snapshot along the way. Scores (worked out for the whole wave at once, for each
-    kind of score), alert states, skips and events equal those of each stream replayed alone through its
-    own detector, sample by sample."""
+    a missing reading, a duplicate, an out-of-order sample and a gap, arriving unevenly so waves hold 1
+    to 11 streams; one stream is restored from a snapshot along the way. Scores, alert states, skips and
+    events equal those of each stream replayed alone through its own detector (a bank of one row),
+    sample by sample, for each kind of score, threshold rule and input option."""
+    rule, score, overrides = VARIANTS[variant]
     bundle = load_bundle(bundle_dir)
-    settings = bundle.detector_settings(None, rule)
+    settings = bundle.detector_settings(None, rule, **overrides)
     if score != "window_mse":  # each score, worked out for a whole wave at once, as for one stream
         features = len(bundle.features)
         mix = np.random.default_rng(1).normal(size=(features, features))
@@ -78,11 +91,13 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(
         values, times = stream.values.copy(), [float(t) for t in stream.timestamps]
         values[100 + 7 * k, k % values.shape[1]] = np.nan
         times[200 + k] = times[199 + k]  # a duplicate timestamp
+        times[250 + k] = times[248 + k]  # out of order
         for i in range(400 + 5 * k, n):
             times[i] += 3_600.0  # a gap: the state resets, warm-up again
         data[f"s{k}"] = (values, times)
     restore_at = 650
-    expected = {sid: _replay_alone(settings, model, sid, v, t) for sid, (v, t) in data.items()}
+    alone = {sid: _replay_alone(settings, model, sid, v, t) for sid, (v, t) in data.items()}
+    expected = {sid: results for sid, (results, _) in alone.items()}
     assert all(any(r.events for r in results) for results in expected.values())  # transitions compared too
     got: dict[str, list[StepResult]] = {sid: [] for sid in data}
     sent = dict.fromkeys(data, 0)
@@ -100,15 +115,16 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(
                     sent[sid] += 1
             if stream.pending:
                 touched.append(stream)
-        for outcome in run_waves(touched, router.banks):
-            got[outcome.stream.id].append(outcome.result)
+        for stream, result in results(run_waves(touched)):
+            got[stream.id].append(result)
         s5 = router.streams[(0, "s5")]
         if len(got["s5"]) == restore_at and not s5.pending:  # a restart of one stream, through its snapshot
             fresh = StreamDetector(settings, model, "s5")
             restore(fresh, capture(s5.detector))
             s5.detector = fresh
-    assert router.banks["m"].capacity == 16
+    assert router.banks[0].capacity == 16
     for sid in data:
+        assert router.streams[(0, sid)].detector.counters.as_dict() == alone[sid][1], sid
         assert len(got[sid]) == n
         for i, (a, b) in enumerate(zip(got[sid], expected[sid], strict=True)):
             assert (a.score, a.alerting, a.skipped, a.events) == (b.score, b.alerting, b.skipped, b.events), (sid, i)
@@ -127,6 +143,6 @@ def test_a_reset_stream_starts_afresh_in_its_row(bundle_dir: Path) -> None:
             alone.reset()
         for s in live:
             s.pending.append(Pending(stream.values[i], float(stream.timestamps[i]), 0.0))  # type: ignore[union-attr]
-        outcomes = run_waves(live, router.banks)  # type: ignore[arg-type]
+        got = [result for _, result in results(run_waves(live))]  # type: ignore[arg-type]
         want = alone.process(stream.values[i], float(stream.timestamps[i]))
-        assert (outcomes[0].result.score, outcomes[0].result.alerting) == (want.score, want.alerting), i
+        assert (got[0].score, got[0].alerting) == (want.score, want.alerting), i

@@ -11,7 +11,7 @@ from support import random_reference_weights
 from edge_lstm.core.detector import DetectorSettings, StreamDetector
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.engine.router import Pattern, Pending, Router
-from edge_lstm.engine.wave import run_waves
+from edge_lstm.engine.wave import results, run_waves
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.payload import PayloadParser
 
@@ -64,8 +64,8 @@ def test_waves_over_interleaved_streams_equal_each_stream_alone(overrides: dict[
             parsed, ts = stream.parser.parse(payload.replace("NaN", "null").encode())
             stream.pending.append(Pending(parsed, ts, 0.0))
             touched.append(stream)
-        for outcome in run_waves(touched, r.banks):
-            scores[outcome.stream.id].append(outcome.result.score)
+        for stream, result in results(run_waves(touched)):
+            scores[stream.id].append(result.score)
     for sid, values in streams.items():
         alone = StreamDetector(settings(**overrides), NumpyStepModel(random_reference_weights(), cell="lstm", window=4))
         expected = [alone.process(values[t], 1000.0 + t).score for t in range(60)]
@@ -81,5 +81,5 @@ def test_a_stream_with_several_pending_samples_advances_one_per_wave() -> None:
     assert stream is not None
     for t in range(10):
         stream.pending.append(Pending(np.full(3, float(t)), 1000.0 + t, 0.0))
-    outcomes = run_waves([stream], r.banks)
-    assert [o.result.index for o in outcomes] == list(range(10)) and not stream.pending
+    got = [result.index for _, result in results(run_waves([stream]))]
+    assert got == list(range(10)) and not stream.pending

@@ -153,8 +153,8 @@ def test_serial_and_mqtt_streams_share_one_batched_wave(tmp_path: Path, bundle_d
     for key in daemon.models:
         daemon.models[key] = Spy()
     daemon.router.models = daemon.models
-    for key, bank in daemon.router.banks.items():  # the banks step the streams' states
-        bank.model = daemon.models[key]
+    for pattern, bank in zip(daemon.router.patterns, daemon.router.banks, strict=True):  # banks step the states
+        bank.model = daemon.models[pattern.model_key]
     values = synthetic.normal_stream(3, seed=1).values
     frames = [Frame(serial_topic("bench7"), b"first line", 0.0)]
     for t, v in enumerate(values):

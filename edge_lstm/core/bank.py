@@ -1,0 +1,350 @@
+"""The detectors of many streams as one bank: every per-stream quantity is a row of an array, so a wave
+advances all its streams with numpy over the rows and one model call, with no Python loop over streams.
+
+One bank serves the streams that share one ``DetectorSettings`` and model. A stream keeps its row for
+life; rows are handed out and given back without moving any other row, and when none is free every
+array doubles. A lone ``StreamDetector`` is a bank of one row: there is one implementation.
+
+A wave is ``admit`` (checks, timestamps, watches, level, baseline, scaling, smoothing, window, input
+range), ``step`` (the model, state carried in the bank) and ``complete`` (score, threshold, debounce,
+alert events). Only what is rare runs per stream: a stream still learning its baseline, SPOT and the
+adaptive rule (each stream's own object), and an alert starting or clearing. The input policy is the
+one ``core/detector.py`` documents.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.alerts import AlertEvent, severity_of
+from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.jumps import JumpWatch
+from edge_lstm.core.level import LevelTracker
+from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of
+from edge_lstm.core.samples import MAX_READING
+from edge_lstm.core.scoring import TrailingWindow, contributions
+from edge_lstm.core.settings import DetectorSettings
+from edge_lstm.core.smoothing import TrailingMean
+from edge_lstm.core.spot import SPOT
+from edge_lstm.core.stepmodel import StepModel
+from edge_lstm.core.stream_rows import (
+    ALERTS,
+    COUNTED,
+    GAPS,
+    OUT_OF_RANGE,
+    SAMPLES,
+    SCORED,
+    SKIP_DUPLICATE,
+    SKIP_INVALID,
+    SKIP_LEARNING,
+    SKIP_OUT_OF_ORDER,
+    WARMING_UP,
+    Admitted,
+    Decided,
+    StreamRows,
+    pick,
+    positions,
+    row_ids,
+)
+from edge_lstm.core.stuck import StuckWatch
+from edge_lstm.core.thresholds import Debounce, Transition
+from edge_lstm.errors import DataError, SettingsError
+
+FloatArray = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
+
+
+class DetectorBank:
+    """The state of every stream served by ``settings`` and ``model``, one row per stream."""
+
+    def __init__(self, settings: DetectorSettings, model: StepModel, capacity: int = 1) -> None:
+        n = len(settings.features)
+        if model.n_features != n:
+            raise DataError(f"model expects {model.n_features} features but the settings list {n}")
+        if model.window != settings.window:
+            raise DataError(f"model window {model.window} differs from settings window {settings.window}")
+        if settings.adaptive is not None and settings.calibration is None:
+            raise SettingsError("the adaptive threshold needs the bundle's calibration scores")
+        self.settings, self.model = settings, model
+        self.rows = StreamRows(settings, model.state_sizes, capacity)
+        self.window = TrailingWindow(settings.window, n, capacity)
+        self.smoother = TrailingMean(settings.smooth, n, capacity) if settings.smooth > 1 else None
+        self.level: LevelTracker | None = None
+        if settings.level is not None:
+            tracked = np.array([f in settings.level[0] for f in settings.features])
+            self.level = LevelTracker(tracked, settings.level[1], capacity)
+        stuck = settings.stuck
+        self.stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"], capacity) if stuck else None
+        self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
+        self.debounce = Debounce(settings.debounce, capacity)
+        self.parts: list[RowArrays] = [
+            p for p in (self.rows, self.window, self.smoother, self.level, self.stuck, self.jump, self.debounce) if p
+        ]
+        # What each stream keeps as an object of its own (None where the settings do not use it).
+        self.names: list[str] = [""] * capacity
+        self.learners: list[BaselineLearner | None] = [None] * capacity
+        self.spots: list[SPOT | None] = [None] * capacity
+        self.adaptive: list[AdaptiveThreshold | None] = [None] * capacity
+        self._free = list(range(capacity - 1, -1, -1))  # lowest first: pop() takes from the end
+        low, high = settings.input_low, settings.input_high
+        self._bounds = None if low is None or high is None else (low, high)
+
+    @property
+    def capacity(self) -> int:
+        """How many rows the arrays hold now."""
+        return self.rows.capacity
+
+    # -- rows --------------------------------------------------------------------------------------
+    def acquire(self, name: str) -> int:
+        """A fresh row for stream ``name``; the arrays double when none is free."""
+        if not self._free:
+            old = self.capacity
+            for part in self.parts:
+                part.grow(2 * old)
+            for objects in (self.names, self.learners, self.spots, self.adaptive):
+                objects.extend([None] * old)  # type: ignore[list-item]
+            self._free = list(range(2 * old - 1, old - 1, -1))
+        row = self._free.pop()
+        for part in self.parts:
+            part.clear(slice(row, row + 1))
+        s = self.settings
+        self.names[row] = name
+        self.learners[row] = BaselineLearner(s.baseline, len(s.features)) if s.baseline else None
+        self.spots[row] = SPOT.from_state(s.spot) if s.spot else None
+        self.adaptive[row] = None
+        if s.adaptive is not None and s.calibration is not None:
+            self.adaptive[row] = AdaptiveThreshold(AdaptiveSettings.from_dict(s.adaptive), s.calibration)
+        return row
+
+    def release(self, row: int) -> None:
+        """Give ``row`` back; its stream is gone."""
+        self.learners[row] = self.spots[row] = self.adaptive[row] = None
+        self._free.append(row)
+
+    def reset(self, rows: Rows) -> None:
+        """``rows`` forget their past: zero state, empty window and smoothing, warm-up again (the
+        baseline, level, stuck runs and alert state are the machine's and the stream's: kept)."""
+        r = self.rows
+        for state in r.states():
+            state[rows] = 0.0
+        r.since_reset[rows] = 0
+        self.window.clear(rows)
+        if self.smoother is not None:
+            self.smoother.clear(rows)
+        if self.jump is not None:
+            self.jump.clear(rows)
+
+    def threshold(self, row: int) -> float:
+        """The threshold in force for ``row`` now (it moves when SPOT or the adaptive rule adapts)."""
+        rule, spot = self.adaptive[row], self.spots[row]
+        if rule is not None:
+            return rule.threshold
+        return spot.threshold if spot is not None else self.settings.threshold
+
+    # -- a wave ------------------------------------------------------------------------------------
+    def admit(self, rows: Rows, values: Float64Array, times: Float64Array) -> Admitted:
+        """Check and scale one sample per row of ``rows`` (``values``: NaN rows for samples of the wrong
+        length; ``times``: NaN where a sample has no timestamp). Nothing here calls the model."""
+        s, r = self.settings, self.rows
+        n = len(values)
+        index = r.counters[rows, SAMPLES].copy()
+        valid = (np.abs(values) < MAX_READING).all(axis=1)  # NaN and inf fail too
+        last = r.last_time[rows]
+        dt = times - last  # NaN unless both this sample and the last have a time
+        live: npt.NDArray[np.bool_] = valid & np.logical_not(dt <= 0.0)
+        all_live = all_of(live)
+        if all_live:  # the common case: nothing to skip
+            code = np.zeros(n, dtype=np.int64)
+        else:
+            code = np.where(valid, np.where(dt == 0.0, SKIP_DUPLICATE, np.where(dt < 0.0, SKIP_OUT_OF_ORDER, 0)), 1)
+        period = s.sample_period_s
+        gap = (dt > s.gap_reset_periods * period) & live if period else None
+        if gap is not None and any_of(gap):
+            self.reset(pick(rows, np.flatnonzero(gap)))
+        timed = times == times  # not NaN
+        r.last_time[rows] = np.where(timed if all_live else live & timed, times, last)
+        # ``at``: the positions of the samples still going on to the model (all of them: a slice).
+        at: npt.NDArray[np.intp] | slice = slice(None)
+        lv, x = rows, values
+        if not all_live:
+            at = np.flatnonzero(live)
+            lv, x = pick(rows, at), values[at]
+        if self.stuck is not None or self.jump is not None:
+            marked = self.stuck.push_rows(lv, x) if self.stuck is not None else False
+            if self.jump is not None:
+                marked = marked | self.jump.push_rows(lv, x)
+            r.marked[lv] = marked
+        if self.level is not None:
+            x = self.level.push_rows(lv, x)
+        if s.baseline:
+            learning = self._learn_baselines(lv, x)
+            if any_of(learning):
+                at = positions(at, n)
+                code[at[learning]] = SKIP_LEARNING
+                at, x = at[~learning], x[~learning]
+                lv = pick(rows, at)
+        standardized = (x - r.center[lv]) / r.scale[lv]
+        finite = np.logical_and.reduce(np.abs(standardized) < MAX_READING, axis=1)  # finite, but absurd once scaled?
+        if not all_of(finite):
+            at = positions(at, n)
+            code[at[~finite]] = SKIP_INVALID
+            at, standardized = at[finite], standardized[finite]
+            lv = pick(rows, at)
+        smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
+        scaled = smoothed.astype(np.float32)
+        # The window takes the sample now, so a wave can score every stream's window at once; the
+        # model sees it in this step.
+        self.window.push_rows(lv, scaled)
+        since = r.since_reset[lv] + 1
+        r.since_reset[lv] = since
+        ready = (since > s.warmup) & self.window.full(lv)
+        counted = COUNTED[code]
+        counted[at, SCORED] = ready
+        counted[at, WARMING_UP] = ~ready
+        out_of_range = np.zeros(n, dtype=bool)
+        if self._bounds is not None:
+            low, high = self._bounds
+            clipped = np.minimum(np.maximum(scaled, low), high)  # for the model only: the error is unclipped
+            out_of_range[at] = (clipped != scaled).any(axis=1)
+            counted[:, OUT_OF_RANGE] = out_of_range
+            scaled = clipped
+        if gap is not None:
+            counted[:, GAPS] = gap
+        r.counters[rows] += counted
+        live_at = positions(at, n)
+        return Admitted(rows, index, times, code, gap if gap is not None else np.zeros(n, dtype=bool),
+                        out_of_range, live_at, lv, scaled, ready)  # fmt: skip
+
+    def _learn_baselines(self, rows: Rows, x: Float64Array) -> npt.NDArray[np.bool_]:
+        """Samples of streams still learning their operating point go to their learners; which did."""
+        ids = row_ids(rows)
+        learning = np.array([self.learners[row] is not None for row in ids], dtype=bool)
+        r = self.rows
+        for k in np.flatnonzero(learning).tolist():
+            row = ids[k]
+            learner = self.learners[row]
+            assert learner is not None
+            baseline = learner.push(x[k])
+            if baseline is not None:
+                r.offset[row], r.spread[row] = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
+                scaler = self.settings.scaler
+                # The stream baseline then the bundle scaler, ((x - o) / s - m) / c, as one (x - center) /
+                # scale worked out once rather than per sample.
+                r.center[row] = r.offset[row] + scaler.mean.astype(np.float64) * r.spread[row]
+                r.scale[row] = r.spread[row] * scaler.scale.astype(np.float64)
+                self.learners[row] = None
+        return learning
+
+    def step(self, rows: Rows, x: FloatArray) -> FloatArray:
+        """The model over one input per row of ``rows``, states stepped in place; the reconstructions."""
+        states = self.rows.states()
+        reconstructions, stepped = self.model.step(x, tuple(state[rows] for state in states))
+        for state, new in zip(states, stepped, strict=True):
+            state[rows] = new
+        return reconstructions
+
+    def complete(self, admitted: Admitted, reconstructions: FloatArray) -> Decided:
+        """Score the admitted samples against their reconstructions and decide (threshold, debounce,
+        alert events)."""
+        n = len(admitted.sample_index)
+        scores, scored = np.full(n, np.nan), np.zeros(n, dtype=bool)
+        events: list[tuple[int, AlertEvent]] = []
+        ready = admitted.ready
+        if any_of(ready):
+            at, rr = admitted.live, admitted.live_rows
+            if not all_of(ready):
+                picked = np.flatnonzero(ready)
+                at, rr, reconstructions = at[picked], pick(rr, picked), reconstructions[picked]
+            terms = self.settings.scorer.sensor_terms(reconstructions, self.window.buffer[rr])
+            score = np.add.reduce(terms, axis=1) / terms.shape[1]
+            scores[at], scored[at] = score, True
+            events = self._decide(rr, at, score, terms, admitted)
+        return Decided(admitted, scores, scored, self.rows.alerting[admitted.rows].copy(), events)
+
+    def _decide(
+        self, rows: Rows, at: npt.NDArray[np.intp], score: Float64Array, terms: Float64Array, admitted: Admitted
+    ) -> list[tuple[int, AlertEvent]]:
+        """Threshold and debounce for the scored samples; the alert events they cause."""
+        r, s = self.rows, self.settings
+        rules, used = None, s.threshold
+        used_each: Float64Array | None = None
+        if s.adaptive is not None:
+            rules = [self.adaptive[row] for row in row_ids(rows)]
+            active = []
+            for rule, v in zip(rules, score.tolist(), strict=True):
+                rule.update(v)  # type: ignore[union-attr]
+                active.append(rule.active)  # type: ignore[union-attr]
+            on = np.array(active, dtype=bool)
+        elif s.spot is not None:
+            spots = [self.spots[row] for row in row_ids(rows)]
+            used_each = np.array([spot.threshold for spot in spots])  # type: ignore[union-attr]
+            self.debounce.update_rows(rows, score, used_each)
+            on = self.debounce.on[rows]
+            # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
+            for spot, v, anomalous in zip(spots, score.tolist(), on.tolist(), strict=True):
+                spot.observe(v, anomalous=anomalous)  # type: ignore[union-attr]
+        else:
+            self.debounce.update_rows(rows, score, used)
+            on = self.debounce.on[rows]
+        # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
+        now = on | r.marked[rows]
+        was = r.alerting[rows].copy()  # a view for one stream: read before it is written
+        r.alerting[rows] = now
+        peak = r.peak[rows]
+        r.peak[rows] = np.where(now & (score > peak), score, peak)
+        changed = now != was
+        if not any_of(changed):
+            return []
+        events = []
+        ids = row_ids(rows)
+        for k in np.flatnonzero(changed).tolist():
+            if rules is not None:
+                threshold = rules[k].compared_threshold  # type: ignore[union-attr]
+            else:
+                threshold = float(used if used_each is None else used_each[k])
+            terms_k, start, on_k = terms[k], bool(now[k]), bool(on[k])
+            event = self._event(ids[k], start, on_k, float(score[k]), threshold, terms_k, admitted, int(at[k]))
+            events.append((int(at[k]), event))
+        return events
+
+    def _event(
+        self, row: int, start: bool, on: bool, score: float, threshold: float, terms: Float64Array, a: Admitted, k: int
+    ) -> AlertEvent:
+        r, features = self.rows, self.settings.features
+        r.sequence[row] += 1
+        peak = None
+        if start:
+            r.counters[row, ALERTS] += 1
+            r.peak[row] = score
+        else:
+            peak, r.peak[row] = float(r.peak[row]), 0.0
+        shares = contributions(terms, features)
+        if r.marked[row] and not on:  # the readings that froze or leapt are what it is about
+            named = self.marked_channels(row)
+            shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in features}
+        time = float(a.times[k])
+        return AlertEvent(
+            event=(Transition.START if start else Transition.CLEAR).value,
+            stream=self.names[row],
+            index=int(a.sample_index[k]),
+            timestamp=None if math.isnan(time) else time,
+            score=score,
+            threshold=threshold,
+            severity=severity_of(peak if peak is not None else score, threshold),
+            model_id=self.settings.model_id,
+            sequence=int(r.sequence[row]),
+            contributions=shares,
+            peak_score=peak,
+        )
+
+    def marked_channels(self, row: int) -> list[str]:
+        """The channels of ``row`` that are stuck or leaping now."""
+        flags = np.zeros(len(self.settings.features), dtype=bool)
+        for watch in (self.stuck, self.jump):
+            if watch is not None:
+                flags |= watch.flags[row]
+        return [f for f, flag in zip(self.settings.features, flags.tolist(), strict=True) if flag]

@@ -1,0 +1,94 @@
+"""State kept as rows of arrays: one row per stream, so a wave advances every stream in one numpy call.
+
+A class that keeps per-stream state this way names its arrays in ``ROWS`` (each with the stream on
+its first axis) and the value a fresh row starts from in ``FRESH`` (zero when not named). The base
+class grows the arrays, starts rows afresh, and moves a row's state in and out (snapshots, a stream
+moving between banks) without knowing what the arrays mean.
+
+Methods that advance state take ``rows``: an index array of distinct rows (a wave) or a slice (one
+stream: basic indexing is a view, several times cheaper than a gather for one row).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+Rows = npt.NDArray[np.intp] | slice
+
+
+def row_slice(row: int) -> slice:
+    """One stream's row as a slice."""
+    return slice(row, row + 1)
+
+
+class RowArrays:
+    """Base for per-stream state held as arrays with one row per stream (see the module's doc)."""
+
+    ROWS: ClassVar[tuple[str, ...]] = ()
+    FRESH: ClassVar[dict[str, Any]] = {}
+
+    def _allocate(self, capacity: int, shapes: dict[str, tuple[tuple[int, ...], Any]]) -> None:
+        """The arrays named in ``ROWS``: ``shapes`` gives each one's shape after the row axis and dtype."""
+        for name in self.ROWS:
+            tail, dtype = shapes[name]
+            setattr(self, name, np.full((capacity, *tail), self.FRESH.get(name, 0), dtype=dtype))
+
+    @property
+    def capacity(self) -> int:
+        """How many rows the arrays hold."""
+        return len(getattr(self, self.ROWS[0]))
+
+    def grow(self, capacity: int) -> None:
+        """Arrays of ``capacity`` rows, the old rows kept where they were and the new ones fresh."""
+        for name in self.ROWS:
+            old = getattr(self, name)
+            new = np.full((capacity, *old.shape[1:]), self.FRESH.get(name, 0), dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def clear(self, rows: Rows) -> None:
+        """``rows`` start afresh."""
+        for name in self.ROWS:
+            getattr(self, name)[rows] = self.FRESH.get(name, 0)
+
+    def take(self, row: int) -> dict[str, npt.NDArray[Any]]:
+        """A copy of ``row``'s state, by array name."""
+        return {name: getattr(self, name)[row].copy() for name in self.ROWS}
+
+    def put(self, row: int, state: dict[str, npt.NDArray[Any]]) -> None:
+        """Write ``state`` (from ``take``, of the same shape) into ``row``."""
+        for name in self.ROWS:
+            getattr(self, name)[row] = state[name]
+
+
+class ChannelWatch(RowArrays):
+    """A watch over each channel's raw readings (stuck, leaping): ``push_rows`` takes a sample per row
+    and says which rows have a channel flagged, ``flags`` which channels."""
+
+    flags: npt.NDArray[np.bool_]
+
+    def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        raise NotImplementedError
+
+    def push(self, row: list[float]) -> bool:
+        """``push_rows`` for the one stream of a watch of capacity 1."""
+        return bool(self.push_rows(slice(0, 1), np.array([row], dtype=np.float64))[0])
+
+    @property
+    def marked(self) -> list[bool]:
+        """Which channels of row 0 are flagged."""
+        return self.flags[0].tolist()  # type: ignore[no-any-return]
+
+
+def any_of(flags: npt.NDArray[np.bool_]) -> bool:
+    """Whether any flag is set: ``flags.any()``, read directly for one stream (a wave of one is the
+    common case on a device with one sensor, and ``any()`` costs ten times an element read)."""
+    return bool(flags[0]) if len(flags) == 1 else bool(flags.any())
+
+
+def all_of(flags: npt.NDArray[np.bool_]) -> bool:
+    """Whether every flag is set (see ``any_of``)."""
+    return bool(flags[0]) if len(flags) == 1 else bool(flags.all())

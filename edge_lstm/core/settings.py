@@ -1,0 +1,67 @@
+"""What a stream's detector needs from its bundle and config, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.scoring import Scorer
+from edge_lstm.core.thresholds import DebounceSettings
+from edge_lstm.errors import SettingsError
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Everything a stream's detector needs from its bundle and config; validated on construction."""
+
+    features: list[str]
+    window: int
+    scaler: StandardScaler
+    threshold: float
+    debounce: DebounceSettings = field(default_factory=DebounceSettings)
+    warmup: int = 32  # samples after a (re)start before any decision; at least ``window``
+    input_low: FloatArray | None = None  # calibrated range of scaled inputs
+    input_high: FloatArray | None = None
+    sample_period_s: float | None = None
+    gap_reset_periods: float = 10.0
+    model_id: str = "unknown"
+    # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
+    # to (level, excesses, n, q). Each stream gets its own copy and keeps adapting on its scores.
+    spot: dict[str, Any] | None = None
+    # The adaptive rule instead (core/adaptive.py): its constants, and the held-out calibration scores
+    # each stream's score history starts from. It replaces the fixed threshold and the debounce.
+    adaptive: dict[str, Any] | None = None
+    calibration: npt.NDArray[np.float64] | None = None
+    smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
+    baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
+    level: tuple[list[str], int] | None = None  # channels whose slow level is removed, and its span
+    # Stuck readings (core/stuck.py): per channel, the run of identical readings that means stuck
+    # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
+    stuck: dict[str, list[Any]] | None = None
+    # Leaps (core/jumps.py): per channel, the step between consecutive readings that is a leap (0 = never).
+    jump: list[float] | None = None
+    scorer: Scorer = field(default_factory=Scorer)
+
+    def __post_init__(self) -> None:
+        if self.smooth < 1:
+            raise SettingsError(f"smooth must be at least 1 sample, got {self.smooth}")
+        if self.baseline < 0 or self.baseline == 1:
+            raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
+        if self.warmup < self.window:
+            raise SettingsError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
+        if self.threshold <= 0 or not np.isfinite(self.threshold):
+            raise SettingsError(f"threshold must be a positive number, got {self.threshold}")
+        if self.stuck is not None:
+            after = self.stuck.get("after")
+            if not isinstance(after, list) or len(after) != len(self.features) or min(after) < 0:
+                raise SettingsError(f"stuck limits must be {len(self.features)} counts of 0 or more, got {after}")
+        if self.jump is not None and (len(self.jump) != len(self.features) or min(self.jump) < 0):
+            raise SettingsError(f"jump limits must be {len(self.features)} steps of 0 or more, got {self.jump}")
+        if self.level is not None and not set(self.level[0]) <= set(self.features):
+            raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
