@@ -16,13 +16,17 @@ JSON is decoded with msgspec, about 5 times faster than the standard library on 
 (``edge-lstm bench``: ``parse_us``). What msgspec refuses (``NaN`` and ``Infinity`` literals, numbers
 beyond float range, lone surrogates, invalid UTF-8, nesting too deep) goes through the standard
 library's ``json`` as before, so every payload gets the same values, or the same error, either way.
+A ``json`` object of plain numbers, the common case, is decoded straight into a typed record, fields
+in feature order (twice as fast again); anything else it refuses (a string or ``null`` reading, a
+missing field, a batch) takes the general path, which gives the values or the error.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import msgspec
 import numpy as np
@@ -57,6 +61,9 @@ class PayloadParser:
             raise ConfigError(f"fields {list(self._names)} lack the model feature {missing[0]!r}")
         self._order = [self._names.index(f) for f in features]  # each feature's position in the payload
         self._keys = [self._names[position] for position in self._order]  # each feature's payload key
+        self._typed: Callable[[bytes], Any] | None = None
+        if format == "json":
+            self._typed, self._readings = _typed_decoder(self._keys, timestamp_field)
 
     def parse(self, payload: bytes) -> Parsed:
         """``(values, timestamp)`` from a payload of one sample; ``FrameError`` with a counter reason if it
@@ -69,6 +76,18 @@ class PayloadParser:
         """Every sample a payload carries, oldest first: each one's ``(values, timestamp)``, or in a batch
         the ``FrameError`` that one sample alone earned. ``FrameError`` if the payload as a whole is bad
         (a payload of one sample included)."""
+        if self._typed is not None:
+            try:
+                record = self._typed(payload)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                pass  # not a plain object of numbers: the general path below says what it is
+            else:
+                timestamp = timestamp_of(record.timestamp) if self.timestamp_field else None
+                return [(np.array(self._readings(record), dtype=np.float64), timestamp)]
+        return self.general_samples(payload)
+
+    def general_samples(self, payload: bytes) -> list[Parsed | FrameError]:
+        """``samples`` for any payload, without the typed decoder's shortcut."""
         if self.format == "csv":
             lines = _text(payload).strip().splitlines()
             if len(lines) == 1:
@@ -117,6 +136,22 @@ class PayloadParser:
             raise FrameError("wrong_length", f"{what} has {len(items)} values, expected {expected}")
         values = np.array([parse_number(items[j], f"#{j + 1}") for j in self._order])
         return values, timestamp
+
+
+def _typed_decoder(
+    keys: list[str], timestamp_field: str | None
+) -> tuple[Callable[[bytes], Any], Callable[[Any], tuple[float, ...]]]:
+    """A msgspec decoder of an object with a number under each of ``keys`` (and a number or text under
+    ``timestamp_field``), other keys ignored; and the getter of its readings in ``keys`` order."""
+    fields: list[tuple[str, Any]] = [(f"r{k}", float) for k in range(len(keys))]
+    rename = {f"r{k}": key for k, key in enumerate(keys)}
+    if timestamp_field:
+        fields.append(("timestamp", float | str))
+        rename["timestamp"] = timestamp_field
+    record = msgspec.defstruct("Reading", fields, rename=rename, forbid_unknown_fields=False)
+    getter = operator.attrgetter(*(f"r{k}" for k in range(len(keys))))
+    readings = getter if len(keys) > 1 else (lambda r: (getter(r),))  # one name: attrgetter gives no tuple
+    return msgspec.json.Decoder(record).decode, cast(Callable[[Any], tuple[float, ...]], readings)
 
 
 def _document(payload: bytes) -> object:

@@ -123,3 +123,26 @@ def test_one_sample_is_a_batch_of_one_and_a_bad_payload_is_refused_whole() -> No
         assert error.value.reason == reason
     with pytest.raises(FrameError, match="csv has no values"):
         PayloadParser("csv", FEATURES).samples(b"\n \n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents, st.dictionaries(st.sampled_from(["x", "unit", "seq"]), readings, max_size=2))
+def test_the_typed_shortcut_reads_every_payload_as_the_general_path(
+    document: dict[str, object], extra: dict[str, object]
+) -> None:
+    """``samples`` decodes a plain object of numbers straight into a typed record; whatever the payload,
+    it gives the values, or the error (reason and message), of the general path."""
+    payload = json.dumps({**extra, **document}).encode()
+    parser = PayloadParser("json", FEATURES, timestamp_field="ts")
+    try:
+        general = parser.general_samples(payload)
+    except FrameError as error:
+        with pytest.raises(FrameError) as raised:
+            parser.samples(payload)
+        assert (raised.value.reason, str(raised.value)) == (error.reason, str(error))
+        return
+    got = parser.samples(payload)
+    assert len(got) == len(general) == 1
+    (values, timestamp), (want, want_timestamp) = got[0], general[0]  # type: ignore[misc]
+    assert values.dtype == want.dtype and all(same(float(v), float(w)) for v, w in zip(values, want, strict=True))
+    assert timestamp == want_timestamp
