@@ -168,7 +168,7 @@ def process_figures(bundle_dir: Path) -> dict[str, float]:
 def parse_us(bundle: Bundle, repeats: int) -> dict[str, float | None]:
     """Decoding one real payload, as a JSON object and as a JSON array, with the standard library's json,
     msgspec (what the daemon uses) and, when installed, orjson; and the daemon's whole parse of an
-    object payload (decode, the readings in feature order, the timestamp)."""
+    object payload (decode into a typed record, the readings in feature order, the timestamp)."""
     import msgspec
 
     from edge_lstm.sources.payload import PayloadParser
@@ -191,7 +191,7 @@ def parse_us(bundle: Bundle, repeats: int) -> dict[str, float | None]:
         for name, decode in decoders.items():
             out[f"{shape}_{name}"] = None if decode is None else _each_us(decode, data, repeats)
     parser = PayloadParser("json", tuple(bundle.features), timestamp_field="ts")
-    out["payload_parser_object"] = _each_us(parser.parse, objects, repeats)
+    out["payload_parser_object"] = _each_us(parser.samples, objects, repeats)
     return out
 
 
@@ -213,10 +213,10 @@ def bundle_kb(bundle_dir: Path, bundle: Bundle) -> float:
     return round(total / 1024, 1)
 
 
-def profile_hot_path(bundle_dir: Path, samples: int = 20_000, rows: int = 14) -> str:
-    """A cProfile table of the one-stream hot path (``Daemon.process`` of single JSON frames), by own
-    time: where the microseconds above ``invoke()`` go. The profiler itself slows Python down about
-    2.5 times, so read the shares, not the absolute times."""
+def profile_hot_path(bundle_dir: Path, samples: int = 20_000, rows: int = 14, streams: int = 1) -> str:
+    """A cProfile table of the hot path (``Daemon.process`` of JSON frames, one per stream per call:
+    ``streams`` of them), by own time: where the microseconds above ``invoke()`` go. The profiler
+    itself slows Python down about 2.5 times, so read the shares, not the absolute times."""
     import cProfile
     import io
     import pstats
@@ -226,7 +226,8 @@ def profile_hot_path(bundle_dir: Path, samples: int = 20_000, rows: int = 14) ->
     bundle = load_bundle(bundle_dir)
     with quiet_package_log(), tempfile.TemporaryDirectory() as folder:
         daemon = _daemon(bundle_dir.resolve(), Path(folder))
-        frames = [[("b/s1", p, 0.0)] for p in payloads(bundle, samples + 100)]
+        waves = max(samples // streams, 1)
+        frames = [[(f"b/s{k}", p, 0.0) for k in range(streams)] for p in payloads(bundle, waves + 100)]
         for frame in frames[:100]:
             daemon.process(frame)
         profiler = cProfile.Profile()
@@ -239,5 +240,6 @@ def profile_hot_path(bundle_dir: Path, samples: int = 20_000, rows: int = 14) ->
     return out.getvalue()
 
 
-if __name__ == "__main__":  # python -m edge_lstm.tools.bench_engine BUNDLE: the hot path's profile
-    print(profile_hot_path(Path(sys.argv[1] if len(sys.argv) > 1 else "demo-output/bundle")))
+if __name__ == "__main__":  # python -m edge_lstm.tools.bench_engine BUNDLE [STREAMS]: the hot path's profile
+    bundle_arg = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-output/bundle")
+    print(profile_hot_path(bundle_arg, streams=int(sys.argv[2]) if len(sys.argv) > 2 else 1))
