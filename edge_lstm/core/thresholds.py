@@ -67,7 +67,7 @@ class Debounce(RowArrays):
 
     def __init__(self, settings: DebounceSettings, capacity: int = 1) -> None:
         self._settings = settings
-        self._window = (1 << settings.fire_m) - 1
+        self._window = np.int64((1 << settings.fire_m) - 1)
         self._ones = _ONES[: 1 << settings.fire_m]  # how many comparisons of a window were over
         self.recent: npt.NDArray[np.int64]  # the last fire_m comparisons as bits, newest lowest
         self.below: npt.NDArray[np.int64]  # consecutive scores under the clearing level while alerting
@@ -80,14 +80,14 @@ class Debounce(RowArrays):
         """Take one score per row of ``rows`` against its threshold; which rows start and which clear."""
         s = self._settings
         over = scores > thresholds
-        recent = ((self.recent[rows] << 1) | over) & self._window
+        recent = ((self.recent[rows] << _ONE) | over) & self._window
         was = self.on[rows].copy()  # a view for one stream: read before it is written
         start = over & ~was & (self._ones[recent] >= s.fire_n)
         # Counted only while alerting (a start counts from zero).
-        below = np.where(scores < s.clear_ratio * thresholds, self.below[rows] + 1, 0) * was
+        below = (self.below[rows] + _ONE) * ((scores < s.clear_ratio * thresholds) & was)
         clear = below >= s.clear_n
-        self.recent[rows] = np.where(clear, 0, recent)  # an alert that ends forgets what led to it
-        self.below[rows] = below
+        recent[clear] = 0  # an alert that ends forgets what led to it
+        self.recent[rows], self.below[rows] = recent, below
         self.on[rows] = (was & ~clear) | start
         return start, clear
 
@@ -107,4 +107,5 @@ class Debounce(RowArrays):
 
 
 _FIRST = row_slice(0)
+_ONE = np.int64(1)  # numpy scalars: a Python int is converted again at every call
 _ONES = np.array([bin(k).count("1") for k in range(1 << MAX_FIRE_M)], dtype=np.int64)
