@@ -62,9 +62,14 @@ def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
     results["hot_path_us_1_stream"] = round(engine.hot_path_us(directory, bundle, repeats), 3)
     results["hot_path_over_invoke"] = round(results["hot_path_us_1_stream"] / results["invoke_us"], 2)
     say("batched throughput on one core")
-    for streams in (16, 256):
+    # A wave costs a fixed amount (about a hundred numpy calls) plus a little per stream: the
+    # throughput by stream count shows both.
+    results["samples_per_s_by_streams"] = {}
+    for streams in (1, 4, 16, 64, 256):
         rate = engine.samples_per_s(directory, bundle, streams, max(repeats // streams, 40))
-        results[f"samples_per_s_{streams}_streams_one_core"] = round(rate)
+        results["samples_per_s_by_streams"][str(streams)] = round(rate)
+    for streams in (16, 256):
+        results[f"samples_per_s_{streams}_streams_one_core"] = results["samples_per_s_by_streams"][str(streams)]
     say("the sliding-window Keras baseline")
     keras_us = engine.sliding_window_keras_us(bundle, repeats)
     results["sliding_window_keras_us"] = None if keras_us is None else round(keras_us, 1)
