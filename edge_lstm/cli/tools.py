@@ -96,7 +96,10 @@ def bench(model_dir: Path, repeats: int, results: Path) -> None:
             click.echo(f"  {name:40s} {'n/a':>12}")
     for group in ("samples_per_s_by_streams", "step_us", "parse_us"):
         for name, value in figures[group].items():
-            shown = "n/a (not installed)" if value is None else f"{value:12,}" if isinstance(value, int) else f"{value:12.3f}"
+            if value is None:
+                shown = "n/a (not installed)"
+            else:
+                shown = f"{value:12,}" if isinstance(value, int) else f"{value:12.3f}"
             click.echo(f"  {group + '.' + name:40s} {shown:>12}")
     click.echo(f"written to {results}")
 
