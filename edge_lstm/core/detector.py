@@ -44,10 +44,10 @@ from edge_lstm.errors import SettingsError
 __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "result_of"]
 
 _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
-# The parts of a bank a stream's state lives in, by attribute name; the decision parts start afresh
-# when a stream carries on under new alert settings.
+# The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
+# alert settings starts the debounce and these quantities of its ``rows`` afresh.
 _PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "debounce")
-_DECISIONS = frozenset({"debounce", "rows.alerting", "rows.peak"})
+_ALERT_STATE = frozenset({"alerting", "peak"})
 
 
 class Counters:
@@ -235,18 +235,15 @@ def _parts(bank: DetectorBank) -> list[tuple[str, RowArrays]]:
 
 
 def _copy(source: DetectorBank, row: int, target: DetectorBank, into: int, decisions: bool) -> None:
-    """Stream state from ``source``'s ``row`` into ``target``'s ``into``; the threshold and alert state
-    too when ``decisions``, else those start afresh (new alert settings)."""
+    """Stream state from ``source``'s ``row`` into ``target``'s fresh row ``into``; the threshold and
+    alert state too when ``decisions``, else those keep the fresh row's start (new alert settings)."""
     for name, part in _parts(target):
-        taken = getattr(source, name).take(row)
-        fresh = part.take(into)
-        part.put(
-            into,
-            {
-                k: v if decisions or (f"{name}.{k}" not in _DECISIONS and name not in _DECISIONS) else fresh[k]
-                for k, v in taken.items()
-            },
-        )
+        if name == "debounce" and not decisions:
+            continue
+        state = getattr(source, name).take(row)
+        if name == "rows" and not decisions:
+            state.update({key: value for key, value in part.take(into).items() if key in _ALERT_STATE})
+        part.put(into, state)
     target.learners[into] = source.learners[row]
     if decisions:
         target.spots[into], target.adaptive[into] = source.spots[row], source.adaptive[row]
