@@ -67,7 +67,3 @@ class JumpWatch(ChannelWatch):
         flags = held > 0
         self.held[rows], self.flags[rows], self.last[rows] = held, flags, values
         return np.logical_or.reduce(flags, axis=1)  # type: ignore[no-any-return]
-
-    def forget(self, rows: Rows = slice(0, 1)) -> None:
-        """After a gap: the next reading of ``rows`` starts afresh."""
-        self.clear(rows)

@@ -60,7 +60,3 @@ class TrailingMean(RowArrays):
     def push(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """``push_rows`` for the one stream of a smoother of capacity 1."""
         return self.push_rows(slice(0, 1), row[None, :])[0]  # type: ignore[no-any-return]
-
-    def reset(self, rows: Rows = slice(0, 1)) -> None:
-        """Forget the past samples of ``rows`` (after a gap)."""
-        self.clear(rows)

@@ -101,10 +101,6 @@ class Debounce(RowArrays):
         """Whether row 0 is alerting."""
         return bool(self.on[0])
 
-    def reset(self) -> None:
-        """Row 0 back to not alerting, with an empty history."""
-        self.clear(_FIRST)
-
 
 _FIRST = row_slice(0)
 _ONE = np.int64(1)  # numpy scalars: a Python int is converted again at every call

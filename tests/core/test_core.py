@@ -50,6 +50,8 @@ def test_debounce_needs_n_of_m_and_clears_below_the_lower_level() -> None:
 def test_debounce_settings_validate_with_exact_messages() -> None:
     with pytest.raises(ValueError, match="need 1 <= fire_n <= fire_m, got fire_n=4, fire_m=3"):
         DebounceSettings(fire_n=4, fire_m=3)
+    with pytest.raises(ValueError, match="fire_m must be at most 16 scores, got 17"):
+        DebounceSettings(fire_n=3, fire_m=17)
     with pytest.raises(ValueError, match=r"clear_ratio must be in \(0, 1\], got 1.5"):
         DebounceSettings(clear_ratio=1.5)
 
