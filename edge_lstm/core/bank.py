@@ -90,6 +90,8 @@ class DetectorBank:
         self.spots: list[SPOT | None] = [None] * capacity
         self.adaptive: list[AdaptiveThreshold | None] = [None] * capacity
         self._free = list(range(capacity - 1, -1, -1))  # lowest first: pop() takes from the end
+        period = settings.sample_period_s
+        self._gap_s = settings.gap_reset_periods * period if period else None  # a longer silence resets
         low, high = settings.input_low, settings.input_high
         self._bounds = None if low is None or high is None else (low, high)
 
@@ -161,8 +163,7 @@ class DetectorBank:
             code = np.zeros(n, dtype=np.int64)
         else:
             code = np.where(valid, np.where(dt == 0.0, SKIP_DUPLICATE, np.where(dt < 0.0, SKIP_OUT_OF_ORDER, 0)), 1)
-        period = s.sample_period_s
-        gap = (dt > s.gap_reset_periods * period) & live if period else None
+        gap = (dt > self._gap_s) & live if self._gap_s is not None else None
         if gap is not None and any_of(gap):
             self.reset(pick(rows, np.flatnonzero(gap)))
         timed = times == times  # not NaN

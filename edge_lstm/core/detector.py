@@ -38,7 +38,7 @@ from edge_lstm.core.rows import RowArrays
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.settings import DetectorSettings
 from edge_lstm.core.stepmodel import State, StepModel
-from edge_lstm.core.stream_rows import COUNTERS, SKIP_REASONS, Decided
+from edge_lstm.core.stream_rows import COUNTERS, SKIP_REASONS, Decided, StreamRows
 from edge_lstm.errors import SettingsError
 
 __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "result_of"]
@@ -56,27 +56,28 @@ class Counters:
     a row of a bank's counter array (``core/bank.py``, ``COUNTERS``), read and written in place."""
 
     __slots__ = ("_holder", "_row")
+    _holder: StreamRows | _Own
+    _row: int
 
-    def __init__(self, holder: RowArrays | None = None, row: int = 0) -> None:
-        if holder is None:  # counters of nothing: all zero
-            holder = _Zeros()
-        object.__setattr__(self, "_holder", holder)
+    def __init__(self, holder: StreamRows | None = None, row: int = 0) -> None:
+        # The bank's arrays are looked up at each read: they are replaced when the bank grows.
+        object.__setattr__(self, "_holder", holder if holder is not None else _Own())
         object.__setattr__(self, "_row", row)
 
     def __getattr__(self, name: str) -> int:
         column = _COLUMN.get(name)
         if column is None:
             raise AttributeError(name)
-        return int(self._holder.counters[self._row, column])  # type: ignore[attr-defined]
+        return int(self._holder.counters[self._row, column])
 
     def __setattr__(self, name: str, value: int) -> None:
         if name not in _COLUMN:
             raise AttributeError(f"no counter {name!r}")
-        self._holder.counters[self._row, _COLUMN[name]] = value  # type: ignore[attr-defined]
+        self._holder.counters[self._row, _COLUMN[name]] = value
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict, for health documents and summaries."""
-        return dict(zip(COUNTERS, self._holder.counters[self._row].tolist(), strict=True))  # type: ignore[attr-defined]
+        return dict(zip(COUNTERS, self._holder.counters[self._row].tolist(), strict=True))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Counters) and self.as_dict() == other.as_dict()
@@ -87,8 +88,10 @@ class Counters:
         return f"Counters({self.as_dict()})"
 
 
-class _Zeros(RowArrays):
-    ROWS = ("counters",)
+class _Own:
+    """Counters that belong to no bank yet (a replay result's default): all zero, a row of their own."""
+
+    __slots__ = ("counters",)
 
     def __init__(self) -> None:
         self.counters = np.zeros((1, len(COUNTERS)), dtype=np.int64)
@@ -225,7 +228,7 @@ class StreamDetector:
     def restore_fields(self, fields: dict[str, Any]) -> None:
         """Write state from ``snapshot_fields`` (decoded) back into the stream's row."""
         for name, part in _parts(self.bank):
-            part.put(self.row, {key: fields[f"{name}.{key}"] for key in part.ROWS})
+            part.put(self.row, {key: fields[f"{name}.{key}"] for key in part.names})
         bank, row = self.bank, self.row
         bank.learners[row], bank.spots[row], bank.adaptive[row] = fields["learner"], fields["spot"], fields["adaptive"]
 

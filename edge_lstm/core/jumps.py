@@ -15,8 +15,6 @@ last reading is forgotten: a step across a gap is not a leap.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 import numpy.typing as npt
 
@@ -45,11 +43,6 @@ class JumpWatch(ChannelWatch):
     streams have a channel marked after their sample, ``flags`` which channels. ``push``, ``marked``
     and ``forget`` are the same for a watch of one stream (row 0)."""
 
-    ROWS: ClassVar[tuple[str, ...]] = ("last", "held", "flags")
-    FRESH: ClassVar[dict[str, Any]] = {
-        "last": np.nan
-    }  # no last reading yet (or forgotten after a gap): no step from NaN leaps
-
     def __init__(self, limits: list[float], capacity: int = 1) -> None:
         n = len(limits)
         limit = np.asarray(limits, dtype=np.float64)  # 0: never
@@ -57,7 +50,9 @@ class JumpWatch(ChannelWatch):
         self.last: npt.NDArray[np.float64]
         self.held: npt.NDArray[np.int64]
         self.flags: npt.NDArray[np.bool_]
-        self._allocate(capacity, {"last": ((n,), np.float64), "held": ((n,), np.int64), "flags": ((n,), bool)})
+        shapes = {"last": ((n,), np.float64), "held": ((n,), np.int64), "flags": ((n,), bool)}
+        # No last reading yet (or forgotten after a gap): no step from NaN leaps.
+        self._allocate(capacity, shapes, fresh={"last": np.nan})
 
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Take one valid sample (the raw readings) for each of ``rows``; whether each has a channel

@@ -17,8 +17,6 @@ sample through ``LevelTracker.push``. Both run the same recurrence from the same
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import numpy.typing as npt
 
@@ -31,8 +29,6 @@ FloatArray = npt.NDArray[np.float64]
 class LevelTracker(RowArrays):
     """The slow level on the ``tracked`` channels of every stream, one row per stream; ``push_rows``
     returns the samples with it removed (``push``: the same for a tracker of one stream)."""
-
-    ROWS: ClassVar[tuple[str, ...]] = ("level", "started")
 
     def __init__(self, tracked: npt.NDArray[np.bool_], span: int, capacity: int = 1) -> None:
         if span < 1:

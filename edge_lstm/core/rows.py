@@ -1,9 +1,9 @@
 """State kept as rows of arrays: one row per stream, so a wave advances every stream in one numpy call.
 
-A class that keeps per-stream state this way names its arrays in ``ROWS`` (each with the stream on
-its first axis) and the value a fresh row starts from in ``FRESH`` (zero when not named). The base
-class grows the arrays, starts rows afresh, and moves a row's state in and out (snapshots, a stream
-moving between banks) without knowing what the arrays mean.
+A class that keeps per-stream state this way declares its arrays once, in ``_allocate``: each one's
+shape after the row axis, its dtype, and the value a fresh row starts from (zero when not named). The
+base class grows the arrays, starts rows afresh, and moves a row's state in and out (snapshots, a
+stream moving between banks) without knowing what the arrays mean.
 
 Methods that advance state take ``rows``: an index array of distinct rows (a wave) or a slice (one
 stream: basic indexing is a view, several times cheaper than a gather for one row).
@@ -11,7 +11,8 @@ stream: basic indexing is a view, several times cheaper than a gather for one ro
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,40 +28,43 @@ def row_slice(row: int) -> slice:
 class RowArrays:
     """Base for per-stream state held as arrays with one row per stream (see the module's doc)."""
 
-    ROWS: ClassVar[tuple[str, ...]] = ()
-    FRESH: ClassVar[dict[str, Any]] = {}
+    names: tuple[str, ...]  # the arrays, each an attribute of that name
+    _fresh: dict[str, Any]
 
-    def _allocate(self, capacity: int, shapes: dict[str, tuple[tuple[int, ...], Any]]) -> None:
-        """The arrays named in ``ROWS``: ``shapes`` gives each one's shape after the row axis and dtype."""
-        for name in self.ROWS:
-            tail, dtype = shapes[name]
-            setattr(self, name, np.full((capacity, *tail), self.FRESH.get(name, 0), dtype=dtype))
+    def _allocate(
+        self, capacity: int, shapes: Mapping[str, tuple[tuple[int, ...], Any]], fresh: dict[str, Any] | None = None
+    ) -> None:
+        """The arrays: ``shapes`` gives each one's shape after the row axis and its dtype, ``fresh`` the
+        value a fresh row of it starts from (zero when not named)."""
+        self.names, self._fresh = tuple(shapes), fresh or {}
+        for name, (tail, dtype) in shapes.items():
+            setattr(self, name, np.full((capacity, *tail), self._fresh.get(name, 0), dtype=dtype))
 
     @property
     def capacity(self) -> int:
         """How many rows the arrays hold."""
-        return len(getattr(self, self.ROWS[0]))
+        return len(getattr(self, self.names[0]))
 
     def grow(self, capacity: int) -> None:
         """Arrays of ``capacity`` rows, the old rows kept where they were and the new ones fresh."""
-        for name in self.ROWS:
+        for name in self.names:
             old = getattr(self, name)
-            new = np.full((capacity, *old.shape[1:]), self.FRESH.get(name, 0), dtype=old.dtype)
+            new = np.full((capacity, *old.shape[1:]), self._fresh.get(name, 0), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
     def clear(self, rows: Rows) -> None:
         """``rows`` start afresh."""
-        for name in self.ROWS:
-            getattr(self, name)[rows] = self.FRESH.get(name, 0)
+        for name in self.names:
+            getattr(self, name)[rows] = self._fresh.get(name, 0)
 
     def take(self, row: int) -> dict[str, npt.NDArray[Any]]:
         """A copy of ``row``'s state, by array name."""
-        return {name: getattr(self, name)[row].copy() for name in self.ROWS}
+        return {name: getattr(self, name)[row].copy() for name in self.names}
 
     def put(self, row: int, state: dict[str, npt.NDArray[Any]]) -> None:
         """Write ``state`` (from ``take``, of the same shape) into ``row``."""
-        for name in self.ROWS:
+        for name in self.names:
             getattr(self, name)[row] = state[name]
 
 

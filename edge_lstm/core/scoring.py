@@ -13,7 +13,7 @@ the score), chosen per bundle:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +30,6 @@ class TrailingWindow(RowArrays):
     The step model reconstructs exactly this window at every step, so the error compares like with
     like. Until ``window`` samples have arrived, a row is not ``full`` and there is nothing to score.
     """
-
-    ROWS: ClassVar[tuple[str, ...]] = ("buffer", "count")
 
     def __init__(self, window: int, n_features: int, capacity: int = 1) -> None:
         self.window = window

@@ -9,8 +9,6 @@ have arrived, so the two agree from the first row.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import numpy.typing as npt
 
@@ -33,8 +31,6 @@ def trailing_mean(values: npt.ArrayLike, k: int) -> FloatArray:
 
 class TrailingMean(RowArrays):
     """``trailing_mean`` one sample at a time for every stream: a ring of the last k rows per stream."""
-
-    ROWS: ClassVar[tuple[str, ...]] = ("ring", "count")
 
     def __init__(self, k: int, n_features: int, capacity: int = 1) -> None:
         if k < 1:

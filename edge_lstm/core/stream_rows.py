@@ -54,12 +54,8 @@ class StreamRows(RowArrays):
         n = len(settings.features)
         mean, scale = settings.scaler.mean.astype(np.float64), settings.scaler.scale.astype(np.float64)
         self.state_names = tuple(f"state{k}" for k in range(len(state_sizes)))
-        self.ROWS = (  # type: ignore[misc]
-            "counters", "last_time", "since_reset", "offset", "spread", "center", "scale", "marked", "alerting",
-            "peak", "sequence", *self.state_names,
-        )  # fmt: skip
         # A fresh row: no time yet, the bundle's scaler alone ((x - o) / s - m) / c with o = 0, s = 1.
-        self.FRESH = {"last_time": np.nan, "spread": 1.0, "center": mean, "scale": scale}  # type: ignore[misc]
+        fresh = {"last_time": np.nan, "spread": 1.0, "center": mean, "scale": scale}
         f64, i64 = np.float64, np.int64
         shapes: dict[str, tuple[tuple[int, ...], Any]] = {
             "counters": ((len(COUNTERS),), i64), "last_time": ((), f64), "since_reset": ((), i64),
@@ -67,7 +63,7 @@ class StreamRows(RowArrays):
             "marked": ((), bool), "alerting": ((), bool), "peak": ((), f64), "sequence": ((), i64),
         }  # fmt: skip
         shapes.update({name: ((size,), np.float32) for name, size in zip(self.state_names, state_sizes, strict=True)})
-        self._allocate(capacity, shapes)
+        self._allocate(capacity, shapes, fresh)
 
     def states(self) -> list[FloatArray]:
         """The recurrent state arrays, one per state tensor of the model."""

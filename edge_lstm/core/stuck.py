@@ -17,8 +17,6 @@ resting, not stuck, and is never counted.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import numpy as np
 import numpy.typing as npt
 
@@ -59,9 +57,6 @@ class StuckWatch(ChannelWatch):
     a channel stuck after their sample, ``flags`` which channels. ``push`` and ``marked`` are the same
     for a watch of one stream (row 0)."""
 
-    ROWS: ClassVar[tuple[str, ...]] = ("last", "runs", "flags")
-    FRESH: ClassVar[dict[str, Any]] = {"last": np.nan}  # no last reading yet: NaN equals nothing
-
     def __init__(self, limits: list[int], low: list[float], high: list[float], capacity: int = 1) -> None:
         n = len(limits)
         self.limits = np.array([int(limit) if limit > 0 else NO_LIMIT for limit in limits], dtype=np.int64)
@@ -69,7 +64,8 @@ class StuckWatch(ChannelWatch):
         self.last: npt.NDArray[np.float64]
         self.runs: npt.NDArray[np.int64]
         self.flags: npt.NDArray[np.bool_]
-        self._allocate(capacity, {"last": ((n,), np.float64), "runs": ((n,), np.int64), "flags": ((n,), bool)})
+        shapes = {"last": ((n,), np.float64), "runs": ((n,), np.int64), "flags": ((n,), bool)}
+        self._allocate(capacity, shapes, fresh={"last": np.nan})  # no last reading yet: NaN equals nothing
 
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Take one valid sample (raw readings, before any scaling) for each of ``rows``; whether each

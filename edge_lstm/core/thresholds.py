@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +61,6 @@ NO_DEBOUNCE = DebounceSettings(fire_n=1, fire_m=1, clear_n=1, clear_ratio=1.0)
 class Debounce(RowArrays):
     """n-of-m firing with a lower clearing level, so one noisy sample neither raises nor ends an alert;
     for every stream at once, one row per stream (``update``/``active``: one stream, row 0)."""
-
-    ROWS: ClassVar[tuple[str, ...]] = ("recent", "below", "on")
 
     def __init__(self, settings: DebounceSettings, capacity: int = 1) -> None:
         self._settings = settings

@@ -15,6 +15,11 @@ pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "edge_lstm"]
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``edge-lstm ARGS`` run to its end, its output kept."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_run_simulate_and_alerts_as_a_user_would(tmp_path: Path, bundle_dir: Path) -> None:
     broker = Broker(tmp_path)
     broker.start()
@@ -65,13 +70,7 @@ def test_run_simulate_and_alerts_as_a_user_would(tmp_path: Path, bundle_dir: Pat
 def test_alerts_table_and_an_unreachable_broker(tmp_path: Path) -> None:
     from support.mqtt import free_port
 
-    result = subprocess.run(
-        [*CLI, "alerts", "--port", str(free_port()), "--timeout", "1"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = _cli("alerts", "--port", str(free_port()), "--timeout", "1")
     assert result.returncode == 1
     assert "Error: cannot reach the broker at localhost:" in result.stderr
 
@@ -122,12 +121,6 @@ def test_simulate_streams_a_csv_counting_the_rows_it_cannot_read(tmp_path: Path,
 
 
 def test_a_batch_is_refused_on_a_serial_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "simulate", "--serial", str(tmp_path / "nothing"), "--batch", "2"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _cli("simulate", "--serial", str(tmp_path / "nothing"), "--batch", "2")
     assert result.returncode == 2
     assert "--batch is for MQTT messages: a serial line carries one sample" in result.stderr

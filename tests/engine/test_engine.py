@@ -83,3 +83,21 @@ def test_a_stream_with_several_pending_samples_advances_one_per_wave() -> None:
         stream.pending.append(Pending(np.full(3, float(t)), 1000.0 + t, 0.0))
     got = [result.index for _, result in results(run_waves([stream]))]
     assert got == list(range(10)) and not stream.pending
+
+
+@pytest.mark.parametrize("bad", [np.full(2, 0.5), np.full(4, 0.5), np.array([0.5, np.nan, 0.5])])
+def test_a_sample_of_the_wrong_length_in_a_wave_is_counted_invalid_alone(bad: np.ndarray) -> None:
+    """A wave stacks its samples into one array; one sample of the wrong length (a line parser's short
+    row) or with a NaN is skipped and counted as invalid, and the other streams of the wave go on."""
+    r = router()
+    streams = [r.route(f"plant/p{k}/pump")[0] for k in range(3)]
+    for t in range(8):
+        for k, stream in enumerate(streams):
+            assert stream is not None
+            values = bad if (k == 1 and t == 7) else np.full(3, 0.1 * t)
+            stream.pending.append(Pending(values, 1000.0 + t, 0.0))
+    got = {stream.id: result for stream, result in results(run_waves(streams))}  # type: ignore[arg-type]
+    assert got["p1"].skipped == "invalid" and got["p1"].score is None
+    assert got["p0"].skipped is None and got["p0"].score is not None and got["p2"].score == got["p0"].score
+    counters = [s.detector.counters for s in streams]  # type: ignore[union-attr]
+    assert [c.invalid for c in counters] == [0, 1, 0] and [c.samples for c in counters] == [8, 8, 8]
