@@ -24,7 +24,7 @@ from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.jumps import JumpWatch
 from edge_lstm.core.level import LevelTracker
-from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of
+from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of, row_slice
 from edge_lstm.core.samples import MAX_READING
 from edge_lstm.core.scoring import TrailingWindow, contributions
 from edge_lstm.core.settings import DetectorSettings
@@ -347,5 +347,5 @@ class DetectorBank:
         flags = np.zeros(len(self.settings.features), dtype=bool)
         for watch in (self.stuck, self.jump):
             if watch is not None:
-                flags |= watch.flags[row]
+                flags |= watch.flagged(row_slice(row))[0]
         return [f for f, flag in zip(self.settings.features, flags.tolist(), strict=True) if flag]

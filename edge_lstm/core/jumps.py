@@ -40,7 +40,7 @@ def jump_limits(segments: list[npt.NDArray[np.float64]]) -> list[float]:
 
 class JumpWatch(ChannelWatch):
     """Every stream's last reading and hold counters, one row per stream; ``push_rows`` says which
-    streams have a channel marked after their sample, ``flags`` which channels. ``push``, ``marked``
+    streams have a channel marked after their sample, ``flagged`` which channels. ``push``, ``marked``
     and ``forget`` are the same for a watch of one stream (row 0)."""
 
     def __init__(self, limits: list[float], capacity: int = 1) -> None:
@@ -49,8 +49,7 @@ class JumpWatch(ChannelWatch):
         self.limits = np.where(limit > 0.0, limit, np.inf)
         self.last: npt.NDArray[np.float64]
         self.held: npt.NDArray[np.int64]
-        self.flags: npt.NDArray[np.bool_]
-        shapes = {"last": ((n,), np.float64), "held": ((n,), np.int64), "flags": ((n,), bool)}
+        shapes = {"last": ((n,), np.float64), "held": ((n,), np.int64)}
         # No last reading yet (or forgotten after a gap): no step from NaN leaps.
         self._allocate(capacity, shapes, fresh={"last": np.nan})
 
@@ -58,7 +57,10 @@ class JumpWatch(ChannelWatch):
         """Take one valid sample (the raw readings) for each of ``rows``; whether each has a channel
         marked now."""
         leapt = np.abs(values - self.last[rows]) > self.limits
-        held = np.where(leapt, JUMP_HOLD, np.maximum(self.held[rows] - 1, 0))
-        flags = held > 0
-        self.held[rows], self.flags[rows], self.last[rows] = held, flags, values
-        return np.logical_or.reduce(flags, axis=1)  # type: ignore[no-any-return]
+        held = np.maximum(self.held[rows] - 1, leapt * JUMP_HOLD)  # a leap holds anew; else one less, down to 0
+        self.held[rows], self.last[rows] = held, values
+        return np.logical_or.reduce(held > 0, axis=1)  # type: ignore[no-any-return]
+
+    def flagged(self, rows: Rows) -> npt.NDArray[np.bool_]:
+        """Which channels of ``rows`` are marked now."""
+        return self.held[rows] > 0  # type: ignore[no-any-return]

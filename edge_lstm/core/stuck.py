@@ -54,7 +54,7 @@ def stuck_limits(segments: list[npt.NDArray[np.float64]]) -> list[int]:
 
 class StuckWatch(ChannelWatch):
     """Run lengths of every stream's readings, one row per stream; ``push_rows`` says which streams have
-    a channel stuck after their sample, ``flags`` which channels. ``push`` and ``marked`` are the same
+    a channel stuck after their sample, ``flagged`` which channels. ``push`` and ``marked`` are the same
     for a watch of one stream (row 0)."""
 
     def __init__(self, limits: list[int], low: list[float], high: list[float], capacity: int = 1) -> None:
@@ -63,8 +63,7 @@ class StuckWatch(ChannelWatch):
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.last: npt.NDArray[np.float64]
         self.runs: npt.NDArray[np.int64]
-        self.flags: npt.NDArray[np.bool_]
-        shapes = {"last": ((n,), np.float64), "runs": ((n,), np.int64), "flags": ((n,), bool)}
+        shapes = {"last": ((n,), np.float64), "runs": ((n,), np.int64)}
         self._allocate(capacity, shapes, fresh={"last": np.nan})  # no last reading yet: NaN equals nothing
 
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -72,7 +71,10 @@ class StuckWatch(ChannelWatch):
         has a channel stuck now."""
         # A reading resting at its training floor or ceiling does not count towards a run.
         same = (values == self.last[rows]) & (self.low < values) & (values < self.high)
-        runs = np.where(same, self.runs[rows] + 1, 1)
-        flags = runs >= self.limits
-        self.runs[rows], self.flags[rows], self.last[rows] = runs, flags, values
-        return np.logical_or.reduce(flags, axis=1)  # type: ignore[no-any-return]
+        runs = self.runs[rows] * same + 1  # one more while the reading repeats, else a new run of 1
+        self.runs[rows], self.last[rows] = runs, values
+        return np.logical_or.reduce(runs >= self.limits, axis=1)  # type: ignore[no-any-return]
+
+    def flagged(self, rows: Rows) -> npt.NDArray[np.bool_]:
+        """Which channels of ``rows`` are stuck now."""
+        return self.runs[rows] >= self.limits  # type: ignore[no-any-return]

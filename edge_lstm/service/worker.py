@@ -22,10 +22,12 @@ import numpy as np
 from edge_lstm.config import DaemonConfig
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.logpolicy import RateLimitedLog
+from edge_lstm.core.rows import any_of
 from edge_lstm.core.stream_rows import SKIP_REASONS
 from edge_lstm.engine.router import Pending, Router, Stream
 from edge_lstm.engine.wave import Wave, run_waves
 from edge_lstm.errors import FrameError
+from edge_lstm.service import heap
 from edge_lstm.service.assembly import assemble
 from edge_lstm.service.control import Control
 from edge_lstm.service.health import HealthClock, health_document
@@ -124,6 +126,8 @@ class Daemon:
         self._notifier.ready(
             f"serving {len(self.config.streams)} stream pattern(s) and {len(self.config.serial)} serial port(s)"
         )
+        self.health()  # the first one pays numpy's first-call costs (12 ms): not while samples wait
+        heap.freeze()
         while not self._stop.is_set():
             frames = self.source.take(timeout=self._wait_s())
             if frames:
@@ -160,6 +164,8 @@ class Daemon:
             log.error("reload rejected, still serving %s: %s", ", ".join(self.models_in_use()), error)
             return False
         finally:
+            heap.thaw()  # what the old config held may be garbage now
+            heap.freeze()
             self._notifier.send("READY=1")
         self.counters["reloads"] += 1
         log.info("reloaded: serving %s; streams %s", ", ".join(self.models_in_use()), outcome)
@@ -283,11 +289,13 @@ class Daemon:
         for stream in streams:
             stream.last_sample_at = now
         skipped = admitted.skipped
-        if skipped.any():
+        if len(admitted.live) < len(samples):  # a skipped sample never goes on to the model
             for k in np.flatnonzero(skipped).tolist():
                 self._skipped(streams[k], samples[k], SKIP_REASONS[skipped[k]])
-        for k in np.flatnonzero(admitted.gap | admitted.out_of_range).tolist():
-            self._unusual(streams[k], samples[k], bool(admitted.gap[k]), bool(admitted.out_of_range[k]))
+        unusual = admitted.gap | admitted.out_of_range
+        if any_of(unusual):
+            for k in np.flatnonzero(unusual).tolist():
+                self._unusual(streams[k], samples[k], bool(admitted.gap[k]), bool(admitted.out_of_range[k]))
         self._clock.latencies.extend([clock - samples[k].received for k in admitted.live.tolist()])
         for _, event in decided.events:
             self.counters[event.event] += 1

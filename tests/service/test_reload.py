@@ -3,6 +3,7 @@ bundle or config is rejected and the running model keeps serving; systemd hears 
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import signal
@@ -16,6 +17,7 @@ import pytest
 from support.mqtt import Broker, Subscriber, wait_for, write_config
 
 from edge_lstm.config import load_config
+from edge_lstm.service import heap
 from edge_lstm.service.worker import Daemon
 from edge_lstm.tools import synthetic
 from edge_lstm.tools.simulate import encode
@@ -92,6 +94,18 @@ def test_reload_tells_systemd(tmp_path: Path, bundle_dir: Path, monkeypatch: pyt
         daemon = Daemon(load_config(config(tmp_path, bundle_dir)))
         assert daemon.reload()
         assert [server.recv(256), server.recv(256)] == [b"RELOADING=1", b"READY=1"]
+
+
+def test_a_reload_freezes_the_heap_again(tmp_path: Path, bundle_dir: Path) -> None:
+    """The old config's objects are thawed (they may be garbage now), what serves is frozen again."""
+    daemon = Daemon(load_config(config(tmp_path, bundle_dir)))
+    heap.thaw()
+    try:
+        assert gc.get_freeze_count() == 0
+        assert daemon.reload()
+        assert gc.get_freeze_count() > 0
+    finally:
+        heap.thaw()  # the rest of the test session collects as usual
 
 
 @pytest.mark.slow
