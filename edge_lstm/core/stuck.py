@@ -8,7 +8,7 @@ longest run of identical consecutive readings in normal data; on the device a ru
 reading moves again. Only lively channels are watched: one whose readings already sat still for more
 than ``LIVELY_RUN`` samples in normal data (a coarse thermometer, a constant) rests that way by nature.
 A reading at the channel's floor or ceiling in training (an idle counter at 0, a valve at 100 %) is
-resting, not stuck, and is never counted.
+resting, not stuck, and is never counted; a reading frozen beyond them is counted like any other.
 
 >>> watch = StuckWatch([3], low=[0.0], high=[10.0])
 >>> [watch.push([v]) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
@@ -69,8 +69,9 @@ class StuckWatch(ChannelWatch):
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Take one valid sample (raw readings, before any scaling) for each of ``rows``; whether each
         has a channel stuck now."""
-        # A reading resting at its training floor or ceiling does not count towards a run.
-        same = (values == self.last[rows]) & (self.low < values) & (values < self.high)
+        # A reading resting at its training floor or ceiling does not count towards a run; one frozen
+        # beyond them does (a pump stopped at a speed it never ran at is not resting).
+        same = (values == self.last[rows]) & (values != self.low) & (values != self.high)
         runs = self.runs[rows] * same + 1  # one more while the reading repeats, else a new run of 1
         self.runs[rows], self.last[rows] = runs, values
         return np.logical_or.reduce(runs >= self.limits, axis=1)  # type: ignore[no-any-return]

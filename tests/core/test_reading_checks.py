@@ -57,6 +57,12 @@ def test_a_frozen_channel_alerts_named_and_clears_when_it_moves() -> None:
     assert detector.counters.alerts == 1
 
 
+def test_a_reading_frozen_beyond_the_training_range_is_stuck_and_one_at_its_floor_rests() -> None:
+    watch = StuckWatch([MIN_STUCK], low=[1.0], high=[2.0])
+    assert not any(watch.push([1.0]) for _ in range(3 * MIN_STUCK))  # resting at the floor
+    assert [watch.push([0.9]) for _ in range(MIN_STUCK)][-2:] == [False, True]  # frozen below it
+
+
 def test_stuck_and_jump_limits_are_validated() -> None:
     with pytest.raises(SettingsError, match=r"stuck limits must be 3 counts of 0 or more, got \[1, 2\]"):
         make_detector([1, 2])
@@ -89,7 +95,11 @@ def test_a_leap_alerts_named_for_its_hold_and_a_step_across_a_gap_does_not() -> 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.lists(st.sampled_from([0.0, 1.0, 1.5, 4.0, -3.0, 2]), min_size=3, max_size=3), min_size=1, max_size=40),
+    st.lists(
+        st.lists(st.sampled_from([0.0, 1.0, 1.5, 4.0, -3.0, 2, 5.0, -4.0]), min_size=3, max_size=3),
+        min_size=1,
+        max_size=40,
+    ),
     st.lists(st.sampled_from([0, 1, 2, 10]), min_size=3, max_size=3),
     st.lists(st.sampled_from([0.0, 0.4, 2.0, 6.0]), min_size=3, max_size=3),
 )
@@ -97,7 +107,7 @@ def test_the_watches_shortcuts_decide_as_the_rules_say(
     rows: list[list[float]], after: list[int], steps: list[float]
 ) -> None:
     """The watches skip work when nothing repeats or nothing steps near a limit; what they decide must
-    be the plain rules': a run of equal readings strictly inside (low, high), a step beyond the limit."""
+    be the plain rules': a run of equal readings other than low or high, a step beyond the limit."""
     stuck, jumps = StuckWatch(after, [-3.0] * 3, [4.0] * 3), JumpWatch(steps)
     runs, held, last = [0, 0, 0], [0, 0, 0], None
     for row in rows:
@@ -105,7 +115,7 @@ def test_the_watches_shortcuts_decide_as_the_rules_say(
             runs = [1, 1, 1]
             held = [max(h - 1, 0) for h in held]
         else:
-            runs = [r + 1 if x == p and -3.0 < x < 4.0 else 1 for x, p, r in zip(row, last, runs, strict=True)]
+            runs = [r + 1 if x == p and x not in (-3.0, 4.0) else 1 for x, p, r in zip(row, last, runs, strict=True)]
             held = [
                 JUMP_HOLD if 0 < s < abs(x - p) else max(h - 1, 0)
                 for x, p, s, h in zip(row, last, steps, held, strict=True)
