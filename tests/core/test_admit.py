@@ -10,7 +10,7 @@ from support import random_reference_weights
 
 from edge_lstm.core.bank import DetectorBank
 from edge_lstm.core.detector import DetectorSettings
-from edge_lstm.core.rows import row_slice
+from edge_lstm.core.rows import all_of, any_of, row_slice
 from edge_lstm.core.samples import MAX_READING
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.smoothing import TrailingMean
@@ -63,3 +63,12 @@ def test_admit_equals_the_numpy_formulas(samples: list[tuple[float, float, float
         assert got.x.dtype == np.float32 and got.x.shape == (1, 3)
         assert got.x[0].tobytes() == model_input.tobytes(), (sample, got.x, model_input)
         assert bool(got.out_of_range[0]) == outside
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), max_size=40), st.integers(1, 3))
+def test_any_of_and_all_of_read_bool_arrays_as_numpy_does(flags: list[bool], step: int) -> None:
+    """They read a bool array's bytes: the same answers as ``any()`` and ``all()``, for one row, none,
+    and a strided view."""
+    array = np.array(flags, dtype=bool)[::step]
+    assert any_of(array) == bool(array.any()) and all_of(array) == bool(array.all())
