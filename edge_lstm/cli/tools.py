@@ -79,7 +79,8 @@ def demo(out: Path, epochs: int) -> None:
 @results_option("bench-results/runtime.json")
 def bench(model_dir: Path, repeats: int, results: Path) -> None:
     """Measure the runtime side by side: invoke() alone, the hot path, batched throughput on one core,
-    the sliding-window Keras baseline, memory, bundle size, first decision, payload parsing.
+    the sliding-window Keras baseline, memory, bundle size, first decision, payload parsing, the health
+    document and the garbage collector's full pass.
 
     Example: edge-lstm bench --model demo-output/bundle --json bench-results/runtime.json
     """
@@ -94,7 +95,7 @@ def bench(model_dir: Path, repeats: int, results: Path) -> None:
             click.echo(f"  {name:40s} {value:>12,.2f}")
         elif value is None:
             click.echo(f"  {name:40s} {'n/a':>12}")
-    for group in ("samples_per_s_by_streams", "step_us", "parse_us"):
+    for group in ("samples_per_s_by_streams", "step_us", "parse_us", "health_ms", "gc_full_pass_ms"):
         for name, value in figures[group].items():
             if value is None:
                 shown = "n/a (not installed)"

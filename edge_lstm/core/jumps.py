@@ -40,8 +40,8 @@ def jump_limits(segments: list[npt.NDArray[np.float64]]) -> list[float]:
 
 class JumpWatch(ChannelWatch):
     """Every stream's last reading and hold counters, one row per stream; ``push_rows`` says which
-    streams have a channel marked after their sample, ``flagged`` which channels. ``push``, ``marked``
-    and ``forget`` are the same for a watch of one stream (row 0)."""
+    streams have a channel marked after their sample, ``flagged`` which channels. ``push`` and
+    ``marked`` are the same for a watch of one stream (row 0)."""
 
     def __init__(self, limits: list[float], capacity: int = 1) -> None:
         n = len(limits)

@@ -126,7 +126,7 @@ class Daemon:
         self._notifier.ready(
             f"serving {len(self.config.streams)} stream pattern(s) and {len(self.config.serial)} serial port(s)"
         )
-        self.health()  # the first one pays numpy's first-call costs (12 ms): not while samples wait
+        self.health()  # the first one pays numpy's first calls (`edge-lstm bench`: health_ms): not while samples wait
         heap.freeze()
         while not self._stop.is_set():
             frames = self.source.take(timeout=self._wait_s())

@@ -128,17 +128,21 @@ def sliding_window_keras_us(bundle: Bundle, repeats: int) -> float | None:
 
 
 _CHILD = """
-import json, os, sys, time, tempfile
+import gc, json, os, sys, time, tempfile
 from pathlib import Path
 from edge_lstm.bundle import load_bundle
+from edge_lstm.service import heap
 from edge_lstm.tools import bench_engine as b
 bundle_dir = Path(sys.argv[1]); bundle = load_bundle(bundle_dir)
 def rss_mb():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
+def ms(fn):
+    started = time.perf_counter(); fn(); return (time.perf_counter() - started) * 1e3
 with tempfile.TemporaryDirectory() as folder:
     daemon = b._daemon(bundle_dir, Path(folder))
+    health = [ms(daemon.health), ms(daemon.health)]  # the first pays numpy's first calls
     data = b.payloads(bundle, 200)
     first = None
     for i, p in enumerate(data):
@@ -148,13 +152,19 @@ with tempfile.TemporaryDirectory() as folder:
     idle = rss_mb()
     for w in range(60):
         daemon.process([(f"b/s{k}", data[w], 0.0) for k in range(256)])
-    print(json.dumps({"first_decision_at": first, "rss_mb_idle": idle, "rss_mb_256_streams": rss_mb()}))
+    rss = rss_mb()
+    full_pass = [min(ms(gc.collect) for _ in range(3))]
+    heap.freeze()  # as the daemon does once it is up
+    full_pass.append(min(ms(gc.collect) for _ in range(3)))
+    print(json.dumps({"first_decision_at": first, "rss_mb_idle": idle, "rss_mb_256_streams": rss,
+                      "health_ms": health, "gc_full_pass_ms": full_pass}))
 """
 
 
-def process_figures(bundle_dir: Path) -> dict[str, float]:
-    """In a fresh process: time from start to the first decision, and resident memory idle (one stream)
-    and with 256 streams."""
+def process_figures(bundle_dir: Path) -> dict[str, Any]:
+    """In a fresh process: time from start to the first decision, resident memory idle (one stream) and
+    with 256 streams, the health document's cost the first time and the next, and a full pass of the
+    garbage collector over the daemon's heap before and after ``service.heap.freeze``."""
     started = time.time()
     out = subprocess.run([sys.executable, "-c", _CHILD, str(bundle_dir)], capture_output=True, text=True, check=True)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
@@ -162,6 +172,10 @@ def process_figures(bundle_dir: Path) -> dict[str, float]:
         "first_decision_s": round(figures["first_decision_at"] - started, 3),
         "rss_mb_idle": round(figures["rss_mb_idle"], 1),
         "rss_mb_256_streams": round(figures["rss_mb_256_streams"], 1),
+        "health_ms": dict(zip(("first", "next"), (round(v, 2) for v in figures["health_ms"]), strict=True)),
+        "gc_full_pass_ms": dict(
+            zip(("unfrozen", "frozen"), (round(v, 2) for v in figures["gc_full_pass_ms"]), strict=True)
+        ),
     }
 
 

@@ -138,6 +138,8 @@ def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:
     assert all(key in figures for key in headline)
     measured = [k for k in headline if not k.startswith("mqtt_")]
     assert all(figures[k] > 0 for k in measured), {k: figures[k] for k in measured}
+    assert set(figures["health_ms"]) == {"first", "next"} and set(figures["gc_full_pass_ms"]) == {"unfrozen", "frozen"}
+    assert figures["health_ms"]["first"] > 0 and figures["gc_full_pass_ms"]["unfrozen"] > 0
 
 
 @pytest.mark.slow

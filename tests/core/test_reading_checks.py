@@ -103,11 +103,9 @@ def test_a_leap_alerts_named_for_its_hold_and_a_step_across_a_gap_does_not() -> 
     st.lists(st.sampled_from([0, 1, 2, 10]), min_size=3, max_size=3),
     st.lists(st.sampled_from([0.0, 0.4, 2.0, 6.0]), min_size=3, max_size=3),
 )
-def test_the_watches_shortcuts_decide_as_the_rules_say(
-    rows: list[list[float]], after: list[int], steps: list[float]
-) -> None:
-    """The watches skip work when nothing repeats or nothing steps near a limit; what they decide must
-    be the plain rules': a run of equal readings other than low or high, a step beyond the limit."""
+def test_the_watches_decide_as_the_rules_say(rows: list[list[float]], after: list[int], steps: list[float]) -> None:
+    """What the array forms decide must be the plain rules': a run of equal readings other than low or
+    high, a step beyond the limit."""
     stuck, jumps = StuckWatch(after, [-3.0] * 3, [4.0] * 3), JumpWatch(steps)
     runs, held, last = [0, 0, 0], [0, 0, 0], None
     for row in rows:
