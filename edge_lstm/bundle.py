@@ -19,8 +19,9 @@ from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
+from edge_lstm.core.settings import check_transitions
 from edge_lstm.core.thresholds import DebounceSettings
-from edge_lstm.errors import BundleError, ModelFileError
+from edge_lstm.errors import BundleError, ModelFileError, SettingsError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -63,6 +64,17 @@ class Bundle:
     @property
     def features(self) -> list[str]:
         return list(self.manifest["features"])
+
+    @property
+    def watched(self) -> list[str]:
+        """Channels left out of the model whose readings are still watched (stuck, leaps): a sample
+        carries them after the features when it has them."""
+        return list(self.manifest["alerting"].get("watched", []))
+
+    @property
+    def channels(self) -> list[str]:
+        """What the bundle reads from a source, in order: its features, then its watched channels."""
+        return [*self.features, *self.watched]
 
     @property
     def window(self) -> int:
@@ -182,6 +194,8 @@ class Bundle:
             "level": self.level,
             "stuck": alerting.get("stuck"),
             "jump": alerting.get("jump"),
+            "watched": tuple(self.watched),
+            "transitions": alerting.get("transitions"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -267,6 +281,22 @@ def _check_consistent(bundle: Bundle) -> None:
 
 def _check_stuck(bundle: Bundle, n: int) -> None:
     alerting = bundle.manifest["alerting"] if isinstance(bundle.manifest["alerting"], dict) else {}
+    watched = alerting.get("watched", [])
+    features = bundle.manifest["features"]
+    if (
+        not isinstance(watched, list)
+        or not all(isinstance(w, str) and w and w not in features for w in watched)
+        or len(set(watched)) != len(watched)
+    ):
+        raise BundleError(
+            f"{bundle.path}: alerting.watched must list distinct channels that are not features, got {watched!r}"
+        )
+    n += len(watched)  # the watches cover the features, then the watched channels
+    if alerting.get("transitions") is not None:
+        try:
+            check_transitions(alerting["transitions"], list(features))
+        except SettingsError as error:
+            raise BundleError(f"{bundle.path}: alerting.{error}") from None
     jump = alerting.get("jump")
     if jump is not None and (
         not isinstance(jump, list) or len(jump) != n or not all(isinstance(v, int | float) and v >= 0 for v in jump)

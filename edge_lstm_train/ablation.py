@@ -19,6 +19,7 @@ import numpy as np
 
 from edge_lstm.bundle import load_bundle
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.transitions import NEVER, TransitionGuard
 from edge_lstm.evaluation.evaluate import FileResult, pooled
 from edge_lstm_train.generalization import OURS, judge
 
@@ -53,6 +54,8 @@ class Kept:
     calibration: np.ndarray
     settings: AdaptiveSettings
     marked: np.ndarray  # whether a reading was stuck or leaping after each row (the detector's other alerts)
+    switching: np.ndarray  # whether each row came right after a normal switch between two states
+    transient_bound: float | None  # the largest score of a normal switch, where the bundle has two-state channels
 
 
 def load_kept(keep: Path) -> Iterator[Kept]:
@@ -73,20 +76,33 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 int(run["train_rows"]),
                 bundle.calibration_scores(),
                 AdaptiveSettings.from_dict(adaptive),
-                run["marked"] if len(run["marked"]) else np.zeros(len(run["scores"]), dtype=bool),
+                _flags(run, "marked"),
+                _flags(run, "switching"),
+                bundle.manifest["alerting"].get("transitions", {}).get("bound"),
             )
 
 
+def _flags(run: Any, key: str) -> np.ndarray:
+    """A kept per-row flag array, all False where the run did not keep it."""
+    return run[key] if key in run and len(run[key]) else np.zeros(len(run["scores"]), dtype=bool)
+
+
 def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
-    """The alert state after each sample under ``settings``, as the detector combines the rule with a
-    stuck or leaping reading (samples without a score keep the state)."""
+    """The alert state after each sample under ``settings``, as the detector combines the rule with the
+    guard against normal switches and a stuck or leaping reading (samples without a score keep the
+    state)."""
     rule = AdaptiveThreshold(settings, kept.calibration)
+    guard = None if kept.transient_bound is None else TransitionGuard([], [], [], kept.transient_bound)
     alerting = np.zeros(len(kept.scores), dtype=bool)
     now = False
     for i, score in enumerate(kept.scores):
         if np.isfinite(score):
             rule.update(float(score))
-            now = rule.active or bool(kept.marked[i])
+            on = rule.active
+            if guard is not None:  # the kept run says where the switches were
+                guard.since[0] = 0 if kept.switching[i] else NEVER
+                on = bool(guard.hold(slice(0, 1), np.array([on]), np.array([score]))[0])
+            now = on or bool(kept.marked[i])
         alerting[i] = now
     return alerting
 

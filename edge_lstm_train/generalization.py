@@ -67,6 +67,7 @@ class Run:
     left_out: tuple[str, ...] = ()
     seconds: float = 0.0
     marked: np.ndarray | None = None  # ours: whether a reading was stuck or leaping after each row
+    switching: np.ndarray | None = None  # ours: whether each row came right after a normal switch
 
 
 def corpus_series(root: Path) -> list[Series]:
@@ -120,9 +121,9 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
         train_bundle([train], out, ModelConfig(), options or TrainOptions(name="corpus"), log=log, progress=False)
         bundle = load_bundle(out)
         recording = series.recording
-        if recording.features != bundle.features:  # training left out drifting channels
-            index = [recording.features.index(f) for f in bundle.features]
-            recording = dataclasses.replace(recording, features=bundle.features, values=recording.values[:, index])
+        if recording.features != bundle.channels:  # training left drifting channels out of the model
+            index = [recording.features.index(f) for f in bundle.channels]
+            recording = dataclasses.replace(recording, features=bundle.channels, values=recording.values[:, index])
         result = replay(recording, bundle, stream=series.name)
         decided = {
             "deployed": bundle.manifest["quantization"]["deployed"],
@@ -135,7 +136,7 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
         if not keep:
             shutil.rmtree(out, ignore_errors=True)
     run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
-    return dataclasses.replace(run, marked=result.marked, **decided)
+    return dataclasses.replace(run, marked=result.marked, switching=result.switching, **decided)
 
 
 def run_peer(name: str, series: Series) -> Run:
@@ -235,6 +236,7 @@ def save_runs(keep: Path, series: Series, runs_: list[Run]) -> None:
             name=series.name,
             failed=run.failed or "",
             marked=empty if run.marked is None else run.marked,
+            switching=empty if run.switching is None else run.switching,
         )
 
 

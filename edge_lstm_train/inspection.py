@@ -63,6 +63,15 @@ def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
     return result
 
 
+def select_columns(recordings: list[Recording], names: list[str]) -> list[Recording]:
+    """``recordings`` with just the columns ``names``, in that order."""
+    index = [recordings[0].features.index(name) for name in names]
+    return [
+        dataclasses.replace(r, features=list(names), values=np.ascontiguousarray(r.values[:, index]))
+        for r in recordings
+    ]
+
+
 def _valid_rows(recordings: list[Recording]) -> np.ndarray:
     rows = np.concatenate([r.values for r in recordings])
     return rows[np.isfinite(rows).all(axis=1)]
@@ -131,10 +140,7 @@ def _channels(p: Plan) -> None:
             f"channel {name}: left out: it drifts between the training and held-out normal rows "
             f"({_how(share, moved[name])}), so it would alarm as it drifts (--drifting track or keep keeps it)"
         )
-    index = [features.index(f) for f in keep]
-    p.recordings = [
-        dataclasses.replace(r, features=keep, values=np.ascontiguousarray(r.values[:, index])) for r in p.recordings
-    ]
+    p.recordings = select_columns(p.recordings, keep)
     p.report["channels"]["excluded"] = list(drifting)
 
 

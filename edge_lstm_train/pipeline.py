@@ -25,6 +25,7 @@ from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
 from edge_lstm.core.stuck import stuck_limits
 from edge_lstm.core.thresholds import DebounceSettings
+from edge_lstm.core.transitions import ZONE, switch_zones, two_states
 from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
@@ -60,6 +61,7 @@ class TrainOptions:
     level_channels: tuple[str, ...] = ()  # the channels whose slow level is removed (decided by inspection)
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
+    transitions: bool = True  # hold back alerts that a normal switch between two states explains
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -108,13 +110,19 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+    given = recordings
     chosen = inspection.plan(recordings, config, options)
     recordings, config, options = chosen.recordings, chosen.config, chosen.options
     features = recordings[0].features
     for note in chosen.notes:
         log(f"decide: {note}")
-    stuck = _stuck_watch(recordings, log) if options.stuck else None
-    jump = _jump_watch(recordings, log) if options.jumps else None
+    # A channel left out of the model can still freeze or leap: its readings keep their own watches.
+    watched = list(chosen.report.get("channels", {}).get("excluded", [])) if options.stuck or options.jumps else []
+    readings = inspection.select_columns(given, [*features, *watched]) if watched else recordings
+    if watched:
+        log(f"watch: left out of the model, still watched for stuck readings and leaps: {', '.join(watched)}")
+    stuck = _stuck_watch(readings, log) if options.stuck else None
+    jump = _jump_watch(readings, log) if options.jumps else None
     splits = split(recordings, options, min_rows=4 * config.window)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -187,6 +195,9 @@ def train_bundle(
             log(f"decide: {note}")
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
+        guard = None
+        if options.transitions:
+            guard = _transition_guard(splits, scaler, calib_raw, scores, warmup, features, log)
         log(
             f"deploy: {deployed} model; threshold {threshold:.4f} ({options.threshold_method}) from "
             f"{len(scores)} held-out calibration scores"
@@ -228,6 +239,8 @@ def train_bundle(
                 "gap_reset_periods": options.gap_reset_periods,
                 **({"stuck": stuck} if stuck is not None else {}),
                 **({"jump": jump} if jump is not None else {}),
+                **({"watched": watched} if watched else {}),
+                **({"transitions": guard} if guard is not None else {}),
             },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {
@@ -318,6 +331,37 @@ def _jump_watch(recordings: list[Recording], log: Callable[[str], None]) -> list
     watched = [f"{f} {v:.4g}" for f, v in zip(recordings[0].features, limits, strict=True) if v > 0]
     log(f"jumps: a step between readings larger than this alerts: {', '.join(watched) or 'none (nothing moved)'}")
     return limits
+
+
+def _transition_guard(
+    splits: data.Splits,
+    scaler: StandardScaler,
+    calib_raw: list[np.ndarray],
+    scores: np.ndarray,
+    warmup: int,
+    features: list[str],
+    log: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The channels that switch between two states in normal data, and the largest held-out score within
+    a few samples of a switch: what a normal transient scores (core/transitions.py). None when no
+    channel switches, or the held-out data never did."""
+    train = np.concatenate([scaler.transform(s) for s in data.capped(splits.train, MAX_CHECK_ROWS)])
+    states = two_states(train.astype(np.float64))
+    if not states:
+        log("transitions: no channel switches between two states")
+        return None
+    names = [features[s.channel] for s in states]
+    zones = np.concatenate([switch_zones(segment.astype(np.float64), states)[warmup:] for segment in calib_raw])
+    if len(zones) != len(scores) or not zones.any():
+        log(f"transitions: {', '.join(names)} switch between two states, but never in the held-out data; not used")
+        return None
+    bound = float(scores[zones].max())
+    log(
+        f"transitions: {', '.join(names)} switch between two states; an alert starting within {ZONE} samples "
+        f"of a switch with a score of at most {bound:.4g} (the held-out switches' largest) is a normal transient"
+    )
+    guard = {"channels": names, "low": [s.low for s in states], "high": [s.high for s in states], "zone": ZONE}
+    return {**guard, "bound": bound}
 
 
 def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:

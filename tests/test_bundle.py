@@ -136,6 +136,21 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
             r"alerting.stuck.high must be 5 numbers, got None$",
         ),
         (
+            "alerting",
+            {"transitions": {"channels": ["flow"], "low": [1.0], "high": [0.0], "zone": 4, "bound": 1.0}},
+            r"alerting.transitions.low must lie below transitions.high, got \[1.0\] and \[0.0\]$",
+        ),
+        (
+            "alerting",
+            {"watched": ["flow"]},
+            r"alerting.watched must list distinct channels that are not features, got \['flow'\]$",
+        ),
+        (
+            "alerting",
+            {"watched": ["spare"], "jump": [1.0] * 5},  # the watches cover the watched channels too
+            r"alerting.jump must be 6 steps of 0 or more, got \[1.0, 1.0, 1.0, 1.0, 1.0\]$",
+        ),
+        (
             "preprocessing",
             {"level": {"channels": ["nope"], "span": 10}},
             r"preprocessing.level.channels must name features, got \['nope'\]$",

@@ -22,7 +22,9 @@ def _check_streams(config: Any) -> list[str]:
         try:
             bundle = load_bundle(path)
             bundle.open_model()
-            PayloadParser(stream.format, tuple(bundle.features), stream.fields, stream.timestamp_field)
+            PayloadParser(
+                stream.format, tuple(bundle.features), stream.fields, stream.timestamp_field, tuple(bundle.watched)
+            )
             settings = bundle.detector_settings(stream.threshold, stream.threshold_rule)
         except ConfigError as error:
             raise ConfigError(f"{config.source}: [[streams]] {i} fields: {error}") from None
@@ -33,7 +35,7 @@ def _check_streams(config: Any) -> list[str]:
             how = f"{stream.threshold_rule.label}, recalibrated"
         lines.append(
             f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
-            f"{len(bundle.features)} features, threshold {settings.threshold:.4g} ({how})"
+            f"{len(bundle.features)} features{_watching(bundle.watched)}, threshold {settings.threshold:.4g} ({how})"
         )
     return lines + _check_serial(config)
 
@@ -48,7 +50,7 @@ def _check_serial(config: Any) -> list[str]:
         try:
             bundle = load_bundle(port.bundle or config.bundle)
             bundle.open_model()
-            LineParser(port.format, tuple(bundle.features), port.fields, port.checksum)
+            LineParser(port.format, tuple(bundle.features), port.fields, port.checksum, tuple(bundle.watched))
             bundle.detector_settings(port.threshold, port.threshold_rule)
         except ConfigError as error:
             raise ConfigError(f"{config.source}: [[serial]] {i} fields: {error}") from None
@@ -59,9 +61,14 @@ def _check_serial(config: Any) -> list[str]:
             order = f"as the device's header line names them, else {order}"
         lines.append(
             f"serial {i}: {port.port} at {port.baud} baud ({port.format}, checksum {port.checksum}) -> stream "
-            f"{port.name}, model {bundle.model_id}; channels in line order: {order}"
+            f"{port.name}, model {bundle.model_id}; channels in line order: {order}{_watching(bundle.watched)}"
         )
     return lines
+
+
+def _watching(watched: list[str]) -> str:
+    """What a check line adds for channels outside the model that are still watched, if any."""
+    return f" (also watching {', '.join(watched)} for stuck readings and leaps, when sent)" if watched else ""
 
 
 @click.command("check-config")

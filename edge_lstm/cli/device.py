@@ -56,7 +56,7 @@ def replay(
     from edge_lstm.sources.csv_file import read_csv
 
     bundle = load_bundle(model_dir)
-    recording = read_csv(file, sep=sep, timestamp=timestamp_col, columns=bundle.features)
+    recording = read_csv(file, sep=sep, timestamp=timestamp_col, columns=bundle.features, optional=bundle.watched)
     sink = JsonLinesSink()
     model = bundle.open_model(variant) if variant else None
     with progress("replaying", length=len(recording)) as bar:
@@ -120,6 +120,14 @@ def info(model_dir: Path) -> None:
         f"edge-lstm {m.get('package_version')}"
     )
     click.echo(f"features ({len(bundle.features)}): {', '.join(bundle.features)}")
+    if bundle.watched:
+        click.echo(f"watched outside the model, for stuck readings and leaps: {', '.join(bundle.watched)}")
+    guard = m["alerting"].get("transitions")
+    if guard:
+        click.echo(
+            f"two-state channels: {', '.join(guard['channels'])}; an alert starting within {guard['zone']} samples "
+            f"of a switch with a score of at most {guard['bound']:.4g} is held back as a normal transient"
+        )
     click.echo(
         f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}, "
         f"sample period {m.get('sample_period_s')} s"

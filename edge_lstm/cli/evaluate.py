@@ -129,7 +129,7 @@ def evaluate(
     results = []
     with progress("evaluating", iterable=files) as bar:
         for path in bar:
-            recording = read_csv(path, columns=bundle.features)
+            recording = read_csv(path, columns=bundle.features, optional=bundle.watched)
             result, run = evaluate_recording(recording, bundle, window_s, model=model, rule=rule)
             results.append(result)
             if plot_dir is not None:

@@ -54,7 +54,7 @@ def demo(out: Path, epochs: int) -> None:
         progress=True,
     )
     bundle = load_bundle(out / "bundle")
-    recording = read_csv(test_csv, columns=bundle.features)
+    recording = read_csv(test_csv, columns=bundle.features, optional=bundle.watched)
     say(f"[3/4] replaying {test_csv.name} one sample at a time through {bundle.model_id}; alerts (JSON lines):")
     result = run_replay(recording, bundle, stream="demo", on_event=JsonLinesSink().emit)
     plot = plot_replay(

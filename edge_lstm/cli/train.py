@@ -128,13 +128,20 @@ def _debounce_settings(text: str) -> Any:
     "--stuck/--no-stuck",
     default=True,
     show_default=True,
-    help="Alert when a reading stays exactly the same for over twice the longest run in the training data.",
+    help="Alert when a reading stays exactly the same for three times the longest run in the training data.",
 )
 @click.option(
     "--jumps/--no-jumps",
     default=True,
     show_default=True,
     help="Alert when one reading steps from the last by over twice the largest step in the training data.",
+)
+@click.option(
+    "--transitions/--no-transitions",
+    default=True,
+    show_default=True,
+    help="Hold back an alert that starts right after a channel switches between its two normal states (a "
+    "pump starting) and scores no higher than such switches did in the held-out data.",
 )
 @click.option(
     "--debounce",
@@ -201,6 +208,7 @@ def train(
     drifting: str,
     level_span: int,
     stuck: bool,
+    transitions: bool,
     jumps: bool,
     debounce: str,
     quantization: str,
@@ -267,6 +275,7 @@ def train(
         level_span=level_span,
         stuck=stuck,
         jumps=jumps,
+        transitions=transitions,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

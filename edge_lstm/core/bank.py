@@ -52,6 +52,7 @@ from edge_lstm.core.stream_rows import (
 )
 from edge_lstm.core.stuck import StuckWatch
 from edge_lstm.core.thresholds import Debounce, Transition
+from edge_lstm.core.transitions import TransitionGuard
 from edge_lstm.errors import DataError, SettingsError
 
 FloatArray = npt.NDArray[np.float32]
@@ -80,10 +81,14 @@ class DetectorBank:
         stuck = settings.stuck
         self.stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"], capacity) if stuck else None
         self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
+        self.guard: TransitionGuard | None = None
+        if settings.transitions is not None:
+            t = settings.transitions
+            channels = [settings.features.index(name) for name in t["channels"]]
+            self.guard = TransitionGuard(channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity)
         self.debounce = Debounce(settings.debounce, capacity)
-        self.parts: list[RowArrays] = [
-            p for p in (self.rows, self.window, self.smoother, self.level, self.stuck, self.jump, self.debounce) if p
-        ]
+        parts = (self.rows, self.window, self.smoother, self.level, self.stuck, self.jump, self.guard, self.debounce)
+        self.parts: list[RowArrays] = [p for p in parts if p]
         # What each stream keeps as an object of its own (None where the settings do not use it).
         self.names: list[str] = [""] * capacity
         self.learners: list[BaselineLearner | None] = [None] * capacity
@@ -92,6 +97,7 @@ class DetectorBank:
         self._free = list(range(capacity - 1, -1, -1))  # lowest first: pop() takes from the end
         period = settings.sample_period_s
         self._gap_s = settings.gap_reset_periods * period if period else None  # a longer silence resets
+        self._features = n  # the model's columns come first in a sample; watched channels follow
         low, high = settings.input_low, settings.input_high
         self._bounds = None if low is None or high is None else (low, high)
 
@@ -149,12 +155,15 @@ class DetectorBank:
 
     # -- a wave ------------------------------------------------------------------------------------
     def admit(self, rows: Rows, values: Float64Array, times: Float64Array) -> Admitted:
-        """Check and scale one sample per row of ``rows`` (``values``: NaN rows for samples of the wrong
-        length; ``times``: NaN where a sample has no timestamp). Nothing here calls the model."""
+        """Check and scale one sample per row of ``rows`` (``values``: the readings of
+        ``settings.channels``, NaN rows for samples of the wrong length; ``times``: NaN where a sample
+        has no timestamp). Nothing here calls the model."""
         s, r = self.settings, self.rows
         n = len(values)
         index = r.counters[rows, SAMPLES].copy()
-        valid = (np.abs(values) < MAX_READING).all(axis=1)  # NaN and inf fail too
+        # Watched channels (after the model's) may be missing: only the model's readings decide validity.
+        modelled = values[:, : self._features] if s.watched else values
+        valid = (np.abs(modelled) < MAX_READING).all(axis=1)  # NaN and inf fail too
         last = r.last_time[rows]
         dt = times - last  # NaN unless both this sample and the last have a time
         live: npt.NDArray[np.bool_] = valid & np.logical_not(dt <= 0.0)
@@ -179,6 +188,8 @@ class DetectorBank:
             if self.jump is not None:
                 marked = marked | self.jump.push_rows(lv, x)
             r.marked[lv] = marked
+        if s.watched:
+            x = x[:, : self._features]
         if self.level is not None:
             x = self.level.push_rows(lv, x)
         if s.baseline:
@@ -195,6 +206,8 @@ class DetectorBank:
             code[at[~finite]] = SKIP_INVALID
             at, standardized = at[finite], standardized[finite]
             lv = pick(rows, at)
+        if self.guard is not None:  # switches are seen in the readings before any smoothing
+            self.guard.push_rows(lv, standardized)
         smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
         scaled = smoothed.astype(np.float32)
         # The window takes the sample now, so a wave can score every stream's window at once; the
@@ -291,6 +304,8 @@ class DetectorBank:
         else:
             self.debounce.update_rows(rows, score, used)
             on = self.debounce.on[rows]
+        if self.guard is not None:  # what a normal switch between two states scores is not an alert
+            on = self.guard.hold(rows, on, score)
         # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
         now = on | r.marked[rows]
         was = r.alerting[rows].copy()  # a view for one stream: read before it is written
@@ -326,7 +341,7 @@ class DetectorBank:
         shares = contributions(terms, features)
         if r.marked[row] and not on:  # the readings that froze or leapt are what it is about
             named = self.marked_channels(row)
-            shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in features}
+            shares = {f: (round(1.0 / len(named), 4) if f in named else 0.0) for f in self.settings.channels}
         time = float(a.times[k])
         return AlertEvent(
             event=(Transition.START if start else Transition.CLEAR).value,
@@ -343,9 +358,10 @@ class DetectorBank:
         )
 
     def marked_channels(self, row: int) -> list[str]:
-        """The channels of ``row`` that are stuck or leaping now."""
-        flags = np.zeros(len(self.settings.features), dtype=bool)
+        """The channels of ``row`` (watched ones included) that are stuck or leaping now."""
+        channels = self.settings.channels
+        flags = np.zeros(len(channels), dtype=bool)
         for watch in (self.stuck, self.jump):
             if watch is not None:
                 flags |= watch.flagged(row_slice(row))[0]
-        return [f for f, flag in zip(self.settings.features, flags.tolist(), strict=True) if flag]
+        return [f for f, flag in zip(channels, flags.tolist(), strict=True) if flag]

@@ -5,8 +5,9 @@ of many streams as arrays and advances them together; a detector made on its own
 so one stream and a thousand take the same path. ``process`` takes one sample of this stream.
 
 Input policy (each case is counted, none raises):
-* a sample with the wrong number of values, or any NaN, inf or absurd (>= 1e30) value, is skipped:
-  the state is left as it was (NaN never becomes 0);
+* a sample with the wrong number of values, or any NaN, inf or absurd (>= 1e30) reading of a model
+  feature, is skipped: the state is left as it was (NaN never becomes 0). A watched channel (one
+  training left out of the model, ``settings.watched``) may be missing: only its own watches skip it;
 * a timestamp equal to the previous one is a duplicate and is skipped; an earlier one is out of order
   and is skipped;
 * a gap longer than ``gap_reset_periods`` sample periods resets the state and the window: the stream
@@ -46,7 +47,7 @@ __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "resu
 _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
 # The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
 # alert settings starts the debounce and these quantities of its ``rows`` afresh.
-_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "debounce")
+_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "debounce")
 _ALERT_STATE = frozenset({"alerting", "peak"})
 
 
@@ -178,6 +179,13 @@ class StreamDetector:
         return bool(self.bank.rows.marked[self.row])
 
     @property
+    def switching(self) -> bool:
+        """Whether the last sample lies within the zone of a switch between two normal states, where an
+        alert that scores like a normal transient is held back (core/transitions.py)."""
+        guard = self.bank.guard
+        return guard is not None and int(guard.since[self.row]) < guard.zone
+
+    @property
     def alerting(self) -> bool:
         """Whether the stream is in alert now (by its score, or a reading stuck or leaping)."""
         return bool(self.bank.rows.alerting[self.row])
@@ -205,8 +213,9 @@ class StreamDetector:
         """Check, scale, step, score and decide one sample of this stream."""
         bank, rows = self.bank, slice(self.row, self.row + 1)
         sample = np.asarray(values, dtype=np.float64)
-        if sample.shape != (len(self.settings.features),):  # counted as invalid, like a NaN reading
-            sample = np.full(len(self.settings.features), np.nan)
+        width = len(self.settings.channels)
+        if sample.shape != (width,):  # counted as invalid, like a NaN reading
+            sample = np.full(width, np.nan)
         times = np.array([np.nan if timestamp is None else timestamp], dtype=np.float64)
         admitted = bank.admit(rows, sample[None, :], times)
         if len(admitted.live):

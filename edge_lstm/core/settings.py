@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,11 +42,19 @@ class DetectorSettings:
     smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
     baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
     level: tuple[list[str], int] | None = None  # channels whose slow level is removed, and its span
-    # Stuck readings (core/stuck.py): per channel, the run of identical readings that means stuck
+    # Channels outside the model whose readings are still watched (stuck, leaps): training left them
+    # out as drifting. A sample carries them after ``features``; they may be missing (NaN).
+    watched: tuple[str, ...] = ()
+    # Stuck readings (core/stuck.py): per channel of ``channels``, the run of identical readings that means stuck
     # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
     stuck: dict[str, list[Any]] | None = None
-    # Leaps (core/jumps.py): per channel, the step between consecutive readings that is a leap (0 = never).
+    # Leaps (core/jumps.py): per channel of ``channels``, the step between consecutive readings that
+    # is a leap (0 = never).
     jump: list[float] | None = None
+    # Normal switches between two states (core/transitions.py): the two-state channels (names), the
+    # standardized levels a reading passes to switch ("low", "high"), the samples after a switch in
+    # which an alert may be a normal transient ("zone"), and the largest score one had ("bound").
+    transitions: dict[str, Any] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -57,11 +66,39 @@ class DetectorSettings:
             raise SettingsError(f"warmup ({self.warmup}) must be at least the window ({self.window})")
         if self.threshold <= 0 or not np.isfinite(self.threshold):
             raise SettingsError(f"threshold must be a positive number, got {self.threshold}")
+        n = len(self.channels)
+        if set(self.watched) & set(self.features) or len(set(self.watched)) != len(self.watched):
+            raise SettingsError(f"watched channels {list(self.watched)} must be distinct and not model features")
         if self.stuck is not None:
             after = self.stuck.get("after")
-            if not isinstance(after, list) or len(after) != len(self.features) or min(after) < 0:
-                raise SettingsError(f"stuck limits must be {len(self.features)} counts of 0 or more, got {after}")
-        if self.jump is not None and (len(self.jump) != len(self.features) or min(self.jump) < 0):
-            raise SettingsError(f"jump limits must be {len(self.features)} steps of 0 or more, got {self.jump}")
+            if not isinstance(after, list) or len(after) != n or min(after, default=0) < 0:
+                raise SettingsError(f"stuck limits must be {n} counts of 0 or more, got {after}")
+        if self.jump is not None and (len(self.jump) != n or min(self.jump, default=0) < 0):
+            raise SettingsError(f"jump limits must be {n} steps of 0 or more, got {self.jump}")
+        if self.transitions is not None:
+            check_transitions(self.transitions, self.features)
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
+
+    @cached_property
+    def channels(self) -> list[str]:
+        """What a sample carries, in order: the model's features, then the watched channels."""
+        return [*self.features, *self.watched]
+
+
+def check_transitions(t: dict[str, Any], features: list[str]) -> None:
+    """``SettingsError`` unless ``t`` is a valid ``transitions`` setting for ``features``."""
+    channels = t.get("channels")
+    if not isinstance(channels, list) or not channels or not set(channels) <= set(features):
+        raise SettingsError(f"transitions.channels must name features, got {channels!r}")
+    for key in ("low", "high"):
+        levels = t.get(key)
+        if not isinstance(levels, list) or len(levels) != len(channels) or not all(np.isfinite(levels)):
+            raise SettingsError(f"transitions.{key} must be {len(channels)} numbers, got {levels!r}")
+    if not all(lo < hi for lo, hi in zip(t["low"], t["high"], strict=True)):
+        raise SettingsError(f"transitions.low must lie below transitions.high, got {t['low']} and {t['high']}")
+    zone, bound = t.get("zone"), t.get("bound")
+    if not isinstance(zone, int) or zone < 1:
+        raise SettingsError(f"transitions.zone must be a positive number of samples, got {zone!r}")
+    if not isinstance(bound, int | float) or not np.isfinite(bound) or bound < 0:
+        raise SettingsError(f"transitions.bound must be a score of 0 or more, got {bound!r}")

@@ -5,14 +5,17 @@ value, a gateway filling gaps with the previous sample), and the one a reconstru
 a flat line is easy to reconstruct. So it is watched on its own. Training measures, per channel, the
 longest run of identical consecutive readings in normal data; on the device a run longer than
 ``STUCK_FACTOR`` times that (and at least ``MIN_STUCK`` samples) marks the channel stuck until its
-reading moves again. Only lively channels are watched: one whose readings already sat still for more
+reading has moved for ``STUCK_HOLD`` samples (a sensor that sticks, twitches once and sticks again is
+one fault, not a string of them). Only lively channels are watched: one whose readings already sat still for more
 than ``LIVELY_RUN`` samples in normal data (a coarse thermometer, a constant) rests that way by nature.
 A reading at the channel's floor or ceiling in training (an idle counter at 0, a valve at 100 %) is
 resting, not stuck, and is never counted; a reading frozen beyond them is counted like any other.
 
 >>> watch = StuckWatch([3], low=[0.0], high=[10.0])
 >>> [watch.push([v]) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
-[False, False, True, True, False, False, False, False]
+[False, False, True, True, True, True, True, True]
+>>> [watch.push([v]) for v in (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)]  # resting at the floor does not count
+[True, True, True, True, True, False]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from edge_lstm.core.rows import ChannelWatch, Rows
 
 STUCK_FACTOR = 3.0  # a run this many times the longest of normal data
 MIN_STUCK = 10  # samples: a noisy float repeating itself this long has stopped measuring
+STUCK_HOLD = 10  # samples a channel stays marked after its reading moves again
 LIVELY_RUN = 20  # samples: a channel whose normal readings sat still longer is not watched
 NEVER = 0  # the limit of a channel that is never called stuck
 NO_LIMIT = 2**62  # a run no stream will reach
@@ -63,7 +67,8 @@ class StuckWatch(ChannelWatch):
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.last: npt.NDArray[np.float64]
         self.runs: npt.NDArray[np.int64]
-        shapes = {"last": ((n,), np.float64), "runs": ((n,), np.int64)}
+        self.held: npt.NDArray[np.int64]
+        shapes = {"last": ((n,), np.float64), "runs": ((n,), np.int64), "held": ((n,), np.int64)}
         self._allocate(capacity, shapes, fresh={"last": np.nan})  # no last reading yet: NaN equals nothing
 
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -73,9 +78,11 @@ class StuckWatch(ChannelWatch):
         # beyond them does (a pump stopped at a speed it never ran at is not resting).
         same = (values == self.last[rows]) & (values != self.low) & (values != self.high)
         runs = self.runs[rows] * same + 1  # one more while the reading repeats, else a new run of 1
-        self.runs[rows], self.last[rows] = runs, values
-        return np.logical_or.reduce(runs >= self.limits, axis=1)  # type: ignore[no-any-return]
+        # Stuck holds anew while the run lasts; once the reading moves, one less per sample, down to 0.
+        held = np.maximum(self.held[rows] - 1, (runs >= self.limits) * STUCK_HOLD)
+        self.runs[rows], self.last[rows], self.held[rows] = runs, values, held
+        return np.logical_or.reduce(held > 0, axis=1)  # type: ignore[no-any-return]
 
     def flagged(self, rows: Rows) -> npt.NDArray[np.bool_]:
-        """Which channels of ``rows`` are stuck now."""
-        return self.runs[rows] >= self.limits  # type: ignore[no-any-return]
+        """Which channels of ``rows`` are stuck now (or were, less than ``STUCK_HOLD`` samples ago)."""
+        return self.held[rows] > 0  # type: ignore[no-any-return]

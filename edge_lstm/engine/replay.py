@@ -31,6 +31,7 @@ class ReplayResult:
     seconds: float = 0.0
     thresholds: npt.NDArray[np.float64] | None = None  # per sample: SPOT thresholds move
     marked: npt.NDArray[np.bool_] | None = None  # per sample: a reading stuck or leaping (core/stuck, jumps)
+    switching: npt.NDArray[np.bool_] | None = None  # per sample: right after a normal switch (core/transitions)
 
     @property
     def us_per_sample(self) -> float:
@@ -53,9 +54,10 @@ def replay(
     """Run ``recording`` through the bundle's deployed model (or ``model``, e.g. a float variant).
     ``threshold`` (a value) or ``rule`` (recalibrated from the bundle's stored scores)
     replace the bundle's threshold; ``overrides`` replace detector settings (a scorer, the debounce)."""
-    if recording.features != bundle.features:
+    if recording.features != bundle.channels:
         raise DataError(
-            f"{recording.path}: columns {recording.features} do not match the bundle's features {bundle.features}"
+            f"{recording.path}: columns {recording.features} do not match the bundle's channels {bundle.channels}"
+            + (f" (its features, then the watched {bundle.watched})" if bundle.watched else "")
         )
     settings = bundle.detector_settings(threshold, rule, **(overrides or {}))
     detector = StreamDetector(settings, model or bundle.open_model(), stream=stream)
@@ -64,6 +66,7 @@ def replay(
     alerting = np.zeros(n, dtype=bool)
     thresholds = np.empty(n)
     marked = np.zeros(n, dtype=bool)
+    switching = np.zeros(n, dtype=bool)
     events: list[AlertEvent] = []
     times = recording.timestamps
     started = time.perf_counter()
@@ -74,6 +77,7 @@ def replay(
         alerting[i] = result.alerting
         thresholds[i] = detector.threshold
         marked[i] = detector.marked
+        switching[i] = detector.switching
         for event in result.events:
             events.append(event)
             if on_event is not None:
@@ -81,4 +85,6 @@ def replay(
         if progress is not None and i % 1000 == 999:
             progress(1000)
     elapsed = time.perf_counter() - started
-    return ReplayResult(scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds, marked)
+    return ReplayResult(
+        scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds, marked, switching
+    )

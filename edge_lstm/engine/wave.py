@@ -61,7 +61,7 @@ def results(waves: list[Wave]) -> Iterator[tuple[Stream, StepResult]]:
 
 
 def _admit(bank: DetectorBank, streams: list[Stream], samples: list[Pending]) -> Admitted:
-    n, features = len(samples), len(bank.settings.features)
+    n, features = len(samples), len(bank.settings.channels)
     # One stream: its row as a slice, so every array access is a view (much cheaper than a gather).
     rows: Rows = row_slice(streams[0].detector.row) if n == 1 else np.array([s.detector.row for s in streams])
     try:

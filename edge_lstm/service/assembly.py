@@ -38,12 +38,12 @@ def assemble(config: DaemonConfig) -> Assembly:
         key = s.bundle or config.bundle
         bundle = bundles[key]
         settings = bundle.detector_settings(s.threshold, s.threshold_rule)
-        parser = PayloadParser(s.format, tuple(bundle.features), s.fields, s.timestamp_field)
+        parser = PayloadParser(s.format, tuple(bundle.features), s.fields, s.timestamp_field, tuple(bundle.watched))
         patterns.append(Pattern(s.topic, key, settings, parser))
     for port in config.serial:
         key = port.bundle or config.bundle
         bundle = bundles[key]
         settings = bundle.detector_settings(port.threshold, port.threshold_rule)
-        lines = LineParser(port.format, tuple(bundle.features), port.fields, port.checksum)
+        lines = LineParser(port.format, tuple(bundle.features), port.fields, port.checksum, tuple(bundle.watched))
         patterns.append(Pattern(serial_topic(port.name), key, settings, lines))
     return Assembly(bundles, models, patterns)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import nan
 from pathlib import Path
 
 import numpy as np
@@ -93,12 +94,15 @@ def read_csv(
     timestamp: str | None = None,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
+    optional: Sequence[str] = (),
 ) -> Recording:
     """Read one CSV file.
 
     ``timestamp``: a column name, ``"none"`` for no timestamps, or None to pick a column called
     datetime/timestamp/time/ts/date if there is one. ``columns``: the sensor columns, in order
-    (default: every column that is not the timestamp, a label or in ``exclude``).
+    (default: every column that is not the timestamp, a label or in ``exclude``). ``optional``:
+    sensor columns read after those when the file has them, NaN when it does not (a bundle's
+    watched channels).
     """
     path = Path(path)
     if not path.is_file():
@@ -112,7 +116,8 @@ def read_csv(
         rows = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(rows)]
         time_index, label_indices, feature_indices = layout(path, header, timestamp, columns, exclude)
-        features = [header[i] for i in feature_indices]
+        features = [header[i] for i in feature_indices] + list(optional)
+        indices = feature_indices + [header.index(name) if name in header else None for name in optional]
         value_rows: list[list[float]] = []
         times: list[float] = []
         labels: dict[str, list[float]] = {name: [] for name in label_indices}
@@ -121,7 +126,7 @@ def read_csv(
                 continue
             if len(row) != len(header):
                 raise CSVFormatError(f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}")
-            value_rows.append([_number(row[i], path, line_number, header[i]) for i in feature_indices])
+            value_rows.append([nan if i is None else _number(row[i], path, line_number, header[i]) for i in indices])
             if time_index is not None:
                 cell = row[time_index]
                 try:

@@ -105,7 +105,8 @@ def nmea_checksum(text: str) -> int:
 
 
 class LineParser:
-    """One serial stream's lines -> ``(values, None)`` in the model's feature order, or None for a line
+    """One serial stream's lines -> ``(values, None)`` in the model's feature order (then its watched
+    channels, NaN where a line lacks them), or None for a line
     that carries no sample (a header; the first forwarder line). ``FrameError`` with a counter reason
     for a bad line. ``restart`` is called when the port reopens."""
 
@@ -115,6 +116,7 @@ class LineParser:
         features: tuple[str, ...],
         fields: tuple[str, ...] | None = None,
         checksum: str = "none",
+        watched: tuple[str, ...] = (),
     ) -> None:
         if format not in LINE_FORMATS:
             raise ConfigError(f"line format must be one of {', '.join(LINE_FORMATS)}, got {format!r}")
@@ -124,7 +126,8 @@ class LineParser:
         self.checksum = checksum
         self.detected_channels: int | None = None  # forwarder: what the device sends
         self.header: tuple[str, ...] | None = None  # csv: names from the device's header line
-        self._payload = PayloadParser("json" if format == "json" else "json_array", features, fields)
+        self.watched = watched  # channels left out of the model, read when a line has them
+        self._payload = PayloadParser("json" if format == "json" else "json_array", features, fields, None, watched)
         self._first = True
 
     def restart(self) -> None:
@@ -161,7 +164,7 @@ class LineParser:
             if missing:
                 raise FrameError("header", f"header {cells} lacks the model feature {missing[0]!r}")
             self.header = tuple(cells)
-            self._payload = PayloadParser("json_array", self.features, self.header)
+            self._payload = PayloadParser("json_array", self.features, self.header, None, self.watched)
             return None
         return self._payload.from_items(cells)[0], None
 

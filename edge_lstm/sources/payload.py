@@ -10,6 +10,9 @@ a JSON array of such objects (``json``), an array of such arrays (``json_array``
 Missing readings (``null``, ``"nan"``, ``"NA"``, empty CSV cells: see ``core.samples``) become NaN:
 the detector skips and counts such samples, it never reads them as 0. For arrays and CSV,
 ``timestamp_field = "first"`` means the first element is the timestamp; for objects it names the key.
+Channels that training left out of the model but still watches for stuck readings and leaps
+(``watched``) follow the features, read by name (objects, or ``fields``/a header for the others) and
+NaN when a payload does not carry them.
 Timestamps are seconds since the epoch or ISO 8601.
 
 JSON is decoded with msgspec, about 5 times faster than the standard library on these payloads
@@ -24,6 +27,7 @@ missing field, a batch) takes the general path, which gives the values or the er
 from __future__ import annotations
 
 import json
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, cast
@@ -42,8 +46,10 @@ Parsed: TypeAlias = tuple[npt.NDArray[np.float64], float | None]
 
 class PayloadParser:
     """Parses one stream's payloads (``json``, ``json_array`` or ``csv``) into values in the bundle's
-    feature order; ``fields`` maps payload names or positions to features. ``ConfigError`` if they
-    do not cover every feature."""
+    feature order, then its ``watched`` channels (left out of the model, watched for stuck readings
+    and leaps); ``fields`` maps payload names or positions to features. ``ConfigError`` if they
+    do not cover every feature. A watched channel may be missing (NaN); a reading of it that is not a
+    number is as bad as any other."""
 
     def __init__(
         self,
@@ -51,6 +57,7 @@ class PayloadParser:
         features: tuple[str, ...],
         fields: tuple[str, ...] | None = None,
         timestamp_field: str | None = None,
+        watched: tuple[str, ...] = (),
     ) -> None:
         self.format = format
         self.features = features
@@ -61,9 +68,12 @@ class PayloadParser:
             raise ConfigError(f"fields {list(self._names)} lack the model feature {missing[0]!r}")
         self._order = [self._names.index(f) for f in features]  # each feature's position in the payload
         self._keys = [self._names[position] for position in self._order]  # each feature's payload key
+        # Each watched channel's position in an array or line (None: not sent), and its key in an object.
+        self._watched = [self._names.index(w) if w in self._names else None for w in watched]
+        self._watched_keys = list(watched)
         self._typed: Callable[[bytes], Any] | None = None
         if format == "json":
-            self._typed, self._readings = _typed_decoder(self._keys, timestamp_field)
+            self._typed, self._readings = _typed_decoder(self._keys, timestamp_field, self._watched_keys)
 
     def parse(self, payload: bytes) -> Parsed:
         """``(values, timestamp)`` from a payload of one sample; ``FrameError`` with a counter reason if it
@@ -109,13 +119,15 @@ class PayloadParser:
             return self.from_items(document, "array")
         if not isinstance(document, dict):
             raise FrameError("wrong_type", f"expected a JSON object, got {type(document).__name__}")
-        values = np.empty(len(self._keys))
+        values = np.empty(len(self._keys) + len(self._watched_keys))
         for i, key in enumerate(self._keys):
             if key not in document:
                 raise FrameError("missing_field", f"missing field {key!r}")
             value = document[key]
             # Most readings are plain floats: stored as they are, without the general parser's checks.
             values[i] = value if type(value) is float else parse_number(value, key)
+        for i, key in enumerate(self._watched_keys, start=len(self._keys)):
+            values[i] = parse_number(document.get(key), key)  # missing: NaN
         timestamp = None
         if self.timestamp_field:
             if self.timestamp_field not in document:
@@ -134,23 +146,29 @@ class PayloadParser:
         expected = len(self._names)
         if len(items) != expected:
             raise FrameError("wrong_length", f"{what} has {len(items)} values, expected {expected}")
-        values = np.array([parse_number(items[j], f"#{j + 1}") for j in self._order])
-        return values, timestamp
+        values = [parse_number(items[j], f"#{j + 1}") for j in self._order]
+        values += [np.nan if j is None else parse_number(items[j], f"#{j + 1}") for j in self._watched]
+        return np.array(values), timestamp
 
 
 def _typed_decoder(
-    keys: list[str], timestamp_field: str | None
+    keys: list[str], timestamp_field: str | None, optional: list[str]
 ) -> tuple[Callable[[bytes], Any], Callable[[Any], tuple[float, ...]]]:
     """A msgspec decoder of an object with a number under each of ``keys`` (and a number or text under
-    ``timestamp_field``), other keys ignored; and the getter of its readings in ``keys`` order."""
-    fields: list[tuple[str, Any]] = [(f"r{k}", float) for k in range(len(keys))]
+    ``timestamp_field``; a number or nothing under each of ``optional``: NaN), other keys ignored; and
+    the getter of its readings in ``keys`` then ``optional`` order."""
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [(f"r{k}", float) for k in range(len(keys))]
     rename = {f"r{k}": key for k, key in enumerate(keys)}
     if timestamp_field:
         fields.append(("timestamp", float | str))
         rename["timestamp"] = timestamp_field
+    for k, key in enumerate(optional, start=len(keys)):  # after every required field, as msgspec asks
+        fields.append((f"r{k}", float, math.nan))
+        rename[f"r{k}"] = key
     record = msgspec.defstruct("Reading", fields, rename=rename, forbid_unknown_fields=False)
-    getter = operator.attrgetter(*(f"r{k}" for k in range(len(keys))))
-    readings = getter if len(keys) > 1 else (lambda r: (getter(r),))  # one name: attrgetter gives no tuple
+    count = len(keys) + len(optional)
+    getter = operator.attrgetter(*(f"r{k}" for k in range(count)))
+    readings = getter if count > 1 else (lambda r: (getter(r),))  # one name: attrgetter gives no tuple
     return msgspec.json.Decoder(record).decode, cast(Callable[[Any], tuple[float, ...]], readings)
 
 

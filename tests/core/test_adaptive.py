@@ -80,24 +80,15 @@ def test_settings_are_validated_with_exact_messages() -> None:
 
 
 def test_the_detector_with_the_adaptive_rule_decides_as_the_offline_decisions_do() -> None:
-    from support import random_reference_weights
+    from support import small_detector
 
-    from edge_lstm.core.detector import DetectorSettings, StreamDetector
-    from edge_lstm.core.scaling import StandardScaler
+    from edge_lstm.core.detector import StreamDetector
     from edge_lstm.evaluation.decisions import Rule, decide
-    from edge_lstm.runtime.reference import NumpyStepModel
 
-    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
-    base = DetectorSettings(
-        features=["a", "b", "c"],
-        window=4,
-        scaler=StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
-        threshold=1e9,
-        warmup=6,
-    )
+    plain = small_detector()
+    base, model = plain.settings, plain.model
     # Calibrate on the model's own scores over normal data, as training does.
     rng = np.random.default_rng(6)
-    plain = StreamDetector(base, model)
     calibration = np.array([r.score for r in (plain.process(v) for v in rng.normal(0, 1, (300, 3))) if r.score])
     rule = ThresholdRule("adaptive", 3.0)
     section = calibrate(calibration, rule)

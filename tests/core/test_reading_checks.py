@@ -9,27 +9,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import random_reference_weights
+from support import small_detector
 
-from edge_lstm.core.detector import DetectorSettings, StreamDetector
+from edge_lstm.core.detector import StreamDetector
 from edge_lstm.core.jumps import JUMP_FACTOR, JUMP_HOLD, JumpWatch, jump_limits
-from edge_lstm.core.scaling import StandardScaler
-from edge_lstm.core.stuck import MIN_STUCK, NEVER, StuckWatch, longest_runs, stuck_limits
+from edge_lstm.core.stuck import MIN_STUCK, NEVER, STUCK_HOLD, StuckWatch, longest_runs, stuck_limits
 from edge_lstm.errors import SettingsError
-from edge_lstm.runtime.reference import NumpyStepModel
 
 
 def make_detector(after: list[int] | None = None, jump: list[float] | None = None) -> StreamDetector:
-    settings = DetectorSettings(
-        features=["a", "b", "c"],
-        window=4,
-        scaler=StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
-        threshold=1e9,  # the score never alerts here: only a stuck reading can
-        warmup=6,
-        stuck=None if after is None else {"after": after, "low": [-1e9] * 3, "high": [1e9] * 3},
-        jump=jump,
-    )
-    return StreamDetector(settings, NumpyStepModel(random_reference_weights(), cell="lstm", window=4), stream="s1")
+    # the score never alerts here (the threshold is out of reach): only a stuck or leaping reading can
+    stuck = None if after is None else {"after": after, "low": [-1e9] * 3, "high": [1e9] * 3}
+    return small_detector(stuck=stuck, jump=jump)  # type: ignore[no-any-return]
 
 
 def test_limits_come_from_the_longest_run_of_normal_data_and_only_lively_channels_are_watched() -> None:
@@ -52,9 +43,45 @@ def test_a_frozen_channel_alerts_named_and_clears_when_it_moves() -> None:
     results = [detector.process(row, float(t)) for t, row in enumerate(rows)]
     events = [e for r in results for e in r.events]
     assert [e.event for e in events] == ["alert_start", "alert_clear"]
-    assert events[0].index == 29 + MIN_STUCK - 1 and events[1].index == 60
+    # it clears once the reading has moved for STUCK_HOLD samples
+    assert events[0].index == 29 + MIN_STUCK - 1 and events[1].index == 60 + STUCK_HOLD - 1
     assert events[0].contributions == {"a": 0.0, "b": 1.0, "c": 0.0}
     assert detector.counters.alerts == 1
+
+
+def test_a_watched_channel_outside_the_model_alerts_named_and_may_be_missing() -> None:
+    """A channel training left out of the model (``watched``) follows the features in a sample: its
+    readings are watched for freezing and leaps, and a sample that lacks it still reaches the model."""
+    plain = make_detector([MIN_STUCK] * 3, [50.0] * 3).settings
+    settings = dataclasses.replace(
+        plain,
+        watched=("d",),
+        stuck={"after": [MIN_STUCK] * 4, "low": [-1e9] * 4, "high": [1e9] * 4},
+        jump=[50.0, 50.0, 50.0, 8.0],
+    )
+    detector = StreamDetector(settings, make_detector().model, stream="s1")
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(120, 4))
+    rows[30:60, 3] = rows[29, 3]  # d freezes
+    rows[80, 3] += 20.0  # then leaps, and back
+    rows[90:100, 3] = np.nan  # then goes missing: the model's samples still count
+    results = [detector.process(row, float(t)) for t, row in enumerate(rows)]
+    events = [e for r in results for e in r.events]
+    assert [(e.event, e.index) for e in events] == [
+        ("alert_start", 29 + MIN_STUCK - 1),
+        ("alert_clear", 60 + STUCK_HOLD - 1),
+        ("alert_start", 80),
+        ("alert_clear", 80 + JUMP_HOLD + 1),
+    ]
+    assert events[0].contributions == events[2].contributions == {"a": 0.0, "b": 0.0, "c": 0.0, "d": 1.0}
+    assert detector.counters.invalid == 0 and detector.counters.scored == 120 - settings.warmup
+    # The model's readings alone decide whether a sample is valid.
+    assert detector.process([np.nan, 0.0, 0.0, 0.0], 200.0).score is None
+    assert detector.counters.invalid == 1
+    with pytest.raises(SettingsError, match=r"watched channels \['a'\] must be distinct and not model features"):
+        dataclasses.replace(settings, watched=("a",))
+    with pytest.raises(SettingsError, match=r"stuck limits must be 4 counts"):
+        dataclasses.replace(settings, stuck=plain.stuck)
 
 
 def test_a_reading_frozen_beyond_the_training_range_is_stuck_and_one_at_its_floor_rests() -> None:
@@ -105,9 +132,9 @@ def test_a_leap_alerts_named_for_its_hold_and_a_step_across_a_gap_does_not() -> 
 )
 def test_the_watches_decide_as_the_rules_say(rows: list[list[float]], after: list[int], steps: list[float]) -> None:
     """What the array forms decide must be the plain rules': a run of equal readings other than low or
-    high, a step beyond the limit."""
+    high (held for STUCK_HOLD samples after it ends), a step beyond the limit (held for JUMP_HOLD)."""
     stuck, jumps = StuckWatch(after, [-3.0] * 3, [4.0] * 3), JumpWatch(steps)
-    runs, held, last = [0, 0, 0], [0, 0, 0], None
+    runs, held, stuck_held, last = [0, 0, 0], [0, 0, 0], [0, 0, 0], None
     for row in rows:
         if last is None:
             runs = [1, 1, 1]
@@ -119,6 +146,8 @@ def test_the_watches_decide_as_the_rules_say(rows: list[list[float]], after: lis
                 for x, p, s, h in zip(row, last, steps, held, strict=True)
             ]
         last = row
-        expected_stuck = [r >= (a if a > 0 else 10**9) for r, a in zip(runs, after, strict=True)]
+        stuck_now = [r >= (a if a > 0 else 10**9) for r, a in zip(runs, after, strict=True)]
+        stuck_held = [STUCK_HOLD if now else max(h - 1, 0) for now, h in zip(stuck_now, stuck_held, strict=True)]
+        expected_stuck = [h > 0 for h in stuck_held]
         assert stuck.push(row) == any(expected_stuck) and stuck.marked == expected_stuck
         assert jumps.push(row) == any(h > 0 for h in held) and jumps.marked == [h > 0 for h in held]

@@ -62,6 +62,8 @@ VARIANTS: dict[str, tuple[ThresholdRule | None, str, dict[str, Any]]] = {
     "mahalanobis": (None, "mahalanobis", {}),
     "baseline and smoothing": (ThresholdRule("quantile", 0.999), "window_mse", {"baseline": 60, "smooth": 3}),
     "tracked level": (None, "window_mse", {"level": (["flow"], 50)}),
+    "watched channel": (None, "window_mse", {}),  # a channel outside the model that freezes, leaps, goes missing
+    "transition guard": (None, "window_mse", {}),  # alerts right after a switch held back
 }
 
 
@@ -75,11 +77,18 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path,
     rule, score, overrides = VARIANTS[variant]
     bundle = load_bundle(bundle_dir)
     settings = bundle.detector_settings(None, rule, **overrides)
+    features = len(bundle.features)
     if score != "window_mse":  # each score, worked out for a whole wave at once, as for one stream
-        features = len(bundle.features)
         mix = np.random.default_rng(1).normal(size=(features, features))
         precision = mix @ mix.T + features * np.eye(features) if score == "mahalanobis" else None
         settings = dataclasses.replace(settings, scorer=Scorer(score, precision))
+    if variant == "watched channel":
+        limits = {"after": [10] * (features + 1), "low": [-1e9] * (features + 1), "high": [1e9] * (features + 1)}
+        settings = dataclasses.replace(settings, watched=("spare",), stuck=limits, jump=[0.0] * features + [3.0])
+    if variant == "transition guard":  # levels the noise crosses often, a bound some alerts stay under
+        bound = 10.0 * float(np.max(bundle.calibration_scores()))
+        guard = {"channels": [bundle.features[0]], "low": [-0.3], "high": [0.3], "zone": 4, "bound": bound}
+        settings = dataclasses.replace(settings, transitions=guard)
     model = bundle.open_model()
     parser = PayloadParser("json", tuple(bundle.features))
     router = Router([Pattern("p/+", "m", settings, parser)], {"m": model})
@@ -94,11 +103,24 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path,
         times[250 + k] = times[248 + k]  # out of order
         for i in range(400 + 5 * k, n):
             times[i] += 3_600.0  # a gap: the state resets, warm-up again
+        if settings.watched:
+            spare = np.cumsum(0.3 * np.random.default_rng(k).normal(size=n))
+            spare[300 + 10 * k : 380 + 10 * k] = spare[300 + 10 * k]
+            spare[500 + k] += 10.0
+            spare[600 + k : 610 + k] = np.nan
+            values = np.column_stack([values, spare])
         data[f"s{k}"] = (values, times)
     restore_at = 650
     alone = {sid: _replay_alone(settings, model, sid, v, t) for sid, (v, t) in data.items()}
     expected = {sid: results for sid, (results, _) in alone.items()}
     assert all(any(r.events for r in results) for results in expected.values())  # transitions compared too
+    if settings.transitions:  # the guard held some alert back
+        unguarded = dataclasses.replace(settings, transitions=None)
+        assert any(
+            _replay_alone(unguarded, model, sid, *data[sid])[0] != expected[sid] for sid in ("s0", "s1", "s2", "s3")
+        )
+    if settings.watched:  # the watched channel's own alerts are among them
+        assert any(e.contributions.get("spare") == 1.0 for rs in expected.values() for r in rs for e in r.events)
     got: dict[str, list[StepResult]] = {sid: [] for sid in data}
     sent = dict.fromkeys(data, 0)
     while any(sent[sid] < n for sid in data):

@@ -77,6 +77,44 @@ def test_samples_in_alerts_out_to_an_independent_subscriber(tmp_path: Path, brok
         status.close()
 
 
+def test_a_watched_channel_outside_the_model_alerts_through_the_broker(
+    tmp_path: Path, broker: Broker, bundle_copy: Path
+) -> None:
+    """A bundle that watches a channel left out of its model: payloads that carry it are read by name,
+    and its reading freezing reaches a subscriber as an alert naming it; payloads without it still score."""
+    from edge_lstm.bundle import write_manifest
+
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    alerting, n = manifest["alerting"], len(manifest["features"])
+    alerting["watched"] = ["spare"]
+    alerting["stuck"] = {"after": [0] * n + [10], "low": [0.0] * (n + 1), "high": [0.0] * (n + 1)}
+    alerting["jump"] = [0.0] * (n + 1)
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    config = write_config(tmp_path, broker.port, bundle_copy)
+    collector = Subscriber(broker.port, "edge-lstm/+/alert")
+    stream = synthetic.normal_stream(600, seed=6, start_index=40_000)
+    spare = np.cumsum(np.random.default_rng(6).normal(size=600))
+    spare[300:360] = spare[299]  # frozen
+    payloads = []
+    for i, (t, v) in enumerate(zip(stream.timestamps, stream.values, strict=True)):
+        document = json.loads(encode(v, synthetic.FEATURES, "json", float(t)))
+        if i < 500:  # the last 100 lack it: still scored
+            document["spare"] = float(spare[i])
+        payloads.append(json.dumps(document))
+    try:
+        with running_daemon(config) as daemon:
+            client = publisher(broker.port)
+            publish_all(client, "sensors/pump7/pump", payloads)
+            wait_until_quiet(daemon, len(payloads))
+            wait_for(lambda: any('"spare":1.0' in line for line in collector.lines), 10, "the spare channel's alert")
+            client.disconnect()
+            assert daemon.counters["samples"] == 600 and daemon.counters["invalid"] == 0
+        start = next(json.loads(line) for line in collector.lines if '"spare":1.0' in line)
+        assert start["event"] == "alert_start" and start["index"] == 299 + 9
+    finally:
+        collector.close()
+
+
 def test_alerts_raised_during_a_broker_outage_are_delivered_after_reconnect(
     tmp_path: Path, broker: Broker, bundle_dir: Path
 ) -> None:

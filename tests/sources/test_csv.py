@@ -53,6 +53,13 @@ def test_explicit_columns_and_separator(tmp_path: Path) -> None:
     assert rec.features == ["y"] and list(rec.values[:, 0]) == [3.0, 5.0]
 
 
+def test_optional_columns_follow_and_are_nan_when_the_file_lacks_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "t,x,y,z\n1,2,3,4\n2,4,5,6\n")
+    rec = read_csv(path, timestamp="t", columns=["y"], optional=["x", "absent"])
+    assert rec.features == ["y", "x", "absent"]
+    assert rec.values[:, :2].tolist() == [[3.0, 2.0], [5.0, 4.0]] and np.isnan(rec.values[:, 2]).all()
+
+
 def test_missing_column_names_what_is_there(tmp_path: Path) -> None:
     path = write(tmp_path, "a,b\n1,2\n")
     with pytest.raises(CSVFormatError, match=rf"^{path}: column 'c' not found; available columns: a, b$"):

@@ -81,6 +81,13 @@ def test_csv_header_maps_columns_by_name_in_any_order() -> None:
     assert bad.value.reason == "header"
 
 
+def test_a_header_names_the_watched_channels_too_and_they_are_nan_when_not_sent() -> None:
+    parser = LineParser("csv", FEATURES, watched=("extra", "gone"))
+    assert parser.parse(b"c,a,extra,b") is None
+    np.testing.assert_array_equal(parser.parse(b"3,1,99,2")[0], [1, 2, 3, 99, np.nan])  # type: ignore[index]
+    np.testing.assert_array_equal(parser.parse(b"3,1,,2")[0], [1, 2, 3, np.nan, np.nan])  # type: ignore[index]
+
+
 def test_json_lines_with_checksum() -> None:
     parser = LineParser("json", FEATURES, checksum="nmea")
     line = with_checksum('{"a": 1, "b": 2, "c": 3}').encode()

@@ -23,7 +23,7 @@ readings = st.one_of(
     st.booleans(),
     st.sampled_from(["", "nan", "NA", "null", " 2.5 ", "x"]),
 )
-documents = st.fixed_dictionaries({}, optional={name: readings for name in (*FEATURES, "ts")})
+documents = st.fixed_dictionaries({}, optional={name: readings for name in (*FEATURES, "ts", "w")})
 
 
 def standard_library_reading(payload: bytes) -> tuple[list[float], float] | str:
@@ -126,14 +126,15 @@ def test_one_sample_is_a_batch_of_one_and_a_bad_payload_is_refused_whole() -> No
 
 
 @settings(max_examples=400, deadline=None)
-@given(documents, st.dictionaries(st.sampled_from(["x", "unit", "seq"]), readings, max_size=2))
+@given(documents, st.dictionaries(st.sampled_from(["x", "unit", "seq"]), readings, max_size=2), st.booleans())
 def test_the_typed_shortcut_reads_every_payload_as_the_general_path(
-    document: dict[str, object], extra: dict[str, object]
+    document: dict[str, object], extra: dict[str, object], watch: bool
 ) -> None:
     """``samples`` decodes a plain object of numbers straight into a typed record; whatever the payload,
-    it gives the values, or the error (reason and message), of the general path."""
+    it gives the values, or the error (reason and message), of the general path. With a watched
+    channel ``w`` too, which a payload may lack."""
     payload = json.dumps({**extra, **document}).encode()
-    parser = PayloadParser("json", FEATURES, timestamp_field="ts")
+    parser = PayloadParser("json", FEATURES, timestamp_field="ts", watched=("w",) if watch else ())
     try:
         general = parser.general_samples(payload)
     except FrameError as error:
@@ -146,3 +147,21 @@ def test_the_typed_shortcut_reads_every_payload_as_the_general_path(
     (values, timestamp), (want, want_timestamp) = got[0], general[0]  # type: ignore[misc]
     assert values.dtype == want.dtype and all(same(float(v), float(w)) for v, w in zip(values, want, strict=True))
     assert timestamp == want_timestamp
+
+
+def test_watched_channels_follow_the_features_and_may_be_missing() -> None:
+    """Channels training left out of the model but still watches come after the features: read by
+    name, NaN when a payload lacks them; a reading of one that is not a number is still refused."""
+    parser = PayloadParser("json", FEATURES, watched=("w", "v"))
+    for payload in (b'{"a": 1, "b": 2, "c": 3, "w": 4.5}', b'{"a": 1, "b": 2, "c": 3, "w": 4.5, "v": null}'):
+        for values, _ in (parser.parse(payload), parser.samples(payload)[0]):  # type: ignore[misc]
+            assert values[:4].tolist() == [1.0, 2.0, 3.0, 4.5] and math.isnan(values[4])
+    with pytest.raises(FrameError, match="field w is not a number"):
+        parser.parse(b'{"a": 1, "b": 2, "c": 3, "w": "x"}')
+    with pytest.raises(FrameError, match="missing field 'c'"):  # a model feature is never optional
+        parser.parse(b'{"a": 1, "b": 2, "w": 4}')
+    positional = PayloadParser("json_array", FEATURES, fields=("w", "c", "b", "a"), watched=("w", "v"))
+    values, _ = positional.parse(b"[9, 3, 2, 1]")
+    assert values[:4].tolist() == [1.0, 2.0, 3.0, 9.0] and math.isnan(values[4])
+    values, _ = PayloadParser("csv", FEATURES, watched=("w",)).parse(b"1,2,3")  # not among the fields: NaN
+    assert values[:3].tolist() == [1.0, 2.0, 3.0] and math.isnan(values[3])

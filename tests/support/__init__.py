@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -42,3 +42,21 @@ def random_reference_weights(
         "decoder_kernel": rng.normal(0, 0.4, (bottleneck, window * n_features)).astype(np.float32),
         "decoder_bias": np.zeros(window * n_features, np.float32),
     }
+
+
+def small_detector(stream: str = "s1", **settings: Any) -> Any:
+    """A detector of three unit-scaled channels a, b, c over a small random numpy cell (window 4, warm-up
+    6, a threshold no score reaches unless ``settings`` say otherwise): the core without training."""
+    from edge_lstm.core.detector import DetectorSettings, StreamDetector
+    from edge_lstm.core.scaling import StandardScaler
+    from edge_lstm.runtime.reference import NumpyStepModel
+
+    base: dict[str, Any] = {
+        "features": ["a", "b", "c"],
+        "window": 4,
+        "scaler": StandardScaler(np.zeros(3, np.float32), np.ones(3, np.float32)),
+        "threshold": 1e9,
+        "warmup": 6,
+    }
+    model = NumpyStepModel(random_reference_weights(), cell="lstm", window=4)
+    return StreamDetector(DetectorSettings(**{**base, **settings}), model, stream=stream)

@@ -75,3 +75,110 @@ def test_a_single_sensor_stream_trains_and_detects(tmp_path: Path) -> None:
     starts = [e for e in run.events if e.event == "alert_start"]
     assert any(800 <= e.index < 830 for e in starts)
     assert starts[0].contributions == {"flow": 1.0}
+
+
+def test_a_channel_left_out_as_drifting_is_still_watched_for_freezing(tmp_path: Path) -> None:
+    """Training leaves a drifting channel out of the model but keeps watching its readings: the bundle
+    lists it as watched, a replay reads it after the features, and its freezing alerts, named."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.core.stuck import MIN_STUCK
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import read_csv
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3000)
+    flow = np.sin(t / 8.0) + 0.05 * rng.normal(size=t.size)
+    temperature = np.linspace(20.0, 40.0, t.size) + 0.1 * rng.normal(size=t.size)  # warms up for good
+
+    def write(path: Path, rows: range, temp: np.ndarray) -> Path:
+        path.write_text("timestamp,flow,temperature\n" + "".join(f"{i},{flow[i]},{temp[i]}\n" for i in rows))
+        return path
+
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(main, ["train", str(write(tmp_path / "n.csv", range(2000), temperature)),
+                                       "--out", str(out), "--epochs", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "watch: left out of the model, still watched for stuck readings and leaps: temperature" in result.output
+    bundle = load_bundle(out)
+    assert bundle.features == ["flow"] and bundle.watched == ["temperature"]
+    assert len(bundle.manifest["alerting"]["stuck"]["after"]) == len(bundle.manifest["alerting"]["jump"]) == 2
+    frozen = temperature.copy()
+    frozen[2300:2400] = frozen[2299]
+    recording = read_csv(write(tmp_path / "t.csv", range(2000, 3000), frozen), columns=bundle.features,
+                         optional=bundle.watched)  # fmt: skip
+    run = replay(recording, bundle)
+    assert run.marked is not None
+    stuck_from = 299 + MIN_STUCK - 1  # the run starts with the reading at 299
+    assert not run.marked[250:stuck_from].any() and run.marked[stuck_from:400].all()
+    assert (
+        any(e.index == stuck_from and e.contributions == {"flow": 0.0, "temperature": 1.0} for e in run.events)
+        or (
+            run.alerting[stuck_from - 1]  # already alerting on the score: no new start to name it
+        )
+    )
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "watched outside the model, for stuck readings and leaps: temperature" in info.output
+    cli = CliRunner().invoke(main, ["replay", str(tmp_path / "t.csv"), "--model", str(out)])
+    assert cli.exit_code == 0 and '"contributions":{"flow":0.0,"temperature":1.0}' in cli.output, cli.output
+
+
+def test_a_channel_that_switches_between_two_states_guards_against_its_transients(tmp_path: Path) -> None:
+    """Training finds a motor current that is off or on and what a switch scores in held-out normal
+    data; replaying more normal data, the guard holds back alerts that start right after a switch."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.core.thresholds import NO_DEBOUNCE
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    on = np.repeat(np.arange(n // 40) % 2, rng.integers(40, 90, n // 40))[:n].astype(float)
+    kick = np.zeros(n)
+    starts = np.flatnonzero(np.diff(on) > 0) + 1
+    for s in starts:  # an inrush current that decays over a few samples, at every start
+        kick[s : s + 6] += 30.0 * np.exp(-np.arange(len(kick[s : s + 6])) / 1.5)
+    current = 8.0 * on + kick + 0.2 * rng.normal(size=n)
+    vibration = 2.0 * on + 0.1 * rng.normal(size=n)
+    rows = "".join(f"{i},{c},{v}\n" for i, (c, v) in enumerate(zip(current, vibration, strict=True)))
+    training_rows = rows[: rows.index(f"\n{3000},") + 1]
+    (tmp_path / "pump.csv").write_text("timestamp,current,vibration\n" + training_rows)
+    out = tmp_path / "bundle"
+    command = [
+        "train",
+        str(tmp_path / "pump.csv"),
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--threshold-method",
+        "quantile",
+    ]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out)
+    guard = bundle.manifest["alerting"]["transitions"]
+    # the vibration sits at two levels; the current's inrush spreads it too much to count as two
+    assert guard["channels"] == ["vibration"] and guard["zone"] == 4 and guard["bound"] > 0
+    assert "transitions: vibration switch between two states" in result.output
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "two-state channels: vibration; an alert starting within 4 samples" in info.output
+    test = Recording(tmp_path / "t.csv", ["current", "vibration"], np.column_stack([current, vibration])[3000:], None)
+    # A fixed threshold low enough that switches cross it, undebounced: alerts start right at them.
+    low = float(np.quantile(bundle.calibration_scores(), 0.7))
+    guarded = replay(test, bundle, threshold=low, overrides={"debounce": NO_DEBOUNCE})
+    unguarded = replay(test, bundle, threshold=low, overrides={"debounce": NO_DEBOUNCE, "transitions": None})
+    near = [s - 3000 for s in starts if s >= 3000]
+
+    def starts_near_switches(run: object) -> int:
+        return sum(1 for e in run.events if e.event == "alert_start" and any(0 <= e.index - s < 4 for s in near))  # type: ignore[attr-defined]
+
+    assert starts_near_switches(guarded) < starts_near_switches(unguarded)
+    assert sum(guarded.alerting) < sum(unguarded.alerting)
