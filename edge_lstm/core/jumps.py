@@ -4,13 +4,14 @@ A spike of a few samples is diluted in a window's reconstruction error, the more
 of many has it, and a stream's adaptive reference can have learned a high score level from an earlier
 fault; a step twice the largest that normal operation ever took is abnormal on its own terms. Training
 measures, per channel, the largest absolute step between consecutive valid readings; on the device a
-step larger than ``JUMP_FACTOR`` times that marks the channel for ``JUMP_HOLD`` samples. A channel that
+step larger than ``JUMP_FACTOR`` times that marks the channel for ``JUMP_HOLD`` samples (leaps that
+keep coming, as a sensor gone noisy makes them, are one alert, not a string of them). A channel that
 never moved in training has no limit (the model judges any change of it). After a gap the stream's
 last reading is forgotten: a step across a gap is not a leap.
 
 >>> watch = JumpWatch([1.0])
->>> [watch.push([v]) for v in (0.0, 0.5, 3.0, 3.2, 3.1, 3.0, 2.9, 3.0)]
-[False, False, True, True, True, True, True, False]
+>>> [watch.push([v]) for v in (0.0, 0.5, 3.0, 3.2, 3.1, 3.0, 2.9, 3.0, 3.1, 3.0, 2.9, 3.0, 3.1)]
+[False, False, True, True, True, True, True, True, True, True, True, True, False]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from edge_lstm.core.rows import ChannelWatch, Rows
 
 JUMP_FACTOR = 2.0  # a step this many times the largest of normal data
-JUMP_HOLD = 5  # samples a channel stays marked after its leap
+JUMP_HOLD = 10  # samples a channel stays marked after its leap
 
 
 def largest_steps(segments: list[npt.NDArray[np.float64]]) -> list[float]:
