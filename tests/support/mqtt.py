@@ -8,9 +8,12 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from paho.mqtt import publish
 
 from edge_lstm.config import DaemonConfig, load_config
 from edge_lstm.service.worker import Daemon
@@ -71,21 +74,38 @@ class Broker:
 
 
 class Subscriber:
-    """An independent ``mosquitto_sub`` process, collecting payloads line by line."""
+    """An independent ``mosquitto_sub`` process, collecting payloads line by line. It is subscribed when
+    the constructor returns: otherwise a message published at once (a journalled alert the daemon
+    sends as it connects) could reach the broker before the subscription, and be missed on a busy
+    machine."""
 
     def __init__(self, port: int, topic: str, persistent_id: str | None = None) -> None:
-        command = [require("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "1"]
+        # A private probe topic in the same SUBSCRIBE: once a probe comes back, ``topic`` is live too.
+        self._token = f"subscribed-{uuid.uuid4().hex}"
+        probe = f"edge-lstm-test/{self._token}"
+        command = [require("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-t", probe, "-q", "1"]
         if persistent_id:
             command += ["-c", "-i", persistent_id]  # a persistent session: queued while we are away
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.lines: list[str] = []
+        self._subscribed = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        deadline = time.monotonic() + 15.0
+        while not self._subscribed.wait(0.2):
+            if time.monotonic() > deadline:
+                self.close()
+                raise AssertionError(f"mosquitto_sub did not subscribe to {topic} within 15 s")
+            publish.single(probe, self._token, qos=0, hostname="127.0.0.1", port=port)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for raw in self.process.stdout:
-            self.lines.append(raw.decode().rstrip("\n"))
+            line = raw.decode().rstrip("\n")
+            if line == self._token:
+                self._subscribed.set()
+            else:
+                self.lines.append(line)
 
     def close(self) -> None:
         self.process.terminate()
