@@ -45,8 +45,9 @@ class DetectorSettings:
     # Channels outside the model whose readings are still watched (stuck, leaps): training left them
     # out as drifting. A sample carries them after ``features``; they may be missing (NaN).
     watched: tuple[str, ...] = ()
-    # Stuck readings (core/stuck.py): per channel of ``channels``, the run of identical readings that means stuck
-    # ("after", 0 = never) and the training floor and ceiling ("low", "high"), where readings rest.
+    # Stuck readings (core/stuck.py): per channel of ``channels``, the run of identical readings that
+    # means stuck ("after", 0 = never) and the training floor and ceiling ("low", "high"), where
+    # readings rest.
     stuck: dict[str, list[Any]] | None = None
     # Leaps (core/jumps.py): per channel of ``channels``, the step between consecutive readings that
     # is a leap (0 = never).

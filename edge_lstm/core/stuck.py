@@ -6,8 +6,9 @@ a flat line is easy to reconstruct. So it is watched on its own. Training measur
 longest run of identical consecutive readings in normal data; on the device a run longer than
 ``STUCK_FACTOR`` times that (and at least ``MIN_STUCK`` samples) marks the channel stuck until its
 reading has moved for ``STUCK_HOLD`` samples (a sensor that sticks, twitches once and sticks again is
-one fault, not a string of them). Only lively channels are watched: one whose readings already sat still for more
-than ``LIVELY_RUN`` samples in normal data (a coarse thermometer, a constant) rests that way by nature.
+one fault, not a string of them). Only lively channels are watched: one whose readings already sat
+still for more than ``LIVELY_RUN`` samples in normal data (a coarse thermometer, a constant) rests
+that way by nature.
 A reading at the channel's floor or ceiling in training (an idle counter at 0, a valve at 100 %) is
 resting, not stuck, and is never counted; a reading frozen beyond them is counted like any other.
 

@@ -10,8 +10,9 @@ each side. It then measures the largest score of held-out normal data within ``Z
 switch: what a normal transient scores. On the device, an alert that would start within ``ZONE``
 samples of a switch with a score no higher than that is held back until its rule clears, or until a
 score passes ``RELEASE`` times that (no normal transient goes so high: something else is wrong). A
-higher score at the start still alerts, as does any alert that starts later. A switch is a reading crossing from below
-``low`` to above ``high`` or back: the hysteresis keeps noise about the split from counting.
+higher score at the start still alerts, as does any alert that starts later. A switch is a reading
+crossing from below ``low`` to above ``high`` or back: the hysteresis keeps noise about the split
+from counting.
 
 Readings here are standardized (after the stream's baseline and the bundle's scaler, before
 smoothing), so one set of levels serves every stream of a bundle.
