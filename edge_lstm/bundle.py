@@ -20,6 +20,7 @@ from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.settings import check_transitions
+from edge_lstm.core.sustained import check_sustained
 from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.errors import BundleError, ModelFileError, SettingsError
 
@@ -196,6 +197,7 @@ class Bundle:
             "jump": alerting.get("jump"),
             "watched": tuple(self.watched),
             "transitions": alerting.get("transitions"),
+            "sustained": alerting.get("sustained"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -295,6 +297,11 @@ def _check_stuck(bundle: Bundle, n: int) -> None:
     if alerting.get("transitions") is not None:
         try:
             check_transitions(alerting["transitions"], list(features))
+        except SettingsError as error:
+            raise BundleError(f"{bundle.path}: alerting.{error}") from None
+    if alerting.get("sustained") is not None:
+        try:
+            check_sustained(alerting["sustained"])
         except SettingsError as error:
             raise BundleError(f"{bundle.path}: alerting.{error}") from None
     jump = alerting.get("jump")

@@ -13,7 +13,9 @@ user always wins (``TrainOptions.auto`` lists what may still be decided).
 * little data: a smaller window, no validation split (a fixed number of epochs), shorter crops;
 * much data: crops are spaced so an epoch holds at most ``MAX_CROPS``, and training stops at a time budget;
 * the threshold rule the calibration set supports: with thousands of held-out scores a fixed quantile
-  with debounce; with fewer, the adaptive rule that keeps learning each stream on the device.
+  with debounce; with fewer, the adaptive rule that keeps learning each stream on the device;
+* beside a fixed threshold, with enough held-out scores, a bound on the score's slow level
+  (``core/sustained.py``): a long, moderately raised stretch alerts although no score passes the threshold.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.core.scaling import resolution
+from edge_lstm.core.sustained import FAST, MIN_SCORES, SLOW, calibrate_level
 from edge_lstm.errors import DataError
 from edge_lstm.sources.csv_file import Recording
 
@@ -231,3 +234,18 @@ def threshold(options: Any, scores: int) -> tuple[Any, str | None]:
             f"{options.quantile} quantile)"
         )
     return options, None
+
+
+def sustained_level(options: Any, scores: np.ndarray) -> tuple[dict[str, Any] | None, str | None]:
+    """The bound on the score's slow level that ``scores`` support beside a fixed threshold, and what was
+    decided (nothing to say when the threshold adapts on its own)."""
+    if not options.sustained or options.threshold_method not in ("quantile", "max"):
+        return None, None
+    setting = calibrate_level(scores)
+    if setting is None:
+        return None, f"sustained: off (fewer than {MIN_SCORES} held-out scores)"
+    factor = math.exp(setting["bound"])
+    return setting, (
+        f"sustained: an alert also while the score's {FAST}-sample moving geometric mean stays above "
+        f"{factor:.3g} x its {SLOW}-sample one (four times the held-out largest)"
+    )

@@ -62,6 +62,7 @@ class TrainOptions:
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
+    sustained: bool = True  # beside a fixed threshold, alert on a score level held higher than normal ever did
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -195,6 +196,10 @@ def train_bundle(
             log(f"decide: {note}")
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
+        sustained, note = inspection.sustained_level(options, scores)
+        if note is not None:
+            chosen.notes.append(note)
+            log(f"decide: {note}")
         guard = None
         if options.transitions:
             guard = _transition_guard(splits, scaler, calib_raw, scores, warmup, features, log)
@@ -241,6 +246,7 @@ def train_bundle(
                 **({"jump": jump} if jump is not None else {}),
                 **({"watched": watched} if watched else {}),
                 **({"transitions": guard} if guard is not None else {}),
+                **({"sustained": sustained} if sustained is not None else {}),
             },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {

@@ -142,6 +142,11 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
         ),
         (
             "alerting",
+            {"sustained": {"fast": 32, "slow": 1024, "median": -1.0, "bound": 1.0}},
+            r"alerting.sustained.median must be a positive score, got -1.0$",
+        ),
+        (
+            "alerting",
             {"watched": ["flow"]},
             r"alerting.watched must list distinct channels that are not features, got \['flow'\]$",
         ),

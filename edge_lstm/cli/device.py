@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,12 @@ def info(model_dir: Path) -> None:
         click.echo(
             f"two-state channels: {', '.join(guard['channels'])}; an alert starting within {guard['zone']} samples "
             f"of a switch with a score of at most {guard['bound']:.4g} is held back as a normal transient"
+        )
+    level = m["alerting"].get("sustained")
+    if level:
+        click.echo(
+            f"sustained level: an alert also while the score's {level['fast']}-sample moving geometric mean "
+            f"stays above {math.exp(level['bound']):.4g} x its {level['slow']}-sample one (with a fixed threshold)"
         )
     click.echo(
         f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}, "

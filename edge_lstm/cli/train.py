@@ -144,6 +144,14 @@ def _debounce_settings(text: str) -> Any:
     "pump starting) and scores no higher than such switches did in the held-out data.",
 )
 @click.option(
+    "--sustained/--no-sustained",
+    default=True,
+    show_default=True,
+    help="With a fixed threshold and enough held-out data: also alert while the score's 32-sample moving "
+    "geometric mean stays above its 1,024-sample one by four times as much as the held-out data ever did (a "
+    "sensor going noisy, a slow drift).",
+)
+@click.option(
     "--debounce",
     default="3/5",
     show_default=True,
@@ -209,6 +217,7 @@ def train(
     level_span: int,
     stuck: bool,
     transitions: bool,
+    sustained: bool,
     jumps: bool,
     debounce: str,
     quantization: str,
@@ -276,6 +285,7 @@ def train(
         stuck=stuck,
         jumps=jumps,
         transitions=transitions,
+        sustained=sustained,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

@@ -51,6 +51,7 @@ from edge_lstm.core.stream_rows import (
     row_ids,
 )
 from edge_lstm.core.stuck import StuckWatch
+from edge_lstm.core.sustained import SustainedLevel
 from edge_lstm.core.thresholds import Debounce, Transition
 from edge_lstm.core.transitions import TransitionGuard
 from edge_lstm.errors import DataError, SettingsError
@@ -86,8 +87,11 @@ class DetectorBank:
             t = settings.transitions
             channels = [settings.features.index(name) for name in t["channels"]]
             self.guard = TransitionGuard(channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity)
+        fixed = settings.adaptive is None and settings.spot is None  # the others follow each stream already
+        self.sustained = SustainedLevel(settings.sustained, capacity) if settings.sustained and fixed else None
         self.debounce = Debounce(settings.debounce, capacity)
-        parts = (self.rows, self.window, self.smoother, self.level, self.stuck, self.jump, self.guard, self.debounce)
+        parts: tuple[RowArrays | None, ...] = (self.rows, self.window, self.smoother, self.level, self.stuck)
+        parts += (self.jump, self.guard, self.sustained, self.debounce)
         self.parts: list[RowArrays] = [p for p in parts if p]
         # What each stream keeps as an object of its own (None where the settings do not use it).
         self.names: list[str] = [""] * capacity
@@ -301,8 +305,9 @@ class DetectorBank:
             # Scores inside an alert stay out of the tail; isolated exceedances keep it honest.
             for spot, v, anomalous in zip(spots, score.tolist(), on.tolist(), strict=True):
                 spot.observe(v, anomalous=anomalous)  # type: ignore[union-attr]
-        else:
-            self.debounce.update_rows(rows, score, used)
+        else:  # a stream whose score level stays raised is over the threshold too (core/sustained.py)
+            lifted = self.sustained.lift(rows, score, used) if self.sustained is not None else score
+            self.debounce.update_rows(rows, lifted, used)
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)

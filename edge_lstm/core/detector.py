@@ -47,7 +47,7 @@ __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "resu
 _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
 # The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
 # alert settings starts the debounce and these quantities of its ``rows`` afresh.
-_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "debounce")
+_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "sustained", "debounce")
 _ALERT_STATE = frozenset({"alerting", "peak"})
 
 

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
+from edge_lstm.core.sustained import check_sustained
 from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.errors import SettingsError
 
@@ -56,6 +57,9 @@ class DetectorSettings:
     # standardized levels a reading passes to switch ("low", "high"), the samples after a switch in
     # which an alert may be a normal transient ("zone"), and the largest score one had ("bound").
     transitions: dict[str, Any] | None = None
+    # The score's slow level (core/sustained.py), with a fixed threshold: its span, the held-out
+    # median it is measured in, and the bound above which a stream is over the threshold.
+    sustained: dict[str, Any] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -78,6 +82,8 @@ class DetectorSettings:
             raise SettingsError(f"jump limits must be {n} steps of 0 or more, got {self.jump}")
         if self.transitions is not None:
             check_transitions(self.transitions, self.features)
+        if self.sustained is not None:
+            check_sustained(self.sustained)
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
 

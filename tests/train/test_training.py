@@ -100,7 +100,7 @@ def test_a_channel_left_out_as_drifting_is_still_watched_for_freezing(tmp_path: 
 
     out = tmp_path / "bundle"
     result = CliRunner().invoke(main, ["train", str(write(tmp_path / "n.csv", range(2000), temperature)),
-                                       "--out", str(out), "--epochs", "3"])  # fmt: skip
+                                       "--out", str(out), "--epochs", "20"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "watch: left out of the model, still watched for stuck readings and leaps: temperature" in result.output
     bundle = load_bundle(out)
@@ -182,3 +182,44 @@ def test_a_channel_that_switches_between_two_states_guards_against_its_transient
 
     assert starts_near_switches(guarded) < starts_near_switches(unguarded)
     assert sum(guarded.alerting) < sum(unguarded.alerting)
+
+
+def test_with_a_fixed_threshold_a_long_stretch_of_raised_scores_alerts(tmp_path: Path) -> None:
+    """With thousands of held-out scores training picks a fixed threshold and, beside it, a bound on the
+    score's recent level against its longer-run level. Normal running has a brief kick every 300
+    samples, so the threshold sits a hundred times above a steady score; replaying a sensor offset for
+    a while, the level alerts through more of the stretch than the threshold alone, and never in normal
+    running."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    rng = np.random.default_rng(3)
+    n = 9000
+    phase = 2 * np.pi * np.arange(n) / 50
+    values = np.column_stack([np.sin(phase), np.cos(phase)]) + 0.1 * rng.normal(size=(n, 2))
+    for k in range(75, n, 300):  # a brief kick, part of normal running
+        values[k : k + 3, 0] += 8.0
+    (tmp_path / "fan.csv").write_text("a,b\n" + "".join(f"{a},{b}\n" for a, b in values[:6000]))
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "fan.csv"), "--out", str(out), "--epochs", "20"])
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out)
+    level = bundle.manifest["alerting"]["sustained"]
+    assert bundle.manifest["threshold"]["method"] == "quantile" and (level["fast"], level["slow"]) == (32, 1024)
+    assert "decide: sustained: an alert also while the score's 32-sample moving geometric mean" in result.output
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "sustained level: an alert also while the score's 32-sample moving geometric mean" in info.output
+    test = values[6000:].copy()
+    test[1000:1500, 1] += 2.0  # an offset for 500 samples
+    recording = Recording(tmp_path / "t.csv", ["a", "b"], test, None)
+    run = replay(recording, bundle)
+    plain = replay(recording, bundle, overrides={"sustained": None})
+    alerting = np.array(run.alerting)
+    # the threshold alone alerts now and then in the stretch; the level adds more than as much again
+    assert alerting[1000:1500].mean() > 2 * np.mean(plain.alerting[1000:1500]) + 0.1
+    assert not alerting[:1000].any() and not alerting[1600:].any()
