@@ -43,6 +43,7 @@ SLOW = 1024  # samples: the stream's own longer-run level
 MARGIN = math.log(4.0)  # the bound is four times the largest difference the held-out scores reached
 MIN_SCORES = SLOW  # held-out scores needed; fewer cannot show how the level moves in normal running
 FLOOR = 1e-3  # of the median: a perfect score counts as this, so the log stays finite
+CEILING = 1e12  # of the median: an absurd score counts as this, so one sample cannot swamp the averages
 
 
 def calibrate_level(
@@ -55,7 +56,7 @@ def calibrate_level(
     if len(x) < slow:
         return None
     median = max(float(np.median(x)), 1e-12)
-    logs = np.log(np.maximum(x / median, FLOOR))
+    logs = np.log(np.clip(x / median, FLOOR, CEILING))
     difference = _averages(logs, 1.0 / fast) - _averages(logs, 1.0 / slow)
     return {"fast": fast, "slow": slow, "median": median, "bound": float(difference[fast:].max()) + margin}
 
@@ -99,16 +100,16 @@ class SustainedLevel(RowArrays):
         """Take one score per row of ``rows``; each score, or more where the stream's recent level lies
         above its longer-run level by more than the bound: the threshold scaled by how far above (so the
         debounce's fire and clear rules see the difference as they see a score)."""
-        if isinstance(rows, slice) and len(scores) == 1:  # one stream: Python floats cost a third of numpy's calls
+        if isinstance(rows, slice) and len(scores) == 1:  # one stream: on Python floats, a sixth of the cost
             return self._lift_one(rows.start, scores, threshold)
         levels = self.levels[rows]
-        levels += self.weights * (np.log(np.maximum(scores / self.median, FLOOR))[:, None] - levels)
+        levels += self.weights * (np.log(np.clip(scores / self.median, FLOOR, CEILING))[:, None] - levels)
         self.levels[rows] = levels
         return np.maximum(scores, threshold * np.exp(levels[:, 0] - levels[:, 1] - self.bound))
 
     def _lift_one(self, row: int, scores: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.float64]:
         score = float(scores[0])
-        x = math.log(max(score / self.median, FLOOR))
+        x = math.log(min(max(score / self.median, FLOOR), CEILING))
         fast, slow = self.levels[row].tolist()
         fast += self._fast * (x - fast)
         slow += self._slow * (x - slow)
