@@ -14,8 +14,9 @@ user always wins (``TrainOptions.auto`` lists what may still be decided).
 * much data: crops are spaced so an epoch holds at most ``MAX_CROPS``, and training stops at a time budget;
 * the threshold rule the calibration set supports: with thousands of held-out scores a fixed quantile
   with debounce; with fewer, the adaptive rule that keeps learning each stream on the device;
-* beside a fixed threshold, with enough held-out scores, a bound on the score's slow level
-  (``core/sustained.py``): a long, moderately raised stretch alerts although no score passes the threshold.
+* beside a fixed threshold, with enough held-out scores, a bound on how far the score's recent level
+  may rise above its longer-run level (``core/sustained.py``): a long, moderately raised stretch alerts
+  although no score passes the threshold.
 """
 
 from __future__ import annotations
@@ -237,13 +238,13 @@ def threshold(options: Any, scores: int) -> tuple[Any, str | None]:
 
 
 def sustained_level(options: Any, scores: np.ndarray) -> tuple[dict[str, Any] | None, str | None]:
-    """The bound on the score's slow level that ``scores`` support beside a fixed threshold, and what was
-    decided (nothing to say when the threshold adapts on its own)."""
+    """The bound on the score's recent level against its longer-run level that ``scores`` support beside
+    a fixed threshold, and what was decided (nothing to say when the threshold adapts on its own)."""
     if not options.sustained or options.threshold_method not in ("quantile", "max"):
         return None, None
     setting = calibrate_level(scores)
     if setting is None:
-        return None, f"sustained: off (fewer than {MIN_SCORES} held-out scores)"
+        return None, f"sustained: off ({len(scores)} held-out scores are fewer than the {MIN_SCORES} it needs)"
     factor = math.exp(setting["bound"])
     return setting, (
         f"sustained: an alert also while the score's {FAST}-sample moving geometric mean stays above "

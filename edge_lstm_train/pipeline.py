@@ -62,7 +62,7 @@ class TrainOptions:
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
-    sustained: bool = True  # beside a fixed threshold, alert on a score level held higher than normal ever did
+    sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range

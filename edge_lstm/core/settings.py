@@ -57,8 +57,9 @@ class DetectorSettings:
     # standardized levels a reading passes to switch ("low", "high"), the samples after a switch in
     # which an alert may be a normal transient ("zone"), and the largest score one had ("bound").
     transitions: dict[str, Any] | None = None
-    # The score's slow level (core/sustained.py), with a fixed threshold: its span, the held-out
-    # median it is measured in, and the bound above which a stream is over the threshold.
+    # The score's recent level against its longer-run level (core/sustained.py), with a fixed threshold:
+    # the two averages' spans ("fast", "slow"), the held-out median they are measured in, and the bound
+    # on their difference above which a stream is over the threshold.
     sustained: dict[str, Any] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 

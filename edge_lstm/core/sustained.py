@@ -12,7 +12,7 @@ chart (Roberts, "Control chart tests based on geometric moving averages", Techno
 centre line follows the stream, as the anomaly likelihood of Ahmad et al. (Neurocomputing 2017)
 compares a short window of scores with a long one: a machine whose normal score level wanders over
 days (a season, a load) moves the slow average with it. A fixed centre line was measured and dropped:
-on a second set of long duty-cycle recordings such wander kept it in alert for 14 % of normal time.
+on a second draw of the long duty-cycle recordings such wander held it in alert for long stretches.
 
 Training runs both averages over the held-out normal scores in their order and stores the largest
 difference, plus ``MARGIN`` (four times that level: held-out data is shorter than a deployment), as
@@ -50,25 +50,16 @@ def calibrate_level(
     scores: npt.ArrayLike, fast: int = FAST, slow: int = SLOW, margin: float = MARGIN
 ) -> dict[str, Any] | None:
     """The ``sustained`` setting from held-out normal scores in their order, or None when there are
-    fewer than one slow span of them (``MIN_SCORES`` with the defaults)."""
+    fewer than one slow span of them (``MIN_SCORES`` with the defaults). The averages run through the
+    device's own recurrence, from the same start, so training and the device agree."""
     x = np.asarray(scores, dtype=np.float64)
     x = x[np.isfinite(x)]
     if len(x) < slow:
         return None
-    median = max(float(np.median(x)), 1e-12)
-    logs = np.log(np.clip(x / median, FLOOR, CEILING))
-    difference = _averages(logs, 1.0 / fast) - _averages(logs, 1.0 / slow)
-    return {"fast": fast, "slow": slow, "median": median, "bound": float(difference[fast:].max()) + margin}
-
-
-def _averages(logs: npt.NDArray[np.float64], weight: float) -> npt.NDArray[np.float64]:
-    """The moving average after each value, from 0 (the median's level), as the device keeps it."""
-    out = np.empty_like(logs)
-    level = 0.0
-    for k, v in enumerate(logs.tolist()):
-        level += weight * (v - level)
-        out[k] = level
-    return out
+    setting = {"fast": fast, "slow": slow, "median": max(float(np.median(x)), 1e-12), "bound": 0.0}
+    level = SustainedLevel(setting)
+    differences = [level.step_one(0, v) for v in x.tolist()]
+    return {**setting, "bound": max(differences[fast:]) + margin}
 
 
 def check_sustained(setting: Any) -> None:
@@ -109,10 +100,15 @@ class SustainedLevel(RowArrays):
 
     def _lift_one(self, row: int, scores: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.float64]:
         score = float(scores[0])
+        lifted = threshold * math.exp(self.step_one(row, score) - self.bound)
+        return scores if score >= lifted else np.array([lifted])
+
+    def step_one(self, row: int, score: float) -> float:
+        """Take one score for ``row`` (on Python floats); how far its recent level now lies above its
+        longer-run level, in log units."""
         x = math.log(min(max(score / self.median, FLOOR), CEILING))
         fast, slow = self.levels[row].tolist()
         fast += self._fast * (x - fast)
         slow += self._slow * (x - slow)
         self.levels[row] = fast, slow
-        lifted = threshold * math.exp(fast - slow - self.bound)
-        return scores if score >= lifted else np.array([lifted])
+        return float(fast - slow)

@@ -98,3 +98,20 @@ def test_recordings_keep_their_shape_when_nothing_is_left_out() -> None:
     rec = recording(values, ["a", "b", "c"])
     p = plan(rec)
     assert p.recordings[0] is rec or dataclasses.asdict(p.recordings[0]) == dataclasses.asdict(rec)
+
+
+def test_the_raised_level_check_comes_with_a_fixed_threshold_and_enough_held_out_scores() -> None:
+    from edge_lstm_train.inspection import sustained_level
+    from edge_lstm_train.pipeline import TrainOptions
+
+    scores = np.exp(np.random.default_rng(0).normal(size=2000))
+    fixed = TrainOptions(threshold_method="quantile")
+    setting, note = sustained_level(fixed, scores)
+    assert setting is not None and (setting["fast"], setting["slow"]) == (32, 1024)
+    assert note is not None and note.startswith("sustained: an alert also while the score's 32-sample")
+    assert sustained_level(fixed, scores[:1000]) == (
+        None,
+        "sustained: off (1000 held-out scores are fewer than the 1024 it needs)",
+    )
+    assert sustained_level(TrainOptions(threshold_method="adaptive"), scores) == (None, None)  # it adapts already
+    assert sustained_level(dataclasses.replace(fixed, sustained=False), scores) == (None, None)  # --no-sustained
