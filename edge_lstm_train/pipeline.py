@@ -71,7 +71,9 @@ class TrainOptions:
     gap_reset_periods: float = 10.0  # on the device, a gap longer than this many periods resets a stream
     # Settings that training may still decide from the data (see inspection.py); a flag the user gives
     # is taken out of this set by the command line.
-    auto: frozenset[str] = frozenset({"channels", "gaps", "window", "val_fraction", "epochs", "crops", "threshold"})
+    auto: frozenset[str] = frozenset(
+        {"channels", "gaps", "window", "bottleneck", "val_fraction", "epochs", "crops", "threshold"}
+    )
 
     @property
     def threshold_rule(self) -> ThresholdRule:

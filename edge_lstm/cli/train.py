@@ -18,6 +18,7 @@ DECIDED_BY = {
     "exclude": "channels",
     "max_gap_periods": "gaps",
     "window": "window",
+    "bottleneck": "bottleneck",
     "val_fraction": "val_fraction",
     "epochs": "epochs",
     "seq_len": "crops",
@@ -61,7 +62,15 @@ def _debounce_settings(text: str) -> Any:
 @click.option("--exclude", default=None, help="Comma-separated columns to leave out.")
 @click.option("--window", default=16, show_default=True, help="Trailing samples reconstructed at each step.")
 @click.option("--state-size", default=32, show_default=True, help="Recurrent state size (units).")
-@click.option("--bottleneck", default=8, show_default=True, help="Bottleneck width between state and reconstruction.")
+@click.option(
+    "--bottleneck",
+    default=8,
+    show_default=True,
+    help=(
+        "Bottleneck width between state and reconstruction (unless given: 3 per channel when that is less "
+        "and the data is too short for a fixed threshold)."
+    ),
+)
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default="lstm", show_default=True)
 @click.option("--dropout", default=0.0, show_default=True, help="Input dropout of the recurrent layer while training.")
 @click.option(

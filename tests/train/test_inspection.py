@@ -76,6 +76,24 @@ def test_little_irregular_data_gets_a_small_window_no_validation_and_bridged_gap
     assert not any(n.startswith(("window", "validation", "crops")) for n in mine.notes)
 
 
+def test_few_channels_get_a_narrower_bottleneck_unless_it_was_given() -> None:
+    rng = np.random.default_rng(5)
+    one = plan(recording(rng.normal(0, 1, (3000, 1)), ["v"]))
+    assert one.config.bottleneck == 3 and one.report["size"]["bottleneck"] == 3
+    assert "bottleneck: 3 (3 per channel for 1 channel, so the model cannot copy their noise through)" in one.notes
+    two = plan(recording(rng.normal(0, 1, (3000, 2)), ["a", "b"]))
+    assert two.config.bottleneck == 6
+    assert any(n.startswith("bottleneck: 6 (3 per channel for 2 channels") for n in two.notes)
+    many = plan(recording(rng.normal(0, 1, (3000, 3)), ["a", "b", "c"]))  # 9 would be wider than the 8 asked for
+    assert many.config.bottleneck == 8 and not any(n.startswith("bottleneck") for n in many.notes)
+    long = plan(recording(rng.normal(0, 1, (4000, 1)), ["v"]))  # 1,000 held-out scores: a fixed threshold
+    assert long.config.bottleneck == 8 and not any(n.startswith("bottleneck") for n in long.notes)
+    flat = plan(recording(np.full((3000, 1), 2.5), ["v"]))  # no noise to copy: nothing to narrow
+    assert flat.config.bottleneck == 8
+    mine = plan(recording(rng.normal(0, 1, (3000, 1)), ["v"]), auto=frozenset())  # --bottleneck given
+    assert mine.config.bottleneck == 8 and "bottleneck" not in mine.report.get("size", {})
+
+
 def test_much_data_spaces_its_crops() -> None:
     rows = 1_000_000
     p = plan(recording(np.random.default_rng(3).normal(0, 1, (rows, 2)), ["a", "b"]))
@@ -113,5 +131,8 @@ def test_the_raised_level_check_comes_with_a_fixed_threshold_and_enough_held_out
         None,
         "sustained: off (1000 held-out scores are fewer than the 1024 it needs)",
     )
+    gappy = scores[:1100].copy()
+    gappy[::10] = np.nan  # the ones that are not numbers are not counted: 990 of 1100 remain
+    assert sustained_level(fixed, gappy)[1] == "sustained: off (990 held-out scores are fewer than the 1024 it needs)"
     assert sustained_level(TrainOptions(threshold_method="adaptive"), scores) == (None, None)  # it adapts already
     assert sustained_level(dataclasses.replace(fixed, sustained=False), scores) == (None, None)  # --no-sustained
