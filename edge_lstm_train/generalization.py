@@ -106,9 +106,17 @@ def judge(name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int) 
     )
 
 
-def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bool = False, options: Any = None) -> Run:
-    """Train with default settings (or ``options``, a ``TrainOptions``) on the training rows, replay the
-    whole series, judge. ``keep`` leaves the bundle in ``workdir`` (for ``ablation.py``)."""
+def run_ours(
+    series: Series,
+    workdir: Path,
+    log: Callable[[str], None],
+    keep: bool = False,
+    options: Any = None,
+    config: Any = None,
+) -> Run:
+    """Train with default settings (or ``options``, a ``TrainOptions``, and ``config``, a ``ModelConfig``)
+    on the training rows, replay the whole series, judge. ``keep`` leaves the bundle in ``workdir`` (for
+    ``ablation.py``)."""
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
     from edge_lstm_train.skab import piece
@@ -118,7 +126,8 @@ def run_ours(series: Series, workdir: Path, log: Callable[[str], None], keep: bo
     try:
         train = piece(series.recording, 0, series.train_rows)
         train = dataclasses.replace(train, labels={})
-        train_bundle([train], out, ModelConfig(), options or TrainOptions(name="corpus"), log=log, progress=False)
+        config, options = config or ModelConfig(), options or TrainOptions(name="corpus")
+        train_bundle([train], out, config, options, log=log, progress=False)
         bundle = load_bundle(out)
         recording = series.recording
         if recording.features != bundle.channels:  # training left drifting channels out of the model
@@ -193,16 +202,17 @@ def evaluate_all(
     log: Callable[[str], None] = lambda _message: None,
     keep: Path | None = None,
     options: Any = None,
+    config: Any = None,
 ) -> list[Run]:
-    """Every detector on every series; ours trained with ``options`` (default: the defaults). ``keep``: a
-    folder that keeps our bundles and every detector's scores and decisions (``ablation.py`` re-decides
-    them without training again)."""
+    """Every detector on every series; ours trained with ``options`` and ``config`` (default: the
+    defaults). ``keep``: a folder that keeps our bundles and every detector's scores and decisions
+    (``ablation.py`` re-decides them without training again)."""
     scratch = keep / "bundles" if keep else Path(tempfile.mkdtemp(prefix="edge-lstm-generalization-"))
     scratch.mkdir(parents=True, exist_ok=True)
     out: list[Run] = []
     try:
         for s in series:
-            ours = run_ours(s, scratch, log, keep=keep is not None, options=options)
+            ours = run_ours(s, scratch, log, keep=keep is not None, options=options, config=config)
             runs_ = [ours, *(run_peer(name, s) for name in peers)]
             if keep is not None:
                 save_runs(keep, s, runs_)

@@ -1,5 +1,7 @@
 """Training settings given as ``KEY=VALUE`` text (``evaluate --protocol corpus --train-option``), so a
-variant of the defaults is measured with the same harness as the defaults themselves."""
+variant of the defaults is measured with the same harness as the defaults themselves: a key names a
+model setting (``ModelConfig``: ``seed``, ``bottleneck``, ``window``, ...) or a training one
+(``TrainOptions``: ``drifting``, ``threshold_method``, ...)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,19 @@ from collections.abc import Iterable
 
 from edge_lstm.cli.train import DECIDED_BY
 from edge_lstm.errors import SettingsError
+from edge_lstm_train.fit import ModelConfig
 from edge_lstm_train.pipeline import TrainOptions
 
 # Settings that are not plain values, or that training fills in itself.
 NOT_SETTABLE = ("auto", "debounce", "level_channels", "name")
 
 
-def options_from(pairs: Iterable[str], base: TrainOptions) -> TrainOptions:
-    """``base`` with each ``KEY=VALUE`` of ``pairs`` applied (a value read as the type of the setting's
-    default); ``SettingsError`` naming the pair for an unknown key, a malformed pair or a bad value."""
-    settable = sorted(f.name for f in dataclasses.fields(TrainOptions) if f.name not in NOT_SETTABLE)
+def settings_from(pairs: Iterable[str], config: ModelConfig, options: TrainOptions) -> tuple[ModelConfig, TrainOptions]:
+    """``config`` and ``options`` with each ``KEY=VALUE`` of ``pairs`` applied (a value read as the type of
+    the setting's default); ``SettingsError`` naming the pair for an unknown key, a malformed pair or a
+    bad value. A setting given here is one training no longer decides from the data."""
+    model = {f.name for f in dataclasses.fields(ModelConfig)}
+    settable = sorted(model | {f.name for f in dataclasses.fields(TrainOptions) if f.name not in NOT_SETTABLE})
     changes: dict[str, object] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -26,10 +31,12 @@ def options_from(pairs: Iterable[str], base: TrainOptions) -> TrainOptions:
             raise SettingsError(f"train option {pair!r}: expected KEY=VALUE, for example drifting=track")
         if key not in settable:
             raise SettingsError(f"train option {pair!r}: unknown setting {key!r}; known: {', '.join(settable)}")
-        changes[key] = _value(pair, text.strip(), getattr(base, key))
-    auto = base.auto - {DECIDED_BY[key] for key in changes if key in DECIDED_BY}
+        changes[key] = _value(pair, text.strip(), getattr(config if key in model else options, key))
+    auto = options.auto - {DECIDED_BY[key] for key in changes if key in DECIDED_BY}
     try:
-        return dataclasses.replace(base, **changes, auto=auto)  # type: ignore[arg-type]
+        config = dataclasses.replace(config, **{k: v for k, v in changes.items() if k in model})  # type: ignore[arg-type]
+        rest = {k: v for k, v in changes.items() if k not in model}
+        return config, dataclasses.replace(options, **rest, auto=auto)  # type: ignore[arg-type]
     except SettingsError as error:
         raise SettingsError(f"train option: {error}") from None
 

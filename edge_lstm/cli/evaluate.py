@@ -65,8 +65,8 @@ from edge_lstm.core.calibration import ThresholdRule
     "train_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="corpus: a training setting over the defaults, repeatable (drifting=track, score=residual, "
-    "adaptive_z=3.0, stuck=false, ...), to measure a variant with the same harness.",
+    help="corpus: a training or model setting over the defaults, repeatable (drifting=track, score=residual, "
+    "adaptive_z=3.0, stuck=false, seed=1, bottleneck=8, ...), to measure a variant with the same harness.",
 )
 @skab_options
 def evaluate(

@@ -27,10 +27,11 @@ def run_corpus(
     or a SKAB data directory. ``train_options``: ``KEY=VALUE`` settings over the training defaults."""
     require_training_extra()
     from edge_lstm_train import generalization as g
-    from edge_lstm_train.options import options_from
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.options import settings_from
     from edge_lstm_train.pipeline import TrainOptions
 
-    options = options_from(train_options, TrainOptions(name="corpus")) if train_options else None
+    config, options = settings_from(train_options, ModelConfig(), TrainOptions(name="corpus"))
 
     started = time.perf_counter()
     series: list[Any] = []
@@ -47,7 +48,9 @@ def run_corpus(
             write_corpus(root)
         series += g.corpus_series(root)[:limit]
     with progress("series", length=len(series), show_item=True) as bar:
-        runs = g.evaluate_all(series, list(PEERS), lambda name: bar.update(1, name), keep=keep, options=options)
+        runs = g.evaluate_all(
+            series, list(PEERS), lambda name: bar.update(1, name), keep=keep, options=options, config=config
+        )
     document = g.summarize(runs, series)
     settings = f"settings {' '.join(train_options)}" if train_options else "default settings"
     table = g.markdown(document, f"Detection with {settings}, beside peers through the same harness")

@@ -86,8 +86,21 @@ def test_a_training_setting_over_the_defaults_is_measured_by_the_same_harness(tm
         ("smooth=two", "expected an integer"),
         ("stuck=maybe", "expected true or false"),
         ("drifting=tracked", "drifting must be track, exclude or keep, got 'tracked'"),
+        ("window=0", "window must be at least 1, got 0"),
     ):
         result = CliRunner().invoke(main, [*args, "--train-option", option])
         assert result.exit_code != 0 and message in result.output, (option, result.output)
     result = CliRunner().invoke(main, ["evaluate", "x.csv", "--model", str(tmp_path), "--train-option", "stuck=no"])
     assert result.exit_code == 2 and "--train-option is for --protocol corpus" in result.output
+
+
+def test_a_train_option_may_name_a_model_setting_and_takes_over_its_decision() -> None:
+    from edge_lstm_train.fit import ModelConfig
+    from edge_lstm_train.options import settings_from
+    from edge_lstm_train.pipeline import TrainOptions
+
+    base = TrainOptions(name="corpus")
+    config, options = settings_from(["seed=1", "bottleneck=8", "drifting=keep"], ModelConfig(), base)
+    assert (config.seed, config.bottleneck, options.drifting) == (1, 8, "keep")
+    assert options.auto == base.auto - {"bottleneck"}  # given, so no longer decided from the data
+    assert settings_from([], ModelConfig(), base) == (ModelConfig(), base)
