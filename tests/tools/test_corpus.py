@@ -174,6 +174,17 @@ def test_the_long_variant_records_the_start_stop_machines_for_longer(tmp_path: P
         assert info.faults and all(f.start >= info.train_rows for f in info.faults)
         labels = read_csv(tmp_path / info.file).labels
         assert np.array_equal(np.asarray(labels["anomaly"]) > 0, expected_labels(info) > 0)
+    # The same machine: its on/off cycle keeps the short series' length, so the weeks hold hundreds of
+    # starts and a short-cycling span holds switches (a cycle grown with the recording would hold none).
+    for index in range(corpus.SERIES_COUNT):
+        if short[corpus.series_name(index)].kind != "dutycycle":
+            continue
+        rates = []
+        for series in (corpus.generate_series(index), corpus.generate_series(index, sizes=corpus.LONG_SIZES)):
+            first = series.clean[:, 0]  # a current, a power or a running flag: near 0 when off
+            on = first > 0.3 * np.quantile(first, 0.9)
+            rates.append((np.diff(on.astype(int)) == 1).sum() / len(first))
+        assert rates[1] * corpus.LONG_SIZES[1] > 100 and 0.5 < rates[1] / rates[0] < 2.0
 
 
 def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:

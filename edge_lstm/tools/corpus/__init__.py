@@ -9,7 +9,8 @@ shifts another and the same seed writes byte-identical files.
 
 A long variant (``write_corpus(DIR, long=True)``, ``python -m edge_lstm.tools.corpus DIR --long``) writes
 only the start/stop machines, recorded for weeks (``LONG_SIZES``: 60,000 training rows of 90,000), so
-training takes the path of large data.
+training takes the path of large data. They are the same machines: their on/off cycle keeps its length,
+so the weeks hold hundreds of starts.
 
 Layout of a written corpus (``write_corpus``)::
 

@@ -62,7 +62,9 @@ def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = N
     if seed < 0:
         raise ValueError("seed must be >= 0")
     plan = _PLANS[index]
+    machine = 0  # the frame's own training part sets the machine's time scales
     if sizes is not None:
+        machine = sum(plan.train) // 2  # the machine of the short series, recorded for longer
         if not 0 < sizes[0] < sizes[1]:
             raise ValueError(f"sizes must be (training rows, rows) with 0 < training rows < rows, got {sizes}")
         plan = replace(plan, train=(sizes[0], sizes[0]), rows=(sizes[1], sizes[1]))
@@ -72,7 +74,8 @@ def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = N
     train = int(layout.integers(plan.train[0], plan.train[1] + 1))
     slots, seconds = _timeline(layout, rows, plan.period_s, plan.irregular)
     n = int(slots[-1]) + 1
-    frame = _Frame(n, int(slots[train]), float(plan.period_s), _NOISE[plan.noise], np.arange(n, dtype=np.float64))
+    clock = np.arange(n, dtype=np.float64)
+    frame = _Frame(n, int(slots[train]), float(plan.period_s), _NOISE[plan.noise], clock, machine)
     signal = plan.make(np.random.default_rng(signal_seed), frame)
     clean = signal.values[slots]
 

@@ -156,10 +156,11 @@ def _gen_multi(drivers: _Drivers, links: tuple[_Link, ...], rng: np.random.Gener
 
 def _gen_duty(specs: tuple[tuple[str, str], ...], rng: np.random.Generator, frame: _Frame) -> _Signal:
     """A machine that starts and stops: off near zero, on at a running level after a start-up
-    transient, temperatures that follow with a lag. 4-7 cycles fall in the training part, so a start
-    is normal. The on/off schedule runs on the clock: a frequency change is short cycling."""
+    transient, temperatures that follow with a lag. 4-7 cycles fall in the plan's training part (many
+    more in a long recording), so a start is normal. The on/off schedule runs on the clock: a frequency
+    change is short cycling."""
     n = frame.slots
-    cycle = frame.train / rng.uniform(4.0, 7.0)
+    cycle = frame.machine_train / rng.uniform(4.0, 7.0)
     share = rng.uniform(0.3, 0.7)
     count = int((2 * n + 2000) / (0.6 * cycle)) + 8  # enough segments for a clock that runs ahead
     durations = np.empty(2 * count)

@@ -25,6 +25,13 @@ class _Frame:
     period_s: float
     noise: float  # multiplier on the nominal noise
     clock: Array  # phase time of the fast cycle, in slots: arange(slots) unless a frequency change warps it
+    # slots of the plan's own training part: the machine's time scales (its on/off cycle) come from it,
+    # so a series recorded for longer (``sizes``) is the same machine running through more cycles
+    machine: int = 0
+
+    @property
+    def machine_train(self) -> int:
+        return self.machine or self.train
 
     @property
     def seconds(self) -> Array:
