@@ -18,26 +18,18 @@ from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.baseline import standardize_by_own_baseline
 from edge_lstm.core.calibration import ThresholdRule, calibrate
-from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
-from edge_lstm.core.stuck import stuck_limits
 from edge_lstm.core.thresholds import DebounceSettings
-from edge_lstm.core.transitions import ZONE, switch_zones, two_states
 from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.runtime.reference import NumpyStepModel
 from edge_lstm.sources.csv_file import Recording
-from edge_lstm_train import data, deploy, export, inspection, verify
+from edge_lstm_train import data, deploy, export, inspection, verify, watches
 from edge_lstm_train.deploy import INT8_MAX_MEDIAN_SCORE_ERROR, INT8_MIN_AGREEMENT
 from edge_lstm_train.fit import ModelConfig, fit_sequence_model
 from edge_lstm_train.model import build_step_model, reference_weights
-
-# Checking the exports and calibrating the threshold need tens of thousands of rows, not millions: with
-# more held-out data than this, the first rows of it are used (20,000 scores still give a 0.999 quantile
-# twenty scores above it).
-MAX_CHECK_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,7 @@ class TrainOptions:
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
+    cycling: bool = True  # on those two-state channels, alert on runs far shorter than normal ones
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
@@ -124,8 +117,8 @@ def train_bundle(
     readings = inspection.select_columns(given, [*features, *watched]) if watched else recordings
     if watched:
         log(f"watch: left out of the model, still watched for stuck readings and leaps: {', '.join(watched)}")
-    stuck = _stuck_watch(readings, log) if options.stuck else None
-    jump = _jump_watch(readings, log) if options.jumps else None
+    stuck = watches.stuck_watch(readings, log) if options.stuck else None
+    jump = watches.jump_watch(readings, log) if options.jumps else None
     splits = split(recordings, options, min_rows=4 * config.window)
     log(
         f"data: {sum(len(r) for r in recordings)} rows from {len(recordings)} file(s); "
@@ -169,7 +162,7 @@ def train_bundle(
         (workdir / "variants").mkdir()
         np.savez(workdir / REFERENCE_WEIGHTS, **weights)
         representative = export.representative_inputs(
-            reference, data.capped(train_seg, MAX_CHECK_ROWS), state_names, seed=config.seed
+            reference, data.capped(train_seg, data.MAX_CHECK_ROWS), state_names, seed=config.seed
         )
         scorer = _fit_scorer(options.score, sequence_model, train_seg, warmup)
         keras_recons = verify.keras_reconstructions(sequence_model, calib_seg)
@@ -204,7 +197,7 @@ def train_bundle(
             log(f"decide: {note}")
         guard = None
         if options.transitions:
-            guard = _transition_guard(splits, scaler, calib_raw, scores, warmup, features, log)
+            guard = watches.transition_guard(splits, scaler, calib_raw, scores, warmup, features, options.cycling, log)
         log(
             f"deploy: {deployed} model; threshold {threshold:.4f} ({options.threshold_method}) from "
             f"{len(scores)} held-out calibration scores"
@@ -303,7 +296,9 @@ def calibration_segments(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The held-out calibration segments as the model sees them: (scaled, scaled and smoothed)."""
     raw = [
-        s for s in (scaler.transform(s) for s in data.capped(splits.calibration, MAX_CHECK_ROWS)) if len(s) > 2 * window
+        s
+        for s in (scaler.transform(s) for s in data.capped(splits.calibration, data.MAX_CHECK_ROWS))
+        if len(s) > 2 * window
     ]
     return raw, [_smoothed(s, options.smooth) for s in raw]
 
@@ -317,59 +312,6 @@ def _own_baseline(recording: Recording, rows: int) -> Recording:
     """The recording standardized by its own first ``rows`` valid rows, as the detector does a stream."""
     values = standardize_by_own_baseline(recording.values, rows, str(recording.path))
     return dataclasses.replace(recording, values=values)
-
-
-def _stuck_watch(recordings: list[Recording], log: Callable[[str], None]) -> dict[str, list[Any]]:
-    """Per channel, how long an unchanged reading may last before it counts as stuck, and the floor and
-    ceiling where readings rest (core/stuck.py), from the raw readings of the normal data."""
-    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
-    limits = stuck_limits(valid)
-    rows = np.concatenate(valid)
-    watched = [f"{f} {n}" for f, n in zip(recordings[0].features, limits, strict=True) if n]
-    said = ", ".join(watched) or "no channel is lively enough to watch"
-    log(f"stuck: a reading unchanged for this many samples alerts: {said}")
-    return {"after": limits, "low": rows.min(axis=0).tolist(), "high": rows.max(axis=0).tolist()}
-
-
-def _jump_watch(recordings: list[Recording], log: Callable[[str], None]) -> list[float]:
-    """Per channel, the step between consecutive readings that counts as a leap (core/jumps.py), from
-    the raw readings of the normal data."""
-    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
-    limits = jump_limits(valid)
-    watched = [f"{f} {v:.4g}" for f, v in zip(recordings[0].features, limits, strict=True) if v > 0]
-    log(f"jumps: a step between readings larger than this alerts: {', '.join(watched) or 'none (nothing moved)'}")
-    return limits
-
-
-def _transition_guard(
-    splits: data.Splits,
-    scaler: StandardScaler,
-    calib_raw: list[np.ndarray],
-    scores: np.ndarray,
-    warmup: int,
-    features: list[str],
-    log: Callable[[str], None],
-) -> dict[str, Any] | None:
-    """The channels that switch between two states in normal data, and the largest held-out score within
-    a few samples of a switch: what a normal transient scores (core/transitions.py). None when no
-    channel switches, or the held-out data never did."""
-    train = np.concatenate([scaler.transform(s) for s in data.capped(splits.train, MAX_CHECK_ROWS)])
-    states = two_states(train.astype(np.float64))
-    if not states:
-        log("transitions: no channel switches between two states")
-        return None
-    names = [features[s.channel] for s in states]
-    zones = np.concatenate([switch_zones(segment.astype(np.float64), states)[warmup:] for segment in calib_raw])
-    if len(zones) != len(scores) or not zones.any():
-        log(f"transitions: {', '.join(names)} switch between two states, but never in the held-out data; not used")
-        return None
-    bound = float(scores[zones].max())
-    log(
-        f"transitions: {', '.join(names)} switch between two states; an alert starting within {ZONE} samples "
-        f"of a switch with a score of at most {bound:.4g} (the held-out switches' largest) is a normal transient"
-    )
-    guard = {"channels": names, "low": [s.low for s in states], "high": [s.high for s in states], "zone": ZONE}
-    return {**guard, "bound": bound}
 
 
 def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:

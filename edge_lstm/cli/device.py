@@ -11,6 +11,7 @@ import click
 from edge_lstm.cli.common import csv_options, model_option, variant_option
 from edge_lstm.cli.progress import progress
 from edge_lstm.core.calibration import ThresholdRule
+from edge_lstm.core.cycling import SHORT_RUNS
 
 
 @click.command()
@@ -124,11 +125,17 @@ def info(model_dir: Path) -> None:
     if bundle.watched:
         click.echo(f"watched outside the model, for stuck readings and leaps: {', '.join(bundle.watched)}")
     guard = m["alerting"].get("transitions")
-    if guard:
+    if guard and guard["bound"] > 0:
         click.echo(
             f"two-state channels: {', '.join(guard['channels'])}; an alert starting within {guard['zone']} samples "
             f"of a switch with a score of at most {guard['bound']:.4g} is held back as a normal transient"
         )
+    elif guard:
+        click.echo(f"two-state channels: {', '.join(guard['channels'])}; no alert is held back (no held-out switch)")
+    limits = zip(guard["channels"], guard.get("shortest") or [], strict=False) if guard else []
+    cycling = [f"{name} (off {off}, on {on})" for name, (off, on) in limits if off or on]
+    if cycling:
+        click.echo(f"short cycling: alerts after {SHORT_RUNS} runs in a row shorter than {', '.join(cycling)}")
     level = m["alerting"].get("sustained")
     if level:
         click.echo(

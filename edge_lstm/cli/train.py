@@ -153,6 +153,13 @@ def _debounce_settings(text: str) -> Any:
     "pump starting) and scores no higher than such switches did in the held-out data.",
 )
 @click.option(
+    "--cycling/--no-cycling",
+    default=True,
+    show_default=True,
+    help="Alert when a two-state channel (see --transitions) makes two runs in a row shorter than 0.8 times "
+    "the shortest of its normal runs: a machine short-cycling.",
+)
+@click.option(
     "--sustained/--no-sustained",
     default=True,
     show_default=True,
@@ -226,6 +233,7 @@ def train(
     level_span: int,
     stuck: bool,
     transitions: bool,
+    cycling: bool,
     sustained: bool,
     jumps: bool,
     debounce: str,
@@ -294,6 +302,7 @@ def train(
         stuck=stuck,
         jumps=jumps,
         transitions=transitions,
+        cycling=cycling,
         sustained=sustained,
         debounce=_debounce_settings(debounce),
         quantization=quantization,

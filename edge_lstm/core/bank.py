@@ -22,6 +22,7 @@ import numpy.typing as npt
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.cycling import CycleWatch
 from edge_lstm.core.jumps import JumpWatch
 from edge_lstm.core.level import LevelTracker
 from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of, row_slice
@@ -83,15 +84,19 @@ class DetectorBank:
         self.stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"], capacity) if stuck else None
         self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
         self.guard: TransitionGuard | None = None
+        self.cycles: CycleWatch | None = None
         if settings.transitions is not None:
             t = settings.transitions
             channels = [settings.features.index(name) for name in t["channels"]]
             self.guard = TransitionGuard(channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity)
+            if any(any(pair) for pair in t.get("shortest") or []):
+                width = len(settings.channels)
+                self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
         fixed = settings.adaptive is None and settings.spot is None  # the others follow each stream already
         self.sustained = SustainedLevel(settings.sustained, capacity) if settings.sustained and fixed else None
         self.debounce = Debounce(settings.debounce, capacity)
         parts: tuple[RowArrays | None, ...] = (self.rows, self.window, self.smoother, self.level, self.stuck)
-        parts += (self.jump, self.guard, self.sustained, self.debounce)
+        parts += (self.jump, self.guard, self.cycles, self.sustained, self.debounce)
         self.parts: list[RowArrays] = [p for p in parts if p]
         # What each stream keeps as an object of its own (None where the settings do not use it).
         self.names: list[str] = [""] * capacity
@@ -149,6 +154,8 @@ class DetectorBank:
             self.smoother.clear(rows)
         if self.jump is not None:
             self.jump.clear(rows)
+        if self.cycles is not None:
+            self.cycles.forget(rows)
 
     def threshold(self, row: int) -> float:
         """The threshold in force for ``row`` now (it moves when SPOT or the adaptive rule adapts)."""
@@ -212,6 +219,10 @@ class DetectorBank:
             lv = pick(rows, at)
         if self.guard is not None:  # switches are seen in the readings before any smoothing
             self.guard.push_rows(lv, standardized)
+        if self.cycles is not None:  # short cycling is an alert of its own, as a stuck reading is
+            cycling = self.cycles.push_rows(lv, standardized)
+            by_readings = self.stuck is not None or self.jump is not None  # they marked these rows already
+            r.marked[lv] = (cycling | r.marked[lv]) if by_readings else cycling
         smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
         scaled = smoothed.astype(np.float32)
         # The window takes the sample now, so a wave can score every stream's window at once; the
@@ -311,7 +322,8 @@ class DetectorBank:
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)
-        # An alert lasts while the score says so or a reading is stuck or leaping; one start, one clear.
+        # An alert lasts while the score says so or a reading is stuck, leaping or cycling; one start and
+        # one clear.
         now = on | r.marked[rows]
         was = r.alerting[rows].copy()  # a view for one stream: read before it is written
         r.alerting[rows] = now
@@ -363,10 +375,10 @@ class DetectorBank:
         )
 
     def marked_channels(self, row: int) -> list[str]:
-        """The channels of ``row`` (watched ones included) that are stuck or leaping now."""
+        """The channels of ``row`` (watched ones included) that are stuck, leaping or short-cycling now."""
         channels = self.settings.channels
         flags = np.zeros(len(channels), dtype=bool)
-        for watch in (self.stuck, self.jump):
+        for watch in (self.stuck, self.jump, self.cycles):
             if watch is not None:
                 flags |= watch.flagged(row_slice(row))[0]
         return [f for f, flag in zip(channels, flags.tolist(), strict=True) if flag]

@@ -47,7 +47,7 @@ __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "resu
 _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
 # The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
 # alert settings starts the debounce and these quantities of its ``rows`` afresh.
-_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "sustained", "debounce")
+_PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "cycles", "sustained", "debounce")
 _ALERT_STATE = frozenset({"alerting", "peak"})
 
 
@@ -175,7 +175,8 @@ class StreamDetector:
 
     @property
     def marked(self) -> bool:
-        """Whether a raw reading is stuck or leaping after the last sample (an alert of its own once scored)."""
+        """Whether a reading is stuck, leaping or short-cycling after the last sample (an alert of its own
+        once scored)."""
         return bool(self.bank.rows.marked[self.row])
 
     @property
@@ -187,7 +188,7 @@ class StreamDetector:
 
     @property
     def alerting(self) -> bool:
-        """Whether the stream is in alert now (by its score, or a reading stuck or leaping)."""
+        """Whether the stream is in alert now (by its score, or a reading stuck, leaping or short-cycling)."""
         return bool(self.bank.rows.alerting[self.row])
 
     @property

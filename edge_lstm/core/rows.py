@@ -69,7 +69,7 @@ class RowArrays:
 
 
 class ChannelWatch(RowArrays):
-    """A watch over each channel's raw readings (stuck, leaping): ``push_rows`` takes a sample per row
+    """A watch over each channel's readings (stuck, leaping, short cycling): ``push_rows`` takes a sample per row
     and says which rows have a channel flagged, ``flagged`` which channels."""
 
     def push_rows(self, rows: Rows, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:

@@ -55,7 +55,9 @@ class DetectorSettings:
     jump: list[float] | None = None
     # Normal switches between two states (core/transitions.py): the two-state channels (names), the
     # standardized levels a reading passes to switch ("low", "high"), the samples after a switch in
-    # which an alert may be a normal transient ("zone"), and the largest score one had ("bound").
+    # which an alert may be a normal transient ("zone"), and the largest score one had ("bound"); and
+    # per channel the runs (off, on) shorter than which a run is short cycling ("shortest", 0 = not
+    # watched; core/cycling.py; absent from older bundles).
     transitions: dict[str, Any] | None = None
     # The score's recent level against its longer-run level (core/sustained.py), with a fixed threshold:
     # the two averages' spans ("fast", "slow"), the held-out median they are measured in, and the bound
@@ -94,6 +96,10 @@ class DetectorSettings:
         return [*self.features, *self.watched]
 
 
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
 def check_transitions(t: dict[str, Any], features: list[str]) -> None:
     """``SettingsError`` unless ``t`` is a valid ``transitions`` setting for ``features``."""
     channels = t.get("channels")
@@ -110,3 +116,12 @@ def check_transitions(t: dict[str, Any], features: list[str]) -> None:
         raise SettingsError(f"transitions.zone must be a positive number of samples, got {zone!r}")
     if not isinstance(bound, int | float) or not np.isfinite(bound) or bound < 0:
         raise SettingsError(f"transitions.bound must be a score of 0 or more, got {bound!r}")
+    shortest = t.get("shortest")
+    if shortest is not None and (
+        not isinstance(shortest, list)
+        or len(shortest) != len(channels)
+        or not all(isinstance(p, list) and len(p) == 2 and all(_count(v) for v in p) for p in shortest)
+    ):
+        raise SettingsError(
+            f"transitions.shortest must be {len(channels)} pairs of run lengths of 0 or more, got {shortest!r}"
+        )

@@ -45,7 +45,7 @@ class StreamRows(RowArrays):
     spread: Float64Array
     center: Float64Array  # (x - center) / scale: the baseline and the bundle's scaler in one
     scale: Float64Array
-    marked: npt.NDArray[np.bool_]  # a raw reading stuck or leaping after the last sample
+    marked: npt.NDArray[np.bool_]  # a reading stuck, leaping or short-cycling after the last sample
     alerting: npt.NDArray[np.bool_]
     peak: Float64Array  # the highest score of the alert in progress
     sequence: npt.NDArray[np.int64]  # alert events sent

@@ -80,6 +80,15 @@ def two_states(values: npt.NDArray[np.float64]) -> list[TwoStates]:
     return found
 
 
+def switched_sides(
+    side: npt.NDArray[np.int8], v: npt.NDArray[np.float64], low: npt.NDArray[np.float64], high: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """The state of each two-state channel after readings ``v`` (-1 until one passes ``low`` or ``high``;
+    between them a channel keeps its state), and which channels switched."""
+    now = np.where(v > high, 1, np.where(v < low, 0, side)).astype(np.int8)
+    return now, (side >= 0) & (now != side)
+
+
 def switch_zones(values: npt.NDArray[np.float64], states: list[TwoStates]) -> npt.NDArray[np.bool_]:
     """For a sequence (rows, channels), whether each row lies within ``ZONE`` samples of a switch, as
     ``TransitionGuard`` would say streaming it from a fresh start."""
@@ -122,10 +131,8 @@ class TransitionGuard(RowArrays):
 
     def push_rows(self, rows: Rows, standardized: npt.NDArray[np.float64]) -> None:
         """Take one sample (standardized readings, every channel) for each of ``rows``."""
-        v = standardized[:, self.channels]
-        side = self.side[rows]
-        now = np.where(v > self.high, 1, np.where(v < self.low, 0, side)).astype(np.int8)
-        switched = np.logical_or.reduce((side >= 0) & (now != side), axis=1)
+        now, each = switched_sides(self.side[rows], standardized[:, self.channels], self.low, self.high)
+        switched = np.logical_or.reduce(each, axis=1)
         self.side[rows] = now
         self.since[rows] = np.where(switched, 0, np.minimum(self.since[rows] + 1, NEVER))
 

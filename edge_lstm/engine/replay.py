@@ -30,7 +30,8 @@ class ReplayResult:
     threshold: float = 0.0  # at the end of the replay
     seconds: float = 0.0
     thresholds: npt.NDArray[np.float64] | None = None  # per sample: SPOT thresholds move
-    marked: npt.NDArray[np.bool_] | None = None  # per sample: a reading stuck or leaping (core/stuck, jumps)
+    # per sample: a reading stuck, leaping or short-cycling (core/stuck, jumps, cycling)
+    marked: npt.NDArray[np.bool_] | None = None
     switching: npt.NDArray[np.bool_] | None = None  # per sample: right after a normal switch (core/transitions)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,7 @@ def test_a_broken_bundle_is_one_line_and_exit_65(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_info_describes_a_bundle(bundle_dir: Path) -> None:
+def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     result = CliRunner().invoke(main, ["info", str(bundle_dir)])
     assert result.exit_code == 0, result.output
     assert "features (5): vibration, motor_current, bearing_temp, pressure, flow" in result.output
@@ -111,6 +112,17 @@ def test_info_describes_a_bundle(bundle_dir: Path) -> None:
     scores = load_bundle(bundle_dir).calibration_scores()
     assert f"held-out normal scores: median {np.median(scores):.4g}, " in result.output
     assert f"largest {scores.max():.4g}" in result.output
+
+    # A two-state channel whose switches the held-out data never saw: nothing held back, cycling watched.
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    guard = {"channels": ["flow"], "low": [-0.5], "high": [0.5], "zone": 4, "bound": 0.0, "shortest": [[12, 0]]}
+    manifest["alerting"]["transitions"] = guard
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["info", str(copy)])
+    assert "two-state channels: flow; no alert is held back (no held-out switch)" in result.output, result.output
+    assert "short cycling: alerts after 2 runs in a row shorter than flow (off 12, on 0)" in result.output
 
 
 @pytest.mark.slow

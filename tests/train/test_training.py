@@ -183,6 +183,22 @@ def test_a_channel_that_switches_between_two_states_guards_against_its_transient
     assert starts_near_switches(guarded) < starts_near_switches(unguarded)
     assert sum(guarded.alerting) < sum(unguarded.alerting)
 
+    # Short cycling: runs far shorter than the training's shortest (40) alert on their own, naming the
+    # channel; the normal runs before them never do.
+    (off, on_limit), shortest = guard["shortest"][0], int(0.8 * 40)
+    assert shortest <= off < 0.8 * 90 and shortest <= on_limit < 0.8 * 90
+    assert f"vibration (off {off}, on {on_limit})" in result.output and "cycling: 2 runs in a row" in result.output
+    assert f"short cycling: alerts after 2 runs in a row shorter than vibration (off {off}" in info.output
+    chatter = np.arange(240) // 12 % 2  # on and off every 12 samples
+    cycled = np.column_stack([8.0 * chatter + 0.2 * rng.normal(size=240), 2.0 * chatter + 0.1 * rng.normal(size=240)])
+    both = Recording(tmp_path / "c.csv", ["current", "vibration"], np.vstack([test.values, cycled]), None)
+    run = replay(both, bundle)
+    assert run.marked is not None and not run.marked[: len(test.values)].any() and run.marked[-200:].all()
+    cycling_starts = [e for e in run.events if e.event == "alert_start" and e.index >= len(test.values)]
+    assert run.alerting[len(test.values) + 24 :].all()
+    (start,) = cycling_starts  # at the end of the second short run, then one alert while it lasts
+    assert start.index == len(test.values) + 24 and start.contributions == {"current": 0.0, "vibration": 1.0}
+
 
 def test_with_a_fixed_threshold_a_long_stretch_of_raised_scores_alerts(tmp_path: Path) -> None:
     """With thousands of held-out scores training picks a fixed threshold and, beside it, a bound on the

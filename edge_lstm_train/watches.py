@@ -1,0 +1,96 @@
+"""What training measures in normal data for the detector's watches beside the model: stuck readings,
+leaps, normal switches between two states and short cycling (core/stuck.py, jumps.py, transitions.py,
+cycling.py). Each returns its manifest section and logs one line saying what it decided."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from edge_lstm.core.cycling import MIN_RUNS, SHORT_RUNS, short_limits
+from edge_lstm.core.jumps import jump_limits
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.stuck import stuck_limits
+from edge_lstm.core.transitions import ZONE, TwoStates, switch_zones, two_states
+from edge_lstm.sources.csv_file import Recording
+from edge_lstm_train import data
+
+
+def stuck_watch(recordings: list[Recording], log: Callable[[str], None]) -> dict[str, list[Any]]:
+    """Per channel, how long an unchanged reading may last before it counts as stuck, and the floor and
+    ceiling where readings rest (core/stuck.py), from the raw readings of the normal data."""
+    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
+    limits = stuck_limits(valid)
+    rows = np.concatenate(valid)
+    watched = [f"{f} {n}" for f, n in zip(recordings[0].features, limits, strict=True) if n]
+    said = ", ".join(watched) or "no channel is lively enough to watch"
+    log(f"stuck: a reading unchanged for this many samples alerts: {said}")
+    return {"after": limits, "low": rows.min(axis=0).tolist(), "high": rows.max(axis=0).tolist()}
+
+
+def jump_watch(recordings: list[Recording], log: Callable[[str], None]) -> list[float]:
+    """Per channel, the step between consecutive readings that counts as a leap (core/jumps.py), from
+    the raw readings of the normal data."""
+    valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
+    limits = jump_limits(valid)
+    watched = [f"{f} {v:.4g}" for f, v in zip(recordings[0].features, limits, strict=True) if v > 0]
+    log(f"jumps: a step between readings larger than this alerts: {', '.join(watched) or 'none (nothing moved)'}")
+    return limits
+
+
+def transition_guard(
+    splits: data.Splits,
+    scaler: StandardScaler,
+    calib_raw: list[np.ndarray],
+    scores: np.ndarray,
+    warmup: int,
+    features: list[str],
+    cycling: bool,
+    log: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The channels that switch between two states in normal data, and the largest held-out score within
+    a few samples of a switch: what a normal transient scores (core/transitions.py); with ``cycling``,
+    the runs that are short cycling too (core/cycling.py). None when no channel switches. When the
+    held-out data never switched, nothing is held back (bound 0) and only short cycling is watched."""
+    train = np.concatenate([scaler.transform(s) for s in data.capped(splits.train, data.MAX_CHECK_ROWS)])
+    states = two_states(train.astype(np.float64))
+    if not states:
+        log("transitions: no channel switches between two states")
+        return None
+    names = [features[s.channel] for s in states]
+    guard = {"channels": names, "low": [s.low for s in states], "high": [s.high for s in states], "zone": ZONE}
+    zones = np.concatenate([switch_zones(segment.astype(np.float64), states)[warmup:] for segment in calib_raw])
+    if len(zones) != len(scores) or not zones.any():
+        log(
+            f"transitions: {', '.join(names)} switch between two states, but never in the held-out data: no "
+            "alert is held back"
+        )
+        shortest = cycle_watch(splits, scaler, states, names, log) if cycling else []
+        return {**guard, "bound": 0.0, "shortest": shortest} if any(map(any, shortest)) else None
+    bound = float(scores[zones].max())
+    log(
+        f"transitions: {', '.join(names)} switch between two states; an alert starting within {ZONE} samples "
+        f"of a switch with a score of at most {bound:.4g} (the held-out switches' largest) is a normal transient"
+    )
+    if not cycling:
+        return {**guard, "bound": bound}
+    return {**guard, "bound": bound, "shortest": cycle_watch(splits, scaler, states, names, log)}
+
+
+def cycle_watch(
+    splits: data.Splits, scaler: StandardScaler, states: list[TwoStates], names: list[str], log: Callable[[str], None]
+) -> list[list[int]]:
+    """Per two-state channel, the off and on runs shorter than which a run is short (core/cycling.py),
+    from all the normal data: the more runs, the better their shortest is known."""
+    parts = [*splits.train, *splits.validation, *splits.calibration]
+    limits = short_limits(
+        [scaler.transform(s).astype(np.float64) for s in data.capped(parts, data.MAX_CHECK_ROWS)], states
+    )
+    watched = [f"{name} (off {off}, on {on})" for name, (off, on) in zip(names, limits, strict=True) if off or on]
+    if watched:
+        log(f"cycling: {SHORT_RUNS} runs in a row shorter than these samples are short cycling: {', '.join(watched)}")
+    else:
+        log(f"cycling: not watched (no state ended {MIN_RUNS} normal runs)")
+    return limits

@@ -1,0 +1,50 @@
+"""What training measures for the watches beside the model, here the two-state channels' guard and
+short-cycling limits, from normal data split as training splits it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_lstm.core.cycling import SHORT_FACTOR
+from edge_lstm.core.scaling import StandardScaler
+from edge_lstm_train import data, watches
+
+
+def test_the_guard_and_short_cycling_limits_come_from_every_normal_split_unless_turned_off() -> None:
+    rng = np.random.default_rng(3)
+    runs = rng.integers(30, 60, size=200)
+    on = np.repeat(np.arange(len(runs)) % 2, runs).astype(float)
+    values = np.column_stack([5.0 * on + 0.1 * rng.normal(size=len(on)), rng.normal(size=len(on))])
+    cut = [int(len(on) * share) for share in (0.6, 0.8)]
+    splits = data.Splits(train=[values[: cut[0]]], validation=[values[cut[0] : cut[1]]], calibration=[values[cut[1] :]])
+    scaler = StandardScaler.fit(values[: cut[0]])
+    held_out = [scaler.transform(values[cut[1] :])]
+    scores = np.ones(len(held_out[0]) - 8)
+    said: list[str] = []
+    guard = watches.transition_guard(splits, scaler, held_out, scores, 8, ["motor", "noise"], True, said.append)
+    assert guard is not None and guard["channels"] == ["motor"]
+    # the first and last run of each split are cut by its edges: the shortest whole run is at least 30
+    shortest = int(SHORT_FACTOR * runs[1:-1].min())
+    assert all(shortest <= limit <= int(SHORT_FACTOR * 59) for limit in guard["shortest"][0])
+    off, on = guard["shortest"][0]
+    assert (
+        said[-1] == f"cycling: 2 runs in a row shorter than these samples are short cycling: motor (off {off}, on {on})"
+    )
+    unwatched = watches.transition_guard(splits, scaler, held_out, scores, 8, ["motor", "noise"], False, said.append)
+    assert unwatched is not None and "shortest" not in unwatched and unwatched["bound"] == guard["bound"]
+
+
+def test_without_a_held_out_switch_nothing_is_held_back_and_short_cycling_is_still_watched() -> None:
+    rng = np.random.default_rng(5)
+    runs = rng.integers(30, 60, size=40)
+    on = np.repeat(np.arange(len(runs)) % 2, runs).astype(float)
+    train = np.column_stack([5.0 * on + 0.1 * rng.normal(size=len(on))])
+    quiet = np.full((300, 1), 5.0) + 0.1 * rng.normal(size=(300, 1))  # held out: on all along
+    splits = data.Splits(train=[train], calibration=[quiet])
+    scaler = StandardScaler.fit(train)
+    held_out, scores = [scaler.transform(quiet)], np.ones(300 - 8)
+    said: list[str] = []
+    guard = watches.transition_guard(splits, scaler, held_out, scores, 8, ["motor"], True, said.append)
+    assert guard is not None and guard["bound"] == 0.0 and all(guard["shortest"][0])
+    assert "never in the held-out data: no alert is held back" in said[0] and said[1].startswith("cycling: ")
+    assert watches.transition_guard(splits, scaler, held_out, scores, 8, ["motor"], False, said.append) is None
