@@ -47,8 +47,8 @@ def run_corpus(
 
             click.echo(f"generating the corpus in {root}", err=True)
             write_corpus(root)
-        _warn_if_stale(root)
         series += g.corpus_series(root)[:limit]
+        _warn_if_stale(root)  # after the manifest was read and checked
     with progress("series", length=len(series), show_item=True) as bar:
         runs = g.evaluate_all(
             series, list(PEERS), lambda name: bar.update(1, name), keep=keep, options=options, config=config

@@ -83,6 +83,7 @@ class DetectorBank:
         stuck = settings.stuck
         self.stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"], capacity) if stuck else None
         self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
+        self._reading_marks = self.stuck is not None or self.jump is not None  # they set ``marked`` first
         self.guard: TransitionGuard | None = None
         self.cycles: CycleWatch | None = None
         if settings.transitions is not None:
@@ -221,8 +222,7 @@ class DetectorBank:
             self.guard.push_rows(lv, standardized)
         if self.cycles is not None:  # short cycling is an alert of its own, as a stuck reading is
             cycling = self.cycles.push_rows(lv, standardized)
-            by_readings = self.stuck is not None or self.jump is not None  # they marked these rows already
-            r.marked[lv] = (cycling | r.marked[lv]) if by_readings else cycling
+            r.marked[lv] = (cycling | r.marked[lv]) if self._reading_marks else cycling
         smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
         scaled = smoothed.astype(np.float32)
         # The window takes the sample now, so a wave can score every stream's window at once; the

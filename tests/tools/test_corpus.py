@@ -199,3 +199,22 @@ def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:
     total = next(line for line in lines if line.startswith("total "))
     assert f"{corpus.SERIES_COUNT} series" in total
     assert len(load_manifest(tmp_path / "out")) == corpus.SERIES_COUNT
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1,2", r"corpus.json: not an edge-lstm corpus manifest \(Expecting ',' delimiter"),
+        ('["x"]', r"corpus.json: not an edge-lstm corpus manifest; delete the folder to regenerate it"),
+        (
+            '{"generator": "edge-lstm corpus", "series": [{"name": "a"}]}',
+            r"corpus.json: a series entry is malformed \(KeyError\('file'\)\); delete the folder to regenerate it",
+        ),
+    ],
+)
+def test_a_broken_manifest_is_named_with_what_to_do(tmp_path: Path, text: str, message: str) -> None:
+    from edge_lstm.errors import DataError
+
+    (tmp_path / MANIFEST).write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_manifest(tmp_path)

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.errors import DataError
+
 Array = npt.NDArray[np.float64]
 
 GENERATOR = "edge-lstm corpus"
@@ -140,7 +142,15 @@ class GeneratedSeries:
 def load_manifest(directory: Path) -> list[SeriesInfo]:
     """The manifest entries of a corpus written by ``write_corpus``."""
     path = Path(directory) / MANIFEST
-    document = json.loads(path.read_text(encoding="utf-8"))
-    if document.get("generator") != GENERATOR:
-        raise ValueError(f"{path}: not an {GENERATOR} manifest")
-    return [SeriesInfo.from_json(entry) for entry in document["series"]]
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: not an {GENERATOR} manifest ({error}); delete the folder to regenerate it") from None
+    if not isinstance(document, dict) or document.get("generator") != GENERATOR:
+        raise DataError(f"{path}: not an {GENERATOR} manifest; delete the folder to regenerate it")
+    try:
+        return [SeriesInfo.from_json(entry) for entry in document["series"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(
+            f"{path}: a series entry is malformed ({error!r}); delete the folder to regenerate it"
+        ) from None
