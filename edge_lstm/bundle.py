@@ -173,7 +173,7 @@ class Bundle:
         alerting = self.manifest["alerting"]
         limits = self.manifest.get("input_range")
         debounce = DebounceSettings(
-            **{k: alerting[k] for k in ("fire_n", "fire_m", "clear_n", "clear_ratio") if k in alerting}
+            **{k: alerting[k] for k in ("fire_n", "fire_m", "clear_n", "clear_ratio", "clear_backoff") if k in alerting}
         )
         settings: dict[str, Any] = {
             "features": self.features,

@@ -1,16 +1,18 @@
-"""The alert rule's ablation: re-decide the scores a corpus run kept (``evaluate --protocol corpus
---keep DIR``) under variants of the adaptive rule, without training again.
+"""The alert rules' ablation: re-decide the scores a corpus run kept (``evaluate --protocol corpus
+--keep-bundles DIR``) under variants of the rule each bundle carries, without training again.
 
 The scores of a bundle do not depend on its alert rule (the rule only reads them), so replaying the
 rule over the kept scores gives exactly the decisions the device would take under each variant. Each
-variant changes one or two constants of ``AdaptiveSettings`` from the shipped defaults; the table
-shows what each costs or buys on every group of series, judged as the corpus protocol judges.
+variant changes one or two constants from the shipped defaults: of ``AdaptiveSettings`` for the bundles
+with the adaptive rule (short data), of ``DebounceSettings`` for those with a fixed threshold (long
+data: the raised-level check and the switch guard stay as the bundle has them). The tables show what
+each costs or buys on every group of series, judged as the corpus protocol judges.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ import numpy as np
 
 from edge_lstm.bundle import load_bundle
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.sustained import SustainedLevel
+from edge_lstm.core.thresholds import Debounce, DebounceSettings
 from edge_lstm.core.transitions import NEVER, TransitionGuard
 from edge_lstm.evaluation.evaluate import FileResult, pooled
 from edge_lstm_train.generalization import OURS, judge
@@ -40,6 +44,27 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "max_alert 1000": {"max_alert": 1000},
     "history 300": {"history": 300},
 }
+# The same for the bundles with a fixed threshold: constants of the debounce.
+FIXED = "fixed threshold: "
+FIXED_VARIANTS: dict[str, dict[str, Any]] = {
+    f"{FIXED}shipped": {},
+    f"{FIXED}no clearing backoff": {"clear_backoff": 1},
+    f"{FIXED}clearing backoff 4": {"clear_backoff": 4},
+    f"{FIXED}clear_n 5": {"clear_n": 5},
+    f"{FIXED}clear_n 30": {"clear_n": 30},
+    f"{FIXED}clear_n 30, no backoff": {"clear_n": 30, "clear_backoff": 1},
+    f"{FIXED}2-of-3": {"fire_n": 2, "fire_m": 3},
+    f"{FIXED}4-of-5": {"fire_n": 4, "fire_m": 5},
+}
+
+
+@dataclass(frozen=True)
+class FixedRule:
+    """A fixed threshold's decisions: the threshold, its debounce and the raised-level check's setting."""
+
+    threshold: float
+    debounce: DebounceSettings
+    sustained: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +77,7 @@ class Kept:
     labels: np.ndarray
     train_rows: int
     calibration: np.ndarray
-    settings: AdaptiveSettings
+    settings: AdaptiveSettings | FixedRule
     marked: np.ndarray  # whether a reading was stuck or leaping after each row (the detector's other alerts)
     switching: np.ndarray  # whether each row came right after a normal switch between two states
     transient_bound: float | None  # the largest score of a normal switch, where the bundle has two-state channels
@@ -66,8 +91,14 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 continue
             bundle = load_bundle(keep / "bundles" / path.stem)
             adaptive = bundle.manifest["threshold"].get("adaptive")
-            if adaptive is None:  # a bundle whose rule is not the adaptive one is not this ablation's
-                continue
+            settings: AdaptiveSettings | FixedRule
+            if adaptive is not None:
+                settings = AdaptiveSettings.from_dict(adaptive)
+            elif "spot" in bundle.manifest["threshold"]:
+                continue  # SPOT learns each stream's tail as it goes: not a rule these variants change
+            else:
+                device = bundle.detector_settings()
+                settings = FixedRule(float(run["threshold"]), device.debounce, device.sustained)
             yield Kept(
                 str(run["name"]),
                 str(run["group"]),
@@ -75,7 +106,7 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 run["labels"],
                 int(run["train_rows"]),
                 bundle.calibration_scores(),
-                AdaptiveSettings.from_dict(adaptive),
+                settings,
                 _flags(run, "marked"),
                 _flags(run, "switching"),
                 bundle.manifest["alerting"].get("transitions", {}).get("bound"),
@@ -87,18 +118,17 @@ def _flags(run: Any, key: str) -> np.ndarray:
     return run[key] if key in run and len(run[key]) else np.zeros(len(run["scores"]), dtype=bool)
 
 
-def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
+def decide(kept: Kept, settings: AdaptiveSettings | FixedRule) -> np.ndarray:
     """The alert state after each sample under ``settings``, as the detector combines the rule with the
     guard against normal switches and a stuck or leaping reading (samples without a score keep the
     state)."""
-    rule = AdaptiveThreshold(settings, kept.calibration)
+    rule = _rule(kept, settings)
     guard = None if kept.transient_bound is None else TransitionGuard([], [], [], kept.transient_bound)
     alerting = np.zeros(len(kept.scores), dtype=bool)
     now = False
     for i, score in enumerate(kept.scores):
         if np.isfinite(score):
-            rule.update(float(score))
-            on = rule.active
+            on = rule(float(score))
             if guard is not None:  # the kept run says where the switches were
                 guard.since[0] = 0 if kept.switching[i] else NEVER
                 on = bool(guard.hold(slice(0, 1), np.array([on]), np.array([score]))[0])
@@ -107,14 +137,52 @@ def decide(kept: Kept, settings: AdaptiveSettings) -> np.ndarray:
     return alerting
 
 
+def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float], bool]:
+    """One score in, whether the rule is alerting (before the guard and the marks), as the bank decides."""
+    if isinstance(settings, AdaptiveSettings):
+        adaptive = AdaptiveThreshold(settings, kept.calibration)
+
+        def adapt(score: float) -> bool:
+            adaptive.update(score)
+            return adaptive.active
+
+        return adapt
+    debounce, level, row = Debounce(settings.debounce), None, slice(0, 1)
+    if settings.sustained is not None:
+        level = SustainedLevel(settings.sustained)
+
+    def fixed(score: float) -> bool:
+        value = np.array([score])
+        lifted = level.lift(row, value, settings.threshold) if level is not None else value
+        debounce.update_rows(row, lifted, settings.threshold)
+        return bool(debounce.on[0])
+
+    return fixed
+
+
+def variants_for(kept: list[Kept]) -> dict[str, dict[str, Any]]:
+    """The variants of the rules ``kept`` has: the adaptive rule's, the fixed threshold's, or both."""
+    kinds = {isinstance(k.settings, FixedRule) for k in kept}
+    return {**(VARIANTS if False in kinds else {}), **(FIXED_VARIANTS if True in kinds else {})}
+
+
+def _varied(settings: AdaptiveSettings | FixedRule, change: dict[str, Any]) -> AdaptiveSettings | FixedRule:
+    if isinstance(settings, FixedRule):
+        return dataclasses.replace(settings, debounce=dataclasses.replace(settings.debounce, **change))
+    return dataclasses.replace(settings, **change)
+
+
 def ablate(kept: list[Kept], variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per variant and group: pooled metrics and alert starts outside labelled events."""
+    """Per variant and group: pooled metrics and alert starts outside labelled events, over the series
+    whose rule the variant changes."""
     table: dict[str, dict[str, Any]] = {}
     for name, change in variants.items():
         by_group: dict[str, list[FileResult]] = {}
         false_starts: dict[str, int] = {}
         for k in kept:
-            alerting = decide(k, dataclasses.replace(k.settings, **change))
+            if isinstance(k.settings, FixedRule) != name.startswith(FIXED):
+                continue
+            alerting = decide(k, _varied(k.settings, change))
             by_group.setdefault(k.group, []).append(judge(k.name, k.labels, alerting, k.train_rows))
             starts = np.flatnonzero(np.diff(alerting.astype(np.int8)) == 1) + 1
             outside = sum(1 for i in starts if i >= k.train_rows and k.labels[i] <= 0)
@@ -129,7 +197,7 @@ def ablate(kept: list[Kept], variants: dict[str, dict[str, Any]]) -> dict[str, d
 def markdown(table: dict[str, dict[str, Any]]) -> str:
     """One table per group, one row per variant."""
     groups = sorted({g for rows in table.values() for g in rows})
-    out = ["# The adaptive rule's ablation on kept scores", ""]
+    out = ["# The alert rules' ablation on kept scores", ""]
     for group in groups:
         out += [
             f"## {group}",

@@ -149,6 +149,13 @@ def info(model_dir: Path) -> None:
     t = m["threshold"]
     rule = ThresholdRule.from_section(t)
     click.echo(f"threshold {bundle.threshold:.6g} ({rule.label}); score {bundle.scorer.kind}")
+    if "adaptive" not in t:  # the adaptive rule starts and clears alerts itself
+        d = bundle.detector_settings().debounce
+        backoff = f", up to {d.clear_n * d.clear_backoff} while it keeps coming back" if d.clear_backoff > 1 else ""
+        click.echo(
+            f"debounce: an alert starts at {d.fire_n} of the last {d.fire_m} scores over the threshold and clears "
+            f"after {d.clear_n} in a row under {d.clear_ratio:g} x it{backoff}"
+        )
     if CALIBRATION_SCORES in m["files"]:  # where the threshold stands among normal scores
         median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])
         click.echo(f"held-out normal scores: median {median:.4g}, 0.99 quantile {q99:.4g}, largest {top:.4g}")

@@ -71,17 +71,18 @@ def run_corpus(
 
 
 def run_ablation(keep: Path, json_path: Path | None, md_path: Path | None) -> None:
-    """Re-decide a kept corpus run's scores under each variant of the adaptive rule."""
+    """Re-decide a kept corpus run's scores under each variant of the rules its bundles carry."""
     require_training_extra()
     from edge_lstm_train import ablation
     from edge_lstm_train.generalization import write
 
     kept = list(ablation.load_kept(keep))
     if not kept:
-        raise click.UsageError(f"{keep}: no kept series with the adaptive rule to re-decide")
-    with progress("variants", length=len(ablation.VARIANTS)) as bar:
+        raise click.UsageError(f"{keep}: no kept series with an adaptive or fixed threshold to re-decide")
+    variants = ablation.variants_for(kept)
+    with progress("variants", length=len(variants)) as bar:
         table = {}
-        for name, change in ablation.VARIANTS.items():
+        for name, change in variants.items():
             table.update(ablation.ablate(kept, {name: change}))
             bar.update(1)
     text = ablation.markdown(table)

@@ -32,6 +32,8 @@ class Rule:
         """``1.8 x max; debounce none`` and the like."""
         d = self.debounce
         bounce = "none" if d == NO_DEBOUNCE else f"{d.fire_n}-of-{d.fire_m}, clear {d.clear_n} below {d.clear_ratio:g}"
+        if d != NO_DEBOUNCE and d.clear_backoff > 1:
+            bounce += f" (up to {d.clear_n * d.clear_backoff} when flapping)"
         return f"{self.threshold.label}; debounce {bounce}"
 
 

@@ -24,7 +24,7 @@ from edge_lstm.engine.router import Router
 
 log = logging.getLogger(__name__)
 
-FORMAT, VERSION = "edge-lstm-snapshot", 1
+FORMAT, VERSION = "edge-lstm-snapshot", 2
 FILE_NAME = "streams.snapshot"
 
 

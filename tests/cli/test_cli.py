@@ -112,6 +112,9 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     scores = load_bundle(bundle_dir).calibration_scores()
     assert f"held-out normal scores: median {np.median(scores):.4g}, " in result.output
     assert f"largest {scores.max():.4g}" in result.output
+    # The session bundle has thousands of held-out scores, so a fixed threshold with its debounce.
+    expected = "clears after 10 in a row under 0.8 x it, up to 160 while it keeps coming back"
+    assert f"debounce: an alert starts at 3 of the last 5 scores over the threshold and {expected}" in result.output
 
     # A two-state channel whose switches the held-out data never saw: nothing held back, cycling watched.
     copy = tmp_path / "bundle"

@@ -47,6 +47,42 @@ def test_debounce_needs_n_of_m_and_clears_below_the_lower_level() -> None:
     assert [d.update(s, 1.0) for s in [0.4, 0.4]] == [None, Transition.CLEAR] and not d.active
 
 
+def test_an_alert_that_keeps_coming_back_clears_later_each_time_until_a_quiet_spell() -> None:
+    """A lasting fault seen in only part of each machine cycle: one long alert, not one per cycle."""
+    d = Debounce(DebounceSettings(fire_n=1, fire_m=1, clear_n=2, clear_ratio=1.0, clear_backoff=4))
+
+    def lows_to_clear() -> int:
+        assert d.update(5.0, 1.0) is Transition.START
+        for n in range(1, 100):
+            if d.update(0.0, 1.0) is Transition.CLEAR:
+                return n
+        raise AssertionError("never cleared")
+
+    # Each start within 10 clearing times of the last clear doubles the clearing time, up to 4 x 2.
+    assert [lows_to_clear() for _ in range(5)] == [2, 4, 8, 8, 8]
+    for _ in range(10 * 8):  # a quiet spell longer than the flap window
+        assert d.update(0.0, 1.0) is None
+    assert lows_to_clear() == 2
+
+
+def test_the_clearing_backoff_of_many_rows_equals_each_row_alone() -> None:
+    rng = np.random.default_rng(3)
+    settings = DebounceSettings(clear_n=3, clear_backoff=8)
+    many, alone = Debounce(settings, capacity=3), [Debounce(settings) for _ in range(3)]
+    # Bursts over a quiet floor, each row at its own rhythm: rows flap and back off independently.
+    burst = np.arange(600)[:, None] % rng.integers(15, 40, size=3) < 5
+    scores = np.where(rng.random((600, 3)) < 0.7, 2.0, 0.1) * burst
+    longest = 0
+    for wave in scores:
+        many.update_rows(np.arange(3), wave, 1.0)
+        for row, single in enumerate(alone):
+            single.update(float(wave[row]), 1.0)
+        assert many.on.tolist() == [single.active for single in alone]
+        assert many.clear_after.tolist() == [single.clear_after[0] for single in alone]
+        longest = max(longest, *many.clear_after)
+    assert longest > 3
+
+
 def test_debounce_settings_validate_with_exact_messages() -> None:
     with pytest.raises(ValueError, match="need 1 <= fire_n <= fire_m, got fire_n=4, fire_m=3"):
         DebounceSettings(fire_n=4, fire_m=3)
@@ -54,6 +90,8 @@ def test_debounce_settings_validate_with_exact_messages() -> None:
         DebounceSettings(fire_n=3, fire_m=17)
     with pytest.raises(ValueError, match=r"clear_ratio must be in \(0, 1\], got 1.5"):
         DebounceSettings(clear_ratio=1.5)
+    with pytest.raises(ValueError, match=r"clear_backoff must be at least 1 \(no backoff\), got 0"):
+        DebounceSettings(clear_backoff=0)
 
 
 def test_scaler_round_trip_and_constant_channel() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge_lstm.config import load_config
-from edge_lstm.service.snapshots import FILE_NAME, read_snapshot, write_snapshot
+from edge_lstm.service.snapshots import FILE_NAME, VERSION, read_snapshot, write_snapshot
 from edge_lstm.service.worker import Daemon
 from edge_lstm.tools import synthetic
 from edge_lstm.tools.simulate import encode
@@ -43,7 +43,10 @@ def test_a_damaged_snapshot_is_ignored_with_a_reason(tmp_path: Path, caplog: pyt
         "torn": whole[:-7],
         "checksum mismatch": whole[:-3] + b"9" + whole[-2:],
         "not a snapshot": b'{"streams": {}}',
-        "version 99": whole.replace(b'"version": 1', b'"version": 99', 1),
+        # An older daemon's snapshot: its streams' state may lack what this one keeps.
+        f"version {VERSION - 1}, this daemon reads version {VERSION}": whole.replace(
+            f'"version": {VERSION}'.encode(), f'"version": {VERSION - 1}'.encode(), 1
+        ),
     }
     for reason, raw in damaged.items():
         path.write_bytes(raw)
