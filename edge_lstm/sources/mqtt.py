@@ -52,6 +52,7 @@ class MQTTSource:
         self._where = where
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         submit = self.queue.submit  # looked up once: this runs for every message, on paho's thread
         client.on_message = lambda _c, _u, message: submit(message.topic, message.payload)
 
@@ -68,7 +69,18 @@ class MQTTSource:
         self.connected.set()
         if self.on_connected is not None:
             self.on_connected()
-        log.info("connected to %s; subscribed to %s", self._where, ", ".join(self.topics) or "nothing")
+        log.info("connected to %s; subscribing to %s", self._where, ", ".join(self.topics) or "nothing")
+
+    def _on_subscribe(self, _client: Any, _userdata: Any, _mid: int, reason_codes: Any, _properties: Any) -> None:
+        # Until the broker acknowledges, samples published to the topics are not delivered to us; a
+        # refusal (an ACL, a bad filter) would otherwise leave the daemon silently idle.
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error(
+                "broker refused %d of %d subscription(s): %s", len(refused), len(reason_codes), ", ".join(refused)
+            )
+        else:
+            log.info("broker confirmed the subscription (%d topic filter(s))", len(reason_codes))
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason_code: Any, _properties: Any) -> None:
         self.connected.clear()

@@ -119,7 +119,7 @@ def test_sighup_swaps_the_model_of_a_running_daemon(tmp_path: Path, broker: Brok
         command = [sys.executable, "-m", "edge_lstm", "run", "--config", str(tmp_path / "edge-lstm.toml")]
         process = subprocess.Popen(command, stdout=out, stderr=out)
     try:
-        wait_for(lambda: b"connected to" in log.read_bytes(), 20, "the daemon")
+        wait_for(lambda: b"confirmed the subscription" in log.read_bytes(), 20, "the daemon")
         old_id = json.loads((live / "manifest.json").read_text())["model_id"]
         shutil.rmtree(live)
         shutil.copytree(retrained(bundle_dir, tmp_path / "new", "swapped-1"), live)

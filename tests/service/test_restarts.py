@@ -46,7 +46,11 @@ class Run:
         with self.log.open("ab") as log:
             command = [sys.executable, "-m", "edge_lstm", "run", "--config", str(self.config)]
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        wait_for(lambda: b"connected to" in self.log.read_bytes().split(b"process started")[-1], 20, "the daemon")
+        wait_for(
+            lambda: b"confirmed the subscription" in self.log.read_bytes().split(b"process started")[-1],
+            20,
+            "the daemon",
+        )
 
     def scored(self) -> int:
         """Samples the current process has taken in (its health document's count)."""
