@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_lstm.tools.bench_engine import _PARTS, profile_hot_path
+from edge_lstm.bundle import load_bundle
+from edge_lstm.tools.bench_engine import _PARTS, profile_hot_path, samples_per_s
 
 
 @pytest.mark.parametrize("streams", [1, 8])
@@ -20,3 +21,13 @@ def test_the_profile_reports_each_part_per_sample_and_they_add_up(bundle_dir: Pa
     total = float(figures["total"])
     assert sum(main) + float(figures["bookkeeping (waves, worker)"]) == pytest.approx(total, abs=0.05)
     assert sum(main) < total and "function calls" in text  # the own-time table follows
+
+
+def test_throughput_takes_a_bundle_path_relative_to_where_it_runs(
+    bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README's one-liner passes `demo-output/bundle`; the bench's own config lives in a temporary
+    # folder, from which a relative path would point nowhere.
+    monkeypatch.chdir(bundle_dir.parent)
+    relative = Path(bundle_dir.name)
+    assert samples_per_s(relative, load_bundle(relative), streams=4, waves=10) > 0
