@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.bundle import load_bundle
-from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
 from edge_lstm.core.sustained import SustainedLevel
 from edge_lstm.core.thresholds import Debounce, DebounceSettings
 from edge_lstm.core.transitions import NEVER, TransitionGuard
@@ -81,6 +81,7 @@ class Kept:
     marked: np.ndarray  # whether a reading was stuck or leaping after each row (the detector's other alerts)
     switching: np.ndarray  # whether each row came right after a normal switch between two states
     transient_bound: float | None  # the largest score of a normal switch, where the bundle has two-state channels
+    day: int  # scores in a day at the bundle's sampling period (the adaptive rule's daily pattern)
 
 
 def load_kept(keep: Path) -> Iterator[Kept]:
@@ -110,6 +111,7 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 _flags(run, "marked"),
                 _flags(run, "switching"),
                 bundle.manifest["alerting"].get("transitions", {}).get("bound"),
+                samples_per_day(bundle.manifest.get("sample_period_s")),
             )
 
 
@@ -140,7 +142,7 @@ def decide(kept: Kept, settings: AdaptiveSettings | FixedRule) -> np.ndarray:
 def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float], bool]:
     """One score in, whether the rule is alerting (before the guard and the marks), as the bank decides."""
     if isinstance(settings, AdaptiveSettings):
-        adaptive = AdaptiveThreshold(settings, kept.calibration)
+        adaptive = AdaptiveThreshold(settings, kept.calibration, kept.day)
 
         def adapt(score: float) -> bool:
             adaptive.update(score)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.cycling import CycleWatch
@@ -135,7 +135,8 @@ class DetectorBank:
         self.spots[row] = SPOT.from_state(s.spot) if s.spot else None
         self.adaptive[row] = None
         if s.adaptive is not None and s.calibration is not None:
-            self.adaptive[row] = AdaptiveThreshold(AdaptiveSettings.from_dict(s.adaptive), s.calibration)
+            rule = AdaptiveSettings.from_dict(s.adaptive)
+            self.adaptive[row] = AdaptiveThreshold(rule, s.calibration, samples_per_day(s.sample_period_s))
         return row
 
     def release(self, row: int) -> None:

@@ -24,7 +24,7 @@ from edge_lstm.engine.router import Router
 
 log = logging.getLogger(__name__)
 
-FORMAT, VERSION = "edge-lstm-snapshot", 2
+FORMAT, VERSION = "edge-lstm-snapshot", 3  # 3: the adaptive rule keeps its last alert and its hour
 FILE_NAME = "streams.snapshot"
 
 

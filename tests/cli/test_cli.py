@@ -127,6 +127,18 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     assert "two-state channels: flow; no alert is held back (no held-out switch)" in result.output, result.output
     assert "short cycling: alerts after 2 runs in a row shorter than flow (off 12, on 0)" in result.output
 
+    # The adaptive rule on data sampled every 10 minutes: its daily pattern, and no debounce.
+    from edge_lstm.core.calibration import ThresholdRule, calibrate
+
+    manifest["threshold"] = calibrate(scores, ThresholdRule("adaptive", 2.5))
+    manifest["sample_period_s"] = 600.0
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["info", str(copy)])
+    assert "(adaptive z=2.5)" in result.output and "debounce:" not in result.output, result.output
+    assert "daily pattern: an alert that starts again 144 samples (a day) after the last one, give or take 14" in (
+        result.output
+    )
+
 
 @pytest.mark.slow
 def test_bench_writes_its_figures(tmp_path: Path, bundle_dir: Path) -> None:

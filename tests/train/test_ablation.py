@@ -40,6 +40,7 @@ def test_the_fixed_threshold_ablation_re_decides_what_the_detector_decided(tmp_p
         np.asarray(run.marked),
         np.asarray(run.switching),
         bundle.manifest["alerting"].get("transitions", {}).get("bound"),
+        0,
     )
     assert ablation.variants_for([kept]) == ablation.FIXED_VARIANTS
     np.testing.assert_array_equal(ablation.decide(kept, kept.settings), np.asarray(run.alerting))
