@@ -84,3 +84,43 @@ def test_a_snapshot_carries_the_last_alert_and_the_hour() -> None:
 )
 def test_samples_per_day(period_s: float | None, day: int) -> None:
     assert samples_per_day(period_s) == day
+
+
+def test_the_detector_takes_its_day_from_the_bundle_sampling_period() -> None:
+    import dataclasses
+
+    from support import small_detector
+
+    from edge_lstm.core.calibration import ThresholdRule, calibrate
+    from edge_lstm.core.detector import StreamDetector
+
+    plain = small_detector()
+    rng = np.random.default_rng(6)
+    calibration = np.array([r.score for r in (plain.process(v) for v in rng.normal(0, 1, (300, 3))) if r.score])
+    section = calibrate(calibration, ThresholdRule("adaptive", 2.5))
+    values = rng.normal(0, 1, (24 * 14, 3))
+    for day in range(14):
+        values[24 * day + 6 : 24 * day + 9] += 6.0  # the same hour of every day, hourly samples
+
+    def run(period_s: float | None) -> tuple[list[int], list[float]]:
+        settings = dataclasses.replace(
+            plain.settings,
+            threshold=section["value"],
+            adaptive=section["adaptive"],
+            calibration=calibration,
+            sample_period_s=period_s,
+        )
+        detector = StreamDetector(settings, plain.model)
+        results = [detector.process(v) for v in values]
+        alerting = [r.alerting for r in results]
+        starts = [i for i in range(1, len(alerting)) if alerting[i] and not alerting[i - 1]]
+        return starts, [np.nan if r.score is None else r.score for r in results]
+
+    hourly, scores = run(3600.0)
+    unknown, _ = run(None)
+    assert len(unknown) >= 10 and len(hourly) < len(unknown) // 2, (hourly, unknown)
+    # The same decisions as the rule alone over the same scores, with a day of 24 samples.
+    rule = AdaptiveThreshold(AdaptiveSettings.from_dict(section["adaptive"]), calibration, day=24)
+    alone = alert_starts(rule, np.array([s for s in scores if np.isfinite(s)]))
+    first = next(i for i, s in enumerate(scores) if np.isfinite(s))
+    assert [first + i for i in alone] == hourly
