@@ -43,6 +43,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "max_alert 50": {"max_alert": 50},
     "max_alert 1000": {"max_alert": 1000},
     "history 300": {"history": 300},
+    "no daily pattern": {"daily_tolerance": 0.0},
+    "daily_tolerance 0.05": {"daily_tolerance": 0.05},
+    "daily_tolerance 0.2": {"daily_tolerance": 0.2},
 }
 # The same for the bundles with a fixed threshold: constants of the debounce.
 FIXED = "fixed threshold: "

@@ -10,7 +10,7 @@ import click
 
 from edge_lstm.cli.common import csv_options, model_option, variant_option
 from edge_lstm.cli.progress import progress
-from edge_lstm.core.adaptive import DAILY_TOLERANCE, samples_per_day
+from edge_lstm.core.adaptive import AdaptiveSettings, samples_per_day
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.cycling import SHORT_RUNS
 
@@ -157,10 +157,12 @@ def info(model_dir: Path) -> None:
             f"debounce: an alert starts at {d.fire_n} of the last {d.fire_m} scores over the threshold and clears "
             f"after {d.clear_n} in a row under {d.clear_ratio:g} x it{backoff}"
         )
-    elif day := samples_per_day(m.get("sample_period_s")):
+    elif (day := samples_per_day(m.get("sample_period_s"))) and (
+        tolerance := AdaptiveSettings.from_dict(t["adaptive"]).daily_tolerance
+    ):
         click.echo(
             f"daily pattern: an alert that starts again {day} samples (a day) after the last one, "
-            f"give or take {DAILY_TOLERANCE * day:.0f}, makes the last one part of the stream's normal scores"
+            f"give or take {tolerance * day:.0f}, makes the last one part of the stream's normal scores"
         )
     if CALIBRATION_SCORES in m["files"]:  # where the threshold stands among normal scores
         median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])

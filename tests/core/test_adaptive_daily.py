@@ -124,3 +124,18 @@ def test_the_detector_takes_its_day_from_the_bundle_sampling_period() -> None:
     alone = alert_starts(rule, np.array([s for s in scores if np.isfinite(s)]))
     first = next(i for i, s in enumerate(scores) if np.isfinite(s))
     assert [first + i for i in alone] == hourly
+
+
+def test_a_tolerance_of_zero_turns_the_daily_pattern_off() -> None:
+    scores = scores_with_bumps(days=8, spacing=DAY)
+    off = AdaptiveThreshold(AdaptiveSettings(daily_tolerance=0.0), calibration(), day=DAY)
+    plain = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=0)
+    assert alert_starts(off, scores) == alert_starts(plain, scores)
+
+
+@pytest.mark.parametrize("tolerance", [-0.1, 0.5, 2.0])
+def test_the_daily_tolerance_is_validated(tolerance: float) -> None:
+    from edge_lstm.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=rf"^daily_tolerance must be in \[0, 0.5\) of a day, got {tolerance}$"):
+        AdaptiveSettings(daily_tolerance=tolerance)
