@@ -48,6 +48,7 @@ DRIFT_SHIFT_SPREADS = 1.0
 # fixed-quantile path) 3 lost a fault of 15 and raised FAR from 0.67 to 2.33 %.
 BOTTLENECK_PER_CHANNEL = 3
 SMALL_ROWS = 600  # below: window 8
+MISSING_SHARE = 0.2  # a channel missing in more of the rows than this is left out, when others remain
 NO_VALIDATION_ROWS = 3000  # below: no validation split, a fixed number of epochs
 SMALL_DATA_EPOCHS = 60
 MAX_CROPS = 4096  # crops per epoch, at most
@@ -70,6 +71,7 @@ class Plan:
 def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
     """Decide what the data asks for; ``options.auto`` names the settings that may be decided."""
     result = Plan(recordings, config, options)
+    _missing(result)
     _channels(result)
     _sampling(result)
     _size(result)
@@ -91,6 +93,26 @@ def _valid_rows(recordings: list[Recording]) -> np.ndarray:
     return rows[np.isfinite(rows).all(axis=1)]
 
 
+def _missing(p: Plan) -> None:
+    """A channel missing from a large share of the rows would cost the others all those rows (a row
+    trains only when complete, and the device skips a sample with a missing modelled reading): it is
+    left out while other channels remain."""
+    features = p.recordings[0].features
+    values = np.concatenate([r.values for r in p.recordings])
+    share = np.isnan(values).mean(axis=0)
+    empty = {f: float(s) for f, s in zip(features, share, strict=True) if s > MISSING_SHARE}
+    keep = [f for f in features if f not in empty]
+    if not (empty and keep and "channels" in p.options.auto):
+        return
+    p.report["missing"] = {"left_out": empty}
+    for name, s in empty.items():
+        p.notes.append(
+            f"channel {name}: left out: missing in {100 * s:.0f} % of the rows, which the other channels would "
+            "lose with it (--columns keeps it)"
+        )
+    p.recordings = select_columns(p.recordings, keep)
+
+
 def _channels(p: Plan) -> None:
     features = p.recordings[0].features
     fraction = p.options.calib_fraction
@@ -98,9 +120,15 @@ def _channels(p: Plan) -> None:
     held = np.concatenate([r.values[round(len(r) * (1 - fraction)) :] for r in p.recordings])
     train, held = train[np.isfinite(train).all(axis=1)], held[np.isfinite(held).all(axis=1)]
     if len(train) < 2:
+        values = np.concatenate([r.values for r in p.recordings])
+        share = np.isnan(values).mean(axis=0)
+        if not share.any():
+            _too_few(p, len(values), min(p.config.window, 8))
+        ranked = sorted(zip(features, share, strict=True), key=lambda pair: -pair[1])[:3]
+        worst = ", ".join(f"{f} ({100 * s:.0f} %)" for f, s in ranked)
         raise DataError(
-            f"{p.recordings[0].path}: fewer than 2 complete rows (every other row has a missing value); "
-            "fix the file or choose the columns that have data with --columns"
+            f"{p.recordings[0].path}: fewer than 2 complete rows in its first part (missing values by column: "
+            f"{worst}); fix the file, or name the columns that have data with --columns"
         )
     std = train.std(axis=0)
     steps = resolution(train)
@@ -197,6 +225,7 @@ def _size(p: Plan) -> None:
         changes["window"] = 8
         p.notes.append(f"window: 8 samples ({rows} rows are too few for {config.window})")
     window = changes.get("window", config.window)
+    _too_few(p, rows, window)
     train_rows = rows * (1 - options.calib_fraction - (options.val_fraction if rows >= NO_VALIDATION_ROWS else 0))
     if "val_fraction" in options.auto and rows < NO_VALIDATION_ROWS and options.val_fraction > 0:
         options = dataclasses.replace(options, val_fraction=0.0)
@@ -216,6 +245,18 @@ def _size(p: Plan) -> None:
     p.config = dataclasses.replace(config, **changes)
     p.options = options
     p.report["size"] = {"rows": rows, **changes}
+
+
+def _too_few(p: Plan, rows: int, window: int) -> None:
+    """Refuse data too short to hold out a calibration part of two windows and a score."""
+    needed = math.ceil((2 * window + 1) / p.options.calib_fraction)
+    if rows < needed:
+        raise DataError(
+            f"{p.recordings[0].path}: {rows} complete row{'' if rows == 1 else 's'}; training needs at least "
+            f"{needed} (the last "
+            f"{100 * p.options.calib_fraction:g} % of them calibrate the threshold on windows of {window}), and a "
+            "few hundred rows of normal operation do much better"
+        )
 
 
 def _bottleneck(p: Plan) -> None:

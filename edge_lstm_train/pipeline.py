@@ -30,6 +30,7 @@ from edge_lstm_train import data, deploy, export, inspection, verify, watches
 from edge_lstm_train.deploy import INT8_MAX_MEDIAN_SCORE_ERROR, INT8_MIN_AGREEMENT
 from edge_lstm_train.fit import ModelConfig, fit_sequence_model
 from edge_lstm_train.model import build_step_model, reference_weights
+from edge_lstm_train.tidy import tidy
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+    recordings, notes = tidy(recordings)
+    for note in notes:
+        log(f"data: {note}")
     given = recordings
     chosen = inspection.plan(recordings, config, options)
     recordings, config, options = chosen.recordings, chosen.config, chosen.options
@@ -133,7 +137,12 @@ def train_bundle(
     val_seg = [_smoothed(scaler.transform(s), options.smooth) for s in splits.validation]
     calib_raw, calib_seg = calibration_segments(splits, scaler, options, config.window)
     if not calib_seg or (options.val_fraction > 0 and not val_seg):
-        raise DataError("validation or calibration split is empty; provide more rows")
+        files = ", ".join(str(r.path) for r in recordings)
+        raise DataError(
+            f"{files}: the held-out part ({splits.rows('calibration')} calibration, {splits.rows('validation')} "
+            f"validation rows) has no piece of {2 * config.window + 1} complete rows in a row after missing values "
+            "and gaps; give more normal data, or fill the gaps"
+        )
 
     train_xy = data.crops(train_seg, config.seq_len, config.stride, config.window)
     val_xy = data.crops(val_seg, config.seq_len, config.seq_len, config.window) if val_seg else None

@@ -60,6 +60,8 @@ def replay(
 
     bundle = load_bundle(model_dir)
     recording = read_csv(file, sep=sep, timestamp=timestamp_col, columns=bundle.features, optional=bundle.watched)
+    for note in recording.notes:
+        click.echo(note, err=True)
     sink = JsonLinesSink()
     model = bundle.open_model(variant) if variant else None
     with progress("replaying", length=len(recording)) as bar:

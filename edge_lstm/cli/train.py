@@ -265,6 +265,7 @@ def train(
     from edge_lstm.sources.csv_file import read_csv
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.pipeline import TrainOptions, train_bundle
+    from edge_lstm_train.tidy import without_labelled
 
     recordings = [
         read_csv(p, sep=sep, timestamp=timestamp_col, columns=split_names(columns), exclude=split_names(exclude) or ())
@@ -310,6 +311,11 @@ def train(
         time_budget_s=time_budget,
         auto=TrainOptions().auto - _given(click.get_current_context()),
     )
+    # The labels are the user's own word that those rows are not normal (a benchmark harness, which must
+    # not see labels, trains on rows without them).
+    recordings, notes = without_labelled(recordings)
+    for note in notes:
+        click.echo(f"data: {note}", err=True)
     manifest = train_bundle(recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet)
     click.echo(
         f"wrote {out} (model {manifest['model_id']}, {manifest['quantization']['deployed']}, "

@@ -10,6 +10,13 @@ of "no reading" are accepted, in any letter case: the empty string, ``nan``, ``n
 (nan, nan, nan)
 >>> parse_timestamp("2026-01-01T00:00:00")
 1767225600.0
+
+A number is seconds since the epoch, unless it is too large to be: milliseconds (what JavaScript's
+``Date.now()``, and so Node-RED, sends), microseconds and nanoseconds are told apart by magnitude, as a
+count of seconds above 1e11 would be a date 3,000 years away.
+
+>>> parse_timestamp("1767225600000"), epoch_seconds(1767225600000000)
+(1767225600.0, 1767225600.0)
 """
 
 from __future__ import annotations
@@ -44,13 +51,27 @@ def parse_number(value: object, name: str = "value") -> float:
     raise FrameError("not_a_number", f"field {name} is not a number: {str(value)[:40]!r}")
 
 
+# Numbers at or above these are epoch milli-, micro- and nanoseconds (1e11 s is the year 5138; 1e11 ms
+# is 1973).
+_EPOCH_UNITS = ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3))
+
+
+def epoch_seconds(number: float) -> float:
+    """A numeric timestamp in seconds since the epoch, whichever of s, ms, us or ns it was sent in."""
+    for limit, scale in _EPOCH_UNITS:
+        if abs(number) >= limit:
+            return number * scale
+    return number
+
+
 def parse_timestamp(text: str) -> float:
-    """Seconds since the epoch from ISO 8601 (naive times are taken as UTC) or a plain number.
+    """Seconds since the epoch from ISO 8601 (naive times are taken as UTC) or a plain number
+    (``epoch_seconds``).
 
     Raises ``ValueError`` when the text is neither.
     """
     try:
-        return float(text)
+        return epoch_seconds(float(text))
     except ValueError:
         pass
     moment = datetime.fromisoformat(text.strip())
@@ -62,7 +83,7 @@ def parse_timestamp(text: str) -> float:
 def timestamp_of(value: object) -> float:
     """A frame's timestamp (epoch seconds or ISO 8601) as finite epoch seconds, else ``FrameError``."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+        return epoch_seconds(float(value))
     if isinstance(value, str):
         try:
             result = parse_timestamp(value)

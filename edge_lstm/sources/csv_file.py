@@ -5,12 +5,13 @@ numeric sensor columns. The separator is sniffed from the header (``,`` ``;`` or
 Label columns (``anomaly``, ``changepoint``) are kept apart from the sensors. Empty cells and the
 other spellings of a missing reading (``core.samples.NAN_TOKENS``) become NaN, and the caller's
 policy decides what NaN means; anything else non-numeric is an error that names the file, line,
-column and value.
+column and value. A file written newest first (many exports are) is read in time order, and says so.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import nan
@@ -24,6 +25,7 @@ from edge_lstm.errors import CSVFormatError
 
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "ts", "date")
 LABEL_NAMES = ("anomaly", "changepoint", "label")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Recording:
     values: npt.NDArray[np.float64]  # (rows, features), NaN where a cell was empty
     timestamps: npt.NDArray[np.float64] | None  # seconds since the epoch, or None
     labels: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what reading it changed, for the user
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -126,7 +129,9 @@ def read_csv(
                 continue
             if len(row) != len(header):
                 raise CSVFormatError(f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}")
-            value_rows.append([nan if i is None else _number(row[i], path, line_number, header[i]) for i in indices])
+            value_rows.append(
+                [nan if i is None else _number(row[i], path, line_number, header[i], columns) for i in indices]
+            )
             if time_index is not None:
                 cell = row[time_index]
                 try:
@@ -137,23 +142,50 @@ def read_csv(
                         f"{header[time_index]!r} (expected ISO 8601 or seconds since the epoch)"
                     ) from None
             for name, i in label_indices.items():
-                labels[name].append(_number(row[i], path, line_number, name))
+                labels[name].append(_number(row[i], path, line_number, name, (name,)))
     if not value_rows:
         raise CSVFormatError(f"{path}: no data rows after the header")
-    return Recording(
+    recording = Recording(
         path=path,
         features=features,
         values=np.asarray(value_rows, dtype=np.float64),
         timestamps=np.asarray(times, dtype=np.float64) if time_index is not None else None,
         labels={name: np.asarray(v, dtype=np.float64) for name, v in labels.items()},
     )
+    return _oldest_first(recording)
 
 
-def _number(cell: str, path: Path, line_number: int, column: str) -> float:
+def _oldest_first(recording: Recording) -> Recording:
+    """A file whose timestamps only ever go back (newest first), turned round; any other order is kept."""
+    times = recording.timestamps
+    if times is None or len(times) < 2:
+        return recording
+    steps = np.diff(times)
+    if not (steps < 0).any() or (steps > 0).any():
+        return recording
+    turned = slice(None, None, -1)
+    return Recording(
+        path=recording.path,
+        features=recording.features,
+        values=np.ascontiguousarray(recording.values[turned]),
+        timestamps=np.ascontiguousarray(times[turned]),
+        labels={name: np.ascontiguousarray(v[turned]) for name, v in recording.labels.items()},
+        notes=[f"{recording.path}: rows are newest first; read oldest first"],
+    )
+
+
+def _number(cell: str, path: Path, line_number: int, column: str, chosen: Sequence[str] | None) -> float:
     text = cell.strip()
     if text.lower() in NAN_TOKENS:
         return float("nan")
     try:
         return float(text)
     except ValueError:
-        raise CSVFormatError(f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}") from None
+        pass
+    if _DECIMAL_COMMA.fullmatch(text):
+        fix = "decimal commas are not read: write the number with a point (1.5, not 1,5)"
+    elif chosen:
+        fix = "every chosen column must hold numbers"
+    else:  # the column was taken because nothing named the sensors
+        fix = f"if it is not a sensor, leave it out with --exclude {column!r}"
+    raise CSVFormatError(f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}; {fix}")

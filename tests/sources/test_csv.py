@@ -66,10 +66,33 @@ def test_missing_column_names_what_is_there(tmp_path: Path) -> None:
         read_csv(path, columns=["a", "c"])
 
 
-def test_non_numeric_value_names_line_and_column(tmp_path: Path) -> None:
+def test_non_numeric_value_names_line_and_column_and_the_fix(tmp_path: Path) -> None:
     path = write(tmp_path, "a,b\n1,2\n3,oops\n")
-    with pytest.raises(CSVFormatError, match=rf"^{path}:3: column 'b' has non-numeric value 'oops'$"):
+    message = (
+        rf"^{path}:3: column 'b' has non-numeric value 'oops'; if it is not a sensor, leave it out with --exclude 'b'$"
+    )
+    with pytest.raises(CSVFormatError, match=message):
         read_csv(path)
+    with pytest.raises(CSVFormatError, match=r"'oops'; every chosen column must hold numbers$"):
+        read_csv(path, columns=["a", "b"])
+    commas = write(tmp_path, "a;b\n1,5;2\n", "commas.csv")
+    with pytest.raises(CSVFormatError, match=r"'1,5'; decimal commas are not read: write the number with a point"):
+        read_csv(commas)
+
+
+def test_a_file_written_newest_first_is_read_oldest_first_and_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "timestamp,a,anomaly\n3,30,1\n2,20,0\n1,10,0\n")
+    rec = read_csv(path)
+    assert rec.timestamps is not None and rec.timestamps.tolist() == [1.0, 2.0, 3.0]
+    assert rec.values[:, 0].tolist() == [10.0, 20.0, 30.0] and rec.labels["anomaly"].tolist() == [0.0, 0.0, 1.0]
+    assert rec.notes == [f"{path}: rows are newest first; read oldest first"]
+    shuffled = read_csv(write(tmp_path, "timestamp,a\n1,10\n3,30\n2,20\n", "shuffled.csv"))
+    assert shuffled.values[:, 0].tolist() == [10.0, 30.0, 20.0] and shuffled.notes == []  # kept as recorded
+
+
+def test_epoch_milliseconds_and_microseconds_are_read_as_seconds(tmp_path: Path) -> None:
+    rec = read_csv(write(tmp_path, "ts,a\n1767225600000,1\n1767225601000,2\n1767225602000000,3\n"))
+    assert rec.timestamps is not None and rec.timestamps.tolist() == [1767225600.0, 1767225601.0, 1767225602.0]
 
 
 def test_bad_timestamp(tmp_path: Path) -> None:

@@ -165,3 +165,10 @@ def test_watched_channels_follow_the_features_and_may_be_missing() -> None:
     assert values[:4].tolist() == [1.0, 2.0, 3.0, 9.0] and math.isnan(values[4])
     values, _ = PayloadParser("csv", FEATURES, watched=("w",)).parse(b"1,2,3")  # not among the fields: NaN
     assert values[:3].tolist() == [1.0, 2.0, 3.0] and math.isnan(values[3])
+
+
+def test_a_timestamp_in_milliseconds_reads_as_seconds_as_node_red_sends_it() -> None:
+    parser = PayloadParser("json", FEATURES, timestamp_field="ts")
+    values, timestamp = parser.parse(b'{"a": 1, "b": 2, "c": 3, "ts": 1767225600250}')  # Date.now()
+    assert values.tolist() == [1.0, 2.0, 3.0] and timestamp == 1767225600.25
+    assert parser.parse(b'{"a": 1, "b": 2, "c": 3, "ts": 1767225600.25}')[1] == 1767225600.25

@@ -74,3 +74,37 @@ def test_a_mostly_empty_file_is_refused_with_the_file_the_reason_and_the_fix(tmp
     assert code == ExitStatus.DATA
     assert "holes.csv: fewer than 2 complete rows" in output and "--columns" in output
     assert "Traceback" not in output
+
+
+def test_a_messy_export_trains_on_what_the_device_will_see_and_says_what_it_changed(tmp_path: Path) -> None:
+    # Newest first, in epoch milliseconds, with labels, a repeated row, an absurd reading and a sensor
+    # that stopped reporting halfway: each is handled and said, and the bundle replays the same file.
+    n = 600
+    rng = np.random.default_rng(8)
+    millis = (1.7e9 + 10.0 * np.arange(n)) * 1000
+    flow = 5 + np.sin(np.arange(n) / 9) + rng.normal(0, 0.05, n)
+    pressure = 2 + 0.5 * np.cos(np.arange(n) / 13) + rng.normal(0, 0.05, n)
+    humidity = np.where(np.arange(n) < n // 2, 40 + rng.normal(0, 1, n), np.nan)
+    flow[100] = 1e300
+    anomaly = (np.arange(n) >= 500) & (np.arange(n) < 520)
+    rows = [
+        f"{t:.0f},{f:.6g},{p:.6g},{'' if math.isnan(h) else f'{h:.6g}'},{int(a)}"
+        for t, f, p, h, a in zip(millis, flow, pressure, humidity, anomaly, strict=True)
+    ]
+    rows.insert(200, rows[200])
+    csv = tmp_path / "export.csv"
+    csv.write_text("ts,flow,pressure,humidity,anomaly\n" + "\n".join(reversed(rows)) + "\n")
+    code, output = train(tmp_path, csv)
+    assert code == 0, output
+    for said in (
+        "rows are newest first; read oldest first",
+        "1 rows repeat the timestamp of the row before",
+        "1 readings beyond ±1e+30 read as missing",
+        "anomaly: labels, not sensors; the 20 rows they mark are left out",
+        "decide: channel humidity: left out: missing in 50 % of the rows",
+    ):
+        assert said in output, output
+    manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
+    assert manifest["features"] == ["flow", "pressure"] and manifest["sample_period_s"] == 10.0
+    replay = CliRunner().invoke(main, ["replay", str(csv), "--model", str(tmp_path / "bundle")])
+    assert replay.exit_code == 0 and "rows are newest first" in replay.output

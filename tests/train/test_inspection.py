@@ -103,12 +103,22 @@ def test_much_data_spaces_its_crops() -> None:
     assert (train_rows - p.config.seq_len) / p.config.stride + 1 <= MAX_CROPS + 1
 
 
-def test_a_file_without_two_complete_rows_is_refused_with_the_fix() -> None:
+def test_a_channel_missing_from_many_rows_is_left_out_and_too_little_data_is_refused_with_the_fix() -> None:
     from edge_lstm.errors import DataError
 
-    values = np.array([[1.0, np.nan], [np.nan, 2.0], [3.0, np.nan]])
-    with pytest.raises(DataError, match=r"fewer than 2 complete rows .* choose the columns that have data"):
-        plan(recording(values, ["a", "b"]))
+    values = np.random.default_rng(5).normal(0, 1, (600, 3))
+    values[300:, 1] = np.nan  # one sensor stopped reporting halfway
+    p = plan(recording(values, ["a", "b", "c"]))
+    assert p.recordings[0].features == ["a", "c"] and p.report["missing"] == {"left_out": {"b": 0.5}}
+    assert "channel b: left out: missing in 50 % of the rows, which the other channels would lose with it" in p.notes[0]
+    kept = plan(recording(values, ["a", "b", "c"]), auto=frozenset())  # --columns a,b,c: kept as asked
+    assert kept.recordings[0].features == ["a", "b", "c"]
+    gappy = np.array([[1.0, np.nan], [np.nan, 2.0], [3.0, np.nan]])
+    missing = r"fewer than 2 complete rows in its first part \(missing values by column: b \(67 %\), a \(33 %\)\); "
+    with pytest.raises(DataError, match=missing + ".* --columns"):
+        plan(recording(gappy, ["a", "b"]), auto=frozenset())
+    with pytest.raises(DataError, match=r"^data.csv: 40 complete rows; training needs at least 68 \(the last 25 %"):
+        plan(recording(values[:40], ["a", "b", "c"]))
 
 
 def test_recordings_keep_their_shape_when_nothing_is_left_out() -> None:
