@@ -4,7 +4,7 @@
 #   ./dev.sh test    lint, type-check and run the test suite
 #   ./dev.sh bench   per-sample runtime figures (needs the demo's bundle; makes it if absent)
 #   ./dev.sh skab [DATA_DIR]   the SKAB benchmark, both protocols (default data: ../shared/data/skab)
-#   ./dev.sh corpus [DIR...] [--train-option KEY=VALUE]  default settings (or a variant) on the generated corpus and SKAB, beside peers
+#   ./dev.sh corpus [DIR...] [--train-option KEY=VALUE]  default settings (or a variant) on the generated corpus, river's change-point recordings and SKAB, beside peers
 #   ./dev.sh install-check     the built wheel in a device venv, and on an emulated Raspberry Pi 4 and 5
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -81,14 +81,16 @@ case "${1:-help}" in
   corpus)
     shift
     venv train,dev  # the peers include river's Half-Space Trees (a dev dependency)
-    # The generated corpus, and SKAB's 34 files when the data is beside the checkout, unless folders
-    # are named (every option here takes a value: what follows an option is not a folder).
+    # The generated corpus, the change-point recordings river ships (real, labelled, from PyPI) and
+    # SKAB's 34 files when the data is beside the checkout, unless folders are named (every option here
+    # takes a value: what follows an option is not a folder).
     folders=0 after_option=0
     for arg in "$@"; do
       if [ "$after_option" -eq 1 ]; then after_option=0; elif [ "${arg#-}" != "$arg" ]; then after_option=1; else folders=1; fi
     done
     if [ "$folders" -eq 0 ]; then
-      defaults=(bench-results/corpus)
+      "$VENV/bin/python" -m edge_lstm_train.registry bench-results/registry >/dev/null
+      defaults=(bench-results/corpus bench-results/registry)
       [ -d ../shared/data/skab ] && defaults+=(../shared/data/skab)
       set -- "${defaults[@]}" "$@"
     fi

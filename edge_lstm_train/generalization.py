@@ -30,7 +30,7 @@ import numpy as np
 
 from edge_lstm.bundle import load_bundle
 from edge_lstm.engine.replay import replay
-from edge_lstm.errors import EdgeLSTMError
+from edge_lstm.errors import DataError, EdgeLSTMError
 from edge_lstm.evaluation.evaluate import FileResult, pooled
 from edge_lstm.evaluation.metrics import PROFILES, event_counts, nab_score_windows, nab_windows, point_counts, runs
 from edge_lstm.sources.csv_file import Recording, read_csv
@@ -78,6 +78,26 @@ def corpus_series(root: Path) -> list[Series]:
     for info in load_manifest(root):
         recording = read_csv(root / info.file, columns=list(info.channels))
         out.append(Series(info.name, recording, info.train_rows, "corpus"))
+    return out
+
+
+# A labelled recording from elsewhere trains on its first rows as NAB's probationary period: 15 % of them
+# (here at least 150, at most half), labelled or not; labels there are not judged, as in NAB.
+PROBATION_SHARE = 0.15
+MIN_TRAIN_ROWS = 150
+
+
+def labelled_series(root: Path) -> list[Series]:
+    """Every CSV file in ``root`` with an ``anomaly`` column (1 on each anomalous row), trained on its
+    first rows (``PROBATION_SHARE``, at least ``MIN_TRAIN_ROWS``, at most half) and reported as the group
+    ``root.name``."""
+    out = []
+    for path in sorted(root.glob("*.csv")):
+        recording = read_csv(path)
+        if "anomaly" not in recording.labels:
+            raise DataError(f"{path}: no 'anomaly' column; a labelled series marks each anomalous row with 1")
+        rows = min(max(round(PROBATION_SHARE * len(recording)), MIN_TRAIN_ROWS), len(recording) // 2)
+        out.append(Series(f"{root.name}/{path.stem}", recording, rows, root.name))
     return out
 
 

@@ -23,9 +23,11 @@ from edge_lstm.core.calibration import ThresholdRule
     show_default=True,
     help="files: score FILES with --model. skab: FILES is the SKAB data directory; train and score both "
     "SKAB protocols (leaderboard: a bundle per file; fleet: one bundle for all files). corpus: FILES are "
-    "corpus folders (generated there if new) and/or the SKAB data directory; every series trained with "
-    "default settings only and judged beside peers. ablation: FILES is a folder a corpus run kept (--keep-bundles); "
-    "its scores are re-decided under variants of the adaptive alert rule, without training again.",
+    "corpus folders (generated there if new), the SKAB data directory and/or folders of labelled CSV files "
+    "(an anomaly column; each trains on its first 15 percent, at least 150 rows, at most half); every "
+    "series trained with default settings only and judged beside peers. ablation: FILES is a folder a "
+    "corpus run kept (--keep-bundles); its scores are re-decided under variants of the adaptive alert rule, "
+    "without training again.",
 )
 @model_option(required=False)
 @variant_option("Evaluate")

@@ -40,9 +40,14 @@ def run_corpus(
         if (root / "valve1").is_dir():
             series += g.skab_series(root)[:limit]
             continue
+        if not (root / "corpus.json").is_file() and any(root.glob("*.csv")):
+            series += g.labelled_series(root)[:limit]
+            continue
         if not (root / "corpus.json").is_file():
             if root.exists() and any(root.iterdir()):
-                raise click.UsageError(f"{root}: neither a generated corpus (corpus.json) nor SKAB data")
+                raise click.UsageError(
+                    f"{root}: neither a generated corpus (corpus.json), SKAB data, nor labelled CSV files"
+                )
             from edge_lstm.tools.corpus import write_corpus
 
             click.echo(f"generating the corpus in {root}", err=True)

@@ -1,0 +1,29 @@
+"""The real labelled series river ships (from PyPI) are written as labelled CSV files the corpus
+protocol reads: a change where most annotators marked one, on the row they marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support import unavailable
+
+from edge_lstm.sources.csv_file import read_csv
+
+
+def test_the_change_points_most_annotators_agree_on_become_one_row_labels(tmp_path: Path) -> None:
+    try:
+        import river  # noqa: F401
+    except ImportError:
+        unavailable("river (the dev extra)", "pip install -e '.[dev]'")
+    from edge_lstm_train.registry import consensus, write_registry_series
+
+    paths = {p.stem: p for p in write_registry_series(tmp_path)}
+    assert set(paths) == {"occupancy", "run-log", "airline-passengers", "bitcoin"}
+    occupancy = read_csv(paths["occupancy"])
+    assert occupancy.features == ["V1", "V2", "V3", "V4"] and len(occupancy) == 509
+    assert occupancy.timestamps is not None and occupancy.timestamps[1] > occupancy.timestamps[0]
+    # 3 of 5 annotators marked 52-53 and 142-143, all 5 marked 234-238 and 415-417; the rest are one or two.
+    assert occupancy.labels["anomaly"].nonzero()[0].tolist() == [53, 142, 236, 416]
+    assert not read_csv(paths["airline-passengers"]).labels["anomaly"].any()  # 296, 299, 302: too far apart
+    assert consensus({"a": [100], "b": [104], "c": [200]}) == [100]  # 2 of 3 within 5 rows
+    assert consensus({"a": [100], "b": [106], "c": []}) == []  # 6 rows apart: no majority
