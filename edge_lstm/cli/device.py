@@ -82,6 +82,8 @@ def replay(
         f"{result.us_per_sample:.1f} us/sample",
         err=True,
     )
+    for note in _skipped_most(c):
+        click.echo(f"warning: {file}: {note}", err=True)
     if scores_path:
         _write_scores(scores_path, result)
         click.echo(f"scores: {scores_path}", err=True)
@@ -93,6 +95,22 @@ def replay(
             f"plot: {plot_replay(plot_path, recording, result, labels=None if labels is None else labels > 0)}",
             err=True,
         )
+
+
+def _skipped_most(c: Any) -> list[str]:
+    """Why most of a file went unscored, when it did: the summary's counts say it, this says what to do."""
+    notes = []
+    if 2 * (c.duplicates + c.out_of_order) > c.samples:
+        notes.append(
+            f"{c.duplicates + c.out_of_order} of {c.samples} samples repeat or go back in time and were skipped, "
+            "as the device skips them; sort the file by its timestamp"
+        )
+    if 2 * c.invalid > c.samples:
+        notes.append(
+            f"{c.invalid} of {c.samples} samples were invalid (a modelled reading missing, non-numeric or beyond "
+            "1e30); check that the file has the bundle's channels (edge-lstm info lists them)"
+        )
+    return notes
 
 
 def _write_scores(path: Path, result: Any) -> None:

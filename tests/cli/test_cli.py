@@ -93,6 +93,30 @@ def test_replay_of_a_file_without_the_bundles_columns(tmp_path: Path, bundle_dir
     )
 
 
+@pytest.mark.slow
+def test_replay_says_why_most_of_a_file_went_unscored(tmp_path: Path, bundle_dir: Path) -> None:
+    csv_path = tmp_path / "stream.csv"
+    synthetic.write_csv(str(csv_path), synthetic.faulty_stream(400, seed=4, start_index=30_000))
+    header, *rows = csv_path.read_text().splitlines()
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join([header, *np.random.default_rng(0).permutation(rows)]) + "\n")
+    result = CliRunner().invoke(main, ["replay", str(shuffled), "--model", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    assert "samples repeat or go back in time and were skipped" in result.output
+    assert "sort the file by its timestamp" in result.output
+    blank = tmp_path / "blank.csv"  # the first modelled channel never reported
+    blank.write_text("\n".join([header, *(_blank(r, header) for r in rows)]) + "\n")
+    result = CliRunner().invoke(main, ["replay", str(blank), "--model", str(bundle_dir)])
+    assert result.exit_code == 0 and "400 of 400 samples were invalid" in result.output, result.output
+
+
+def _blank(row: str, header: str) -> str:
+    """``row`` with the vibration reading left empty."""
+    cells = row.split(",")
+    cells[header.split(",").index("vibration")] = ""
+    return ",".join(cells)
+
+
 def test_a_broken_bundle_is_one_line_and_exit_65(tmp_path: Path) -> None:
     csv_path = tmp_path / "d.csv"
     csv_path.write_text("a\n1\n")
