@@ -99,6 +99,9 @@ def _missing(p: Plan) -> None:
     left out while other channels remain."""
     features = p.recordings[0].features
     values = np.concatenate([r.values for r in p.recordings])
+    values = values[~np.isnan(values).all(axis=1)]  # a row with nothing (a labelled one) is no channel's fault
+    if not len(values):
+        return
     share = np.isnan(values).mean(axis=0)
     empty = {f: float(s) for f, s in zip(features, share, strict=True) if s > MISSING_SHARE}
     keep = [f for f in features if f not in empty]

@@ -146,3 +146,10 @@ def test_the_raised_level_check_comes_with_a_fixed_threshold_and_enough_held_out
     assert sustained_level(fixed, gappy)[1] == "sustained: off (990 held-out scores are fewer than the 1024 it needs)"
     assert sustained_level(TrainOptions(threshold_method="adaptive"), scores) == (None, None)  # it adapts already
     assert sustained_level(dataclasses.replace(fixed, sustained=False), scores) == (None, None)  # --no-sustained
+
+
+def test_rows_missing_whole_do_not_count_against_a_channel() -> None:
+    values = np.random.default_rng(6).normal(0, 1, (1000, 2))
+    values[:300] = np.nan  # labelled rows, left out whole
+    values[400:450, 1] = np.nan  # 50 of the 700 rows with data: 7 %, kept
+    assert plan(recording(values, ["a", "b"])).recordings[0].features == ["a", "b"]
