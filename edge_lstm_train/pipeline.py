@@ -175,18 +175,30 @@ def train_bundle(
         )
         scorer = _fit_scorer(options.score, sequence_model, train_seg, warmup)
         keras_recons = verify.keras_reconstructions(sequence_model, calib_seg)
-        # Faults are injected into the raw signal, then smoothed as the device would smooth them.
-        probes = [_smoothed(p, options.smooth) for p in verify.probe_segments(calib_raw, seed=config.seed)]
-        keras_probe = verify.keras_reconstructions(sequence_model, probes)
         ref_clean = verify.scores(keras_recons, calib_seg, warmup, scorer)
-        ref_probe = verify.scores(keras_probe, probes, warmup, scorer)
+
+        def threshold_of(scores: np.ndarray) -> float:
+            return float(calibrate_threshold(scores, options)["value"])
+
+        # The probe (faults injected into the raw signal, then smoothed as the device would smooth them)
+        # must hold faults the float model flags at the bundle's threshold, or the agreement measured on it
+        # is over a handful of samples (none flagged against 3 read as no agreement at all): its step
+        # doubles from 3 sigma until Keras flags enough of it.
+        for offset in verify.PROBE_OFFSETS:
+            raw_probes = verify.probe_segments(calib_raw, seed=config.seed, offset=offset)
+            probes = [_smoothed(p, options.smooth) for p in raw_probes]
+            ref_probe = verify.scores(verify.keras_reconstructions(sequence_model, probes), probes, warmup, scorer)
+            flagged = int(np.sum(ref_probe > threshold_of(ref_clean)))
+            if flagged >= verify.PROBE_FLAGGED:
+                break
+        log(f"probe: steps of {offset:g} sigma; the float model flags {flagged} of {ref_probe.size} probe scores")
         variants = deploy.export_variants(
             step_model,
             workdir,
             representative,
             (calib_seg, probes),
             (keras_recons, ref_clean, ref_probe),
-            lambda scores: float(calibrate_threshold(scores, options)["value"]),
+            threshold_of,
             shape=(len(features), config.window, state_names, config.state_size),
             scorer=scorer,
             warmup=warmup,
@@ -260,6 +272,7 @@ def train_bundle(
                 "variants": {
                     k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in variants.items()
                 },
+                "probe": {"offset_sigma": offset, "flagged": flagged, "scores": int(ref_probe.size)},
             },
             "training": {
                 "files": [r.path.name for r in recordings],

@@ -37,6 +37,13 @@ def scores(
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+# Probe steps, in sigmas, tried in turn until the float model flags PROBE_FLAGGED probe samples: an
+# agreement F1 between two models needs decisions to agree on (the adaptive rule's first threshold
+# often lets a 3-sigma step through on short data).
+PROBE_OFFSETS = (3.0, 6.0, 12.0, 24.0)
+PROBE_FLAGGED = 20
+
+
 def probe_segments(
     segments: list[np.ndarray], seed: int = 0, every: int = 250, length: int = 40, offset: float = 3.0
 ) -> list[np.ndarray]:

@@ -202,3 +202,9 @@ def info(model_dir: Path) -> None:
             f"median score error {100 * v['score_rel_error_median']:.2f} %  "
             f"detection agreement {v['detection_agreement_f1']:.3f}"
         )
+    if "probe" in q:  # bundles from before it was kept say nothing
+        p = q["probe"]
+        click.echo(
+            f"  agreement measured on probe steps of {p['offset_sigma']:g} sigma: the float model flags "
+            f"{p['flagged']} of {p['scores']} probe scores"
+        )

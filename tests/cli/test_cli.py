@@ -131,6 +131,7 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "features (5): vibration, motor_current, bearing_temp, pressure, flow" in result.output
     assert "deployed:" in result.output and "detection agreement" in result.output
+    assert "agreement measured on probe steps of " in result.output
     from edge_lstm.bundle import load_bundle
 
     scores = load_bundle(bundle_dir).calibration_scores()

@@ -68,6 +68,12 @@ def test_a_single_sensor_stream_trains_and_detects(tmp_path: Path) -> None:
     assert (
         bundle.manifest["training"]["config"]["l2"] == 1e-5 and bundle.manifest["training"]["config"]["dropout"] == 0.05
     )
+    # The int8 model's detection agreement was measured on probe faults the float model flags.
+    from edge_lstm_train.verify import PROBE_FLAGGED, PROBE_OFFSETS
+
+    probe = bundle.manifest["quantization"]["probe"]
+    assert probe["offset_sigma"] in PROBE_OFFSETS and probe["scores"] > 0
+    assert probe["flagged"] >= PROBE_FLAGGED or probe["offset_sigma"] == PROBE_OFFSETS[-1]
     test = synthetic.normal_stream(1500, seed=5, start_index=50_000)
     values = test.values[:, 4:5].copy()
     values[800:806] += 60.0  # a burst far outside the normal flow (about 10 sigma)
