@@ -107,8 +107,8 @@ def train_bundle(
     for rec in recordings[1:]:
         if rec.features != features:
             raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
-    recordings, notes = tidy(recordings)
-    for note in notes:
+    recordings, data_notes = tidy(recordings)
+    for note in data_notes:
         log(f"data: {note}")
     given = recordings
     chosen = inspection.plan(recordings, config, options)
@@ -184,11 +184,12 @@ def train_bundle(
         # must hold faults the float model flags at the bundle's threshold, or the agreement measured on it
         # is over a handful of samples (none flagged against 3 read as no agreement at all): its step
         # doubles from 3 sigma until Keras flags enough of it.
+        limit = threshold_of(ref_clean)
         for offset in verify.PROBE_OFFSETS:
             raw_probes = verify.probe_segments(calib_raw, seed=config.seed, offset=offset)
             probes = [_smoothed(p, options.smooth) for p in raw_probes]
             ref_probe = verify.scores(verify.keras_reconstructions(sequence_model, probes), probes, warmup, scorer)
-            flagged = int(np.sum(ref_probe > threshold_of(ref_clean)))
+            flagged = int(np.sum(ref_probe > limit))
             if flagged >= verify.PROBE_FLAGGED:
                 break
         log(f"probe: steps of {offset:g} sigma; the float model flags {flagged} of {ref_probe.size} probe scores")
@@ -282,6 +283,7 @@ def train_bundle(
                 "dropped_nan_rows": splits.dropped_nan_rows,
                 "gap_cuts": splits.gap_cuts,
                 "gaps_bridged": splits.bridged,
+                "data_notes": data_notes,  # what reading and tidying changed (newest first, sorted, ...)
                 "config": asdict(config),
                 **fit_summary,
             },

@@ -30,8 +30,8 @@ TOLERANCE = 5  # rows: marks this close together are one change
 
 def consensus(annotations: dict[str, list[int]], tolerance: int = TOLERANCE) -> list[int]:
     """Change points most annotators agree on: marks within ``tolerance`` rows of the first in a group
-    are one change, at the group's median row (the lower of two), kept when more than half of all annotators (those who
-    marked nothing too) are in it.
+    are one change, at the group's median row (the lower of two), kept when more than half of all
+    annotators (those who marked nothing too) are in it.
 
     >>> consensus({"a": [10, 50], "b": [12], "c": [49], "d": []})
     []

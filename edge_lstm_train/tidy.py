@@ -28,29 +28,22 @@ def tidy(recordings: list[Recording]) -> tuple[list[Recording], list[str]]:
     return out, notes
 
 
-def without_labelled(recordings: list[Recording]) -> tuple[list[Recording], list[str]]:
+def without_labelled(recording: Recording) -> Recording:
     """Rows a label column marks (a value above 0) become missing, so training drops them and cuts the
-    data there: the user has said they are not normal."""
-    out, notes = [], []
-    for recording in recordings:
-        if not recording.labels:
-            out.append(recording)
-            continue
-        marked = np.zeros(len(recording), dtype=bool)
-        for column in recording.labels.values():
-            marked |= column > 0
-        names = ", ".join(recording.labels)
-        if marked.any():
-            values = recording.values.copy()
-            values[marked] = np.nan
-            recording = dataclasses.replace(recording, values=values)
-            notes.append(
-                f"{recording.path}: {names}: labels, not sensors; the {int(marked.sum())} rows they mark are left out"
-            )
-        else:
-            notes.append(f"{recording.path}: {names}: labels, not sensors (no row is marked)")
-        out.append(recording)
-    return out, notes
+    data there: the user has said they are not normal. Said in the recording's notes."""
+    if not recording.labels:
+        return recording
+    marked = np.zeros(len(recording), dtype=bool)
+    for column in recording.labels.values():
+        marked |= column > 0
+    names = ", ".join(recording.labels)
+    if not marked.any():
+        note = f"{recording.path}: {names}: labels, not sensors (no row is marked)"
+        return dataclasses.replace(recording, notes=[*recording.notes, note])
+    values = recording.values.copy()
+    values[marked] = np.nan
+    note = f"{recording.path}: {names}: labels, not sensors; the {int(marked.sum())} rows they mark are left out"
+    return dataclasses.replace(recording, values=values, notes=[*recording.notes, note])
 
 
 def _absurd_as_missing(recording: Recording, notes: list[str]) -> Recording:

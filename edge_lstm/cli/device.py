@@ -188,6 +188,8 @@ def info(model_dir: Path) -> None:
         median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])
         click.echo(f"held-out normal scores: median {median:.4g}, 0.99 quantile {q99:.4g}, largest {top:.4g}")
     click.echo(f"input smoothing: trailing mean of {bundle.smooth} sample(s)")
+    for note in m.get("training", {}).get("data_notes", []):
+        click.echo(f"training data: {note}")
     for note in m.get("decisions", {}).get("notes", []):
         click.echo(f"decided in training: {note}")
     if bundle.baseline:

@@ -313,9 +313,7 @@ def train(
     )
     # The labels are the user's own word that those rows are not normal (a benchmark harness, which must
     # not see labels, trains on rows without them).
-    recordings, notes = without_labelled(recordings)
-    for note in notes:
-        click.echo(f"data: {note}", err=True)
+    recordings = [without_labelled(r) for r in recordings]
     manifest = train_bundle(recordings, out, config, options, log=lambda m: click.echo(m, err=True), progress=not quiet)
     click.echo(
         f"wrote {out} (model {manifest['model_id']}, {manifest['quantization']['deployed']}, "

@@ -11,6 +11,7 @@ column and value. A file written newest first (many exports are) is read in time
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,13 +165,12 @@ def _oldest_first(recording: Recording) -> Recording:
     if not (steps < 0).any() or (steps > 0).any():
         return recording
     turned = slice(None, None, -1)
-    return Recording(
-        path=recording.path,
-        features=recording.features,
+    return dataclasses.replace(
+        recording,
         values=np.ascontiguousarray(recording.values[turned]),
         timestamps=np.ascontiguousarray(times[turned]),
         labels={name: np.ascontiguousarray(v[turned]) for name, v in recording.labels.items()},
-        notes=[f"{recording.path}: rows are newest first; read oldest first"],
+        notes=[*recording.notes, f"{recording.path}: rows are newest first; read oldest first"],
     )
 
 

@@ -106,5 +106,9 @@ def test_a_messy_export_trains_on_what_the_device_will_see_and_says_what_it_chan
         assert said in output, output
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert manifest["features"] == ["flow", "pressure"] and manifest["sample_period_s"] == 10.0
+    kept = manifest["training"]["data_notes"]  # the bundle keeps what training changed, with the counts
+    assert len(kept) == 4 and all(str(csv) in note for note in kept), kept
+    info = CliRunner().invoke(main, ["info", str(tmp_path / "bundle")])
+    assert info.exit_code == 0 and f"training data: {csv}: rows are newest first; read oldest first" in info.output
     replay = CliRunner().invoke(main, ["replay", str(csv), "--model", str(tmp_path / "bundle")])
     assert replay.exit_code == 0 and "rows are newest first" in replay.output

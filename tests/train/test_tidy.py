@@ -44,8 +44,9 @@ def test_readings_the_device_would_refuse_become_missing_and_ordered_data_is_lef
 
 
 def test_rows_a_label_marks_are_left_out_of_training() -> None:
-    [out], notes = without_labelled([recording([[1, 2], [3, 4], [5, 6]], [1, 2, 3], anomaly=[0, 1, 0])])
+    out = without_labelled(recording([[1, 2], [3, 4], [5, 6]], [1, 2, 3], anomaly=[0, 1, 0]))
     assert np.isnan(out.values[1]).all() and out.values[[0, 2]].tolist() == [[1, 2], [5, 6]]
-    assert notes == ["data.csv: anomaly: labels, not sensors; the 1 rows they mark are left out"]
-    _, quiet = without_labelled([recording([[1, 2]], None, label=[0])])
-    assert quiet == ["data.csv: label: labels, not sensors (no row is marked)"]
+    assert out.notes == ["data.csv: anomaly: labels, not sensors; the 1 rows they mark are left out"]
+    assert tidy([out])[1] == out.notes  # said where every other change to the rows is said
+    quiet = without_labelled(recording([[1, 2]], None, label=[0]))
+    assert quiet.notes == ["data.csv: label: labels, not sensors (no row is marked)"]
