@@ -8,6 +8,12 @@ written file marks that row ``anomaly = 1`` (a one-row event: the changepoint la
 built around). Series whose annotations do not fit the file river ships (Apple and Brent index a
 shortened series) or that are too short to train on (UK coal employment, 105 rows) are left out.
 
+river also ships an hourly water-flow recording of a pipeline branch (``river.datasets.WaterFlow``,
+donated by Tecnojest s.r.l.) whose description names four anomalous segments without their rows: three
+"low value moments" (water losses or maintenance) and a small inflow peak after the first two. They
+are its only readings under 95 l/s (normal flow never falls below 99) and its one reading over 108
+(every other is under 107.3), and those rows are labelled.
+
 ``python -m edge_lstm_train.registry DIR`` writes them; ``./dev.sh corpus`` runs them beside the rest.
 """
 
@@ -26,6 +32,7 @@ SERIES = {
     "Bitcoin": "bitcoin",
 }
 TOLERANCE = 5  # rows: marks this close together are one change
+WATER_FLOW_NORMAL = (95.0, 108.0)  # l/s: readings outside are the segments the description names
 
 
 def consensus(annotations: dict[str, list[int]], tolerance: int = TOLERANCE) -> list[int]:
@@ -58,9 +65,26 @@ def _timestamp(text: str) -> str:
         return datetime.strptime(text, "%Y-%b").isoformat()
 
 
+def _read(source: str) -> tuple[list[str], list[list[str]]]:
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
+
+
+def _write_labelled(out: Path, header: list[str], body: list[list[str]], marked: set[int]) -> Path:
+    """Write a ``time, channels...`` table as ``timestamp, channels..., anomaly`` (1 on the marked rows)."""
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["timestamp", *header[1:], "anomaly"])
+        for index, row in enumerate(body):
+            writer.writerow([_timestamp(row[0]), *row[1:], int(index in marked)])
+    return out
+
+
 def write_registry_series(directory: Path) -> list[Path]:
     """Write each series as ``DIR/<name>.csv`` (timestamp, its channels, anomaly); return the paths."""
     try:
+        from river import datasets as river_datasets
         from river.drift import datasets
     except ImportError:
         raise SystemExit("river is not installed: pip install -e '.[dev]'") from None
@@ -68,17 +92,13 @@ def write_registry_series(directory: Path) -> list[Path]:
     written = []
     for cls, name in SERIES.items():
         dataset = getattr(datasets, cls)()
+        header, body = _read(dataset.path)
         changes = set(consensus(dataset.annotations))
-        with open(dataset.path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        header, body = rows[0], rows[1:]
-        out = directory / f"{name}.csv"
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["timestamp", *header[1:], "anomaly"])
-            for index, row in enumerate(body):
-                writer.writerow([_timestamp(row[0]), *row[1:], int(index in changes)])
-        written.append(out)
+        written.append(_write_labelled(directory / f"{name}.csv", header, body, changes))
+    header, body = _read(river_datasets.WaterFlow().path)  # type: ignore[no-untyped-call]
+    low, high = WATER_FLOW_NORMAL
+    unusual = {index for index, row in enumerate(body) if not low <= float(row[1]) <= high}
+    written.append(_write_labelled(directory / "water-flow.csv", header, body, unusual))
     return written
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from support import unavailable
 
 from edge_lstm.sources.csv_file import read_csv
@@ -18,7 +19,7 @@ def test_the_change_points_most_annotators_agree_on_become_one_row_labels(tmp_pa
     from edge_lstm_train.registry import consensus, write_registry_series
 
     paths = {p.stem: p for p in write_registry_series(tmp_path)}
-    assert set(paths) == {"occupancy", "run-log", "airline-passengers", "bitcoin"}
+    assert set(paths) == {"occupancy", "run-log", "airline-passengers", "bitcoin", "water-flow"}
     occupancy = read_csv(paths["occupancy"])
     assert occupancy.features == ["V1", "V2", "V3", "V4"] and len(occupancy) == 509
     assert occupancy.timestamps is not None and occupancy.timestamps[1] > occupancy.timestamps[0]
@@ -27,3 +28,21 @@ def test_the_change_points_most_annotators_agree_on_become_one_row_labels(tmp_pa
     assert not read_csv(paths["airline-passengers"]).labels["anomaly"].any()  # 296, 299, 302: too far apart
     assert consensus({"a": [100], "b": [104], "c": [200]}) == [100]  # 2 of 3 within 5 rows
     assert consensus({"a": [100], "b": [106], "c": []}) == []  # 6 rows apart: no majority
+
+
+def test_the_water_flow_segments_its_description_names_are_labelled(tmp_path: Path) -> None:
+    try:
+        import river  # noqa: F401
+    except ImportError:
+        unavailable("river (the dev extra)", "pip install -e '.[dev]'")
+    from edge_lstm_train.registry import write_registry_series
+
+    write_registry_series(tmp_path)
+    water = read_csv(tmp_path / "water-flow.csv")
+    assert water.features == ["Water flow [l/s]"] and len(water) == 1268
+    marked = water.labels["anomaly"] > 0
+    starts = np.flatnonzero(marked & ~np.r_[False, marked[:-1]]).tolist()
+    # three low-value moments (maintenance or losses), and between the second and third the small peak
+    assert starts == [94, 212, 329, 872] and int(marked.sum()) == 45
+    flow = water.values[:, 0]
+    assert flow[329] > 108 and (flow[marked][flow[marked] < 100] < 95).all() and (flow[~marked] > 95).all()
