@@ -2,12 +2,16 @@
 
 A missing reading is NaN, never 0: the detector skips and counts a sample with NaN. These spellings
 of "no reading" are accepted, in any letter case: the empty string, ``nan``, ``null``, ``none``,
-``na`` and ``n/a``; a JSON ``null`` too.
+``na`` and ``n/a``; a JSON ``null`` too. A two-state reading (a pump's running flag, a Home Assistant
+binary sensor's state) is 1 or 0: ``true`` and ``on``, ``false`` and ``off``, in any letter case, and a
+JSON ``true`` or ``false``.
 
 >>> parse_number(" 2.5 ")
 2.5
 >>> parse_number("NULL"), parse_number("NA"), parse_number(None)
 (nan, nan, nan)
+>>> parse_number("ON"), parse_number("off"), parse_number(True)
+(1.0, 0.0, 1.0)
 >>> parse_timestamp("2026-01-01T00:00:00")
 1767225600.0
 
@@ -27,27 +31,35 @@ from datetime import UTC, datetime
 from edge_lstm.errors import FrameError
 
 NAN_TOKENS = frozenset({"", "nan", "null", "none", "na", "n/a"})
+STATE_TOKENS = {"true": 1.0, "on": 1.0, "false": 0.0, "off": 0.0}
+
+
+def word_reading(text: str) -> float | None:
+    """What a reading spelled as a word means (NaN for none, 1 or 0 for a state), or None if it means
+    nothing. ``text`` is stripped."""
+    lowered = text.lower()
+    if lowered in NAN_TOKENS:
+        return math.nan
+    return STATE_TOKENS.get(lowered)
 
 
 def parse_number(value: object, name: str = "value") -> float:
     """One reading as a float: a number, a numeric string, or NaN for a missing reading.
 
-    Raises ``FrameError`` (reason ``not_a_number``) for anything else, booleans included.
+    Raises ``FrameError`` (reason ``not_a_number``) for anything else.
     """
     if value is None:
         return math.nan
-    if isinstance(value, bool):
-        raise FrameError("not_a_number", f"field {name} is a boolean")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float):  # a JSON true or false too: bool is an int
         return float(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in NAN_TOKENS:
-            return math.nan
         try:
             return float(text)
         except ValueError:
-            pass
+            word = word_reading(text)
+            if word is not None:
+                return word
     raise FrameError("not_a_number", f"field {name} is not a number: {str(value)[:40]!r}")
 
 

@@ -4,7 +4,8 @@ Contract: a header row; one optional timestamp column (ISO 8601 date-time or sec
 numeric sensor columns. The separator is sniffed from the header (``,`` ``;`` or tab) unless given.
 Label columns (``anomaly``, ``changepoint``) are kept apart from the sensors. Empty cells and the
 other spellings of a missing reading (``core.samples.NAN_TOKENS``) become NaN, and the caller's
-policy decides what NaN means; anything else non-numeric is an error that names the file, line,
+policy decides what NaN means; ``true``/``on`` and ``false``/``off`` are 1 and 0, as on every source
+(``core.samples.STATE_TOKENS``); anything else non-numeric is an error that names the file, line,
 column and value. A file written newest first (many exports are) is read in time order, and says so.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.samples import NAN_TOKENS, parse_timestamp
+from edge_lstm.core.samples import parse_timestamp, word_reading
 from edge_lstm.errors import CSVFormatError
 
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "ts", "date")
@@ -176,12 +177,12 @@ def _oldest_first(recording: Recording) -> Recording:
 
 def _number(cell: str, path: Path, line_number: int, column: str, chosen: Sequence[str] | None) -> float:
     text = cell.strip()
-    if text.lower() in NAN_TOKENS:
-        return float("nan")
     try:
         return float(text)
     except ValueError:
-        pass
+        word = word_reading(text)
+        if word is not None:
+            return word
     if _DECIMAL_COMMA.fullmatch(text):
         fix = "decimal commas are not read: write the number with a point (1.5, not 1,5)"
     elif chosen:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.samples import word_reading
 from edge_lstm.errors import ConfigError, FrameError
 from edge_lstm.sources.payload import PayloadParser
 
@@ -173,5 +174,5 @@ def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
-        return text.lower() in ("nan", "na", "null", "")
+        return word_reading(text) is not None  # a missing reading or an on/off state: data, not a name
     return True

@@ -66,6 +66,11 @@ def test_missing_column_names_what_is_there(tmp_path: Path) -> None:
         read_csv(path, columns=["a", "c"])
 
 
+def test_on_off_and_true_false_are_one_and_zero_as_on_the_device(tmp_path: Path) -> None:
+    path = write(tmp_path, "flow,running,valve\n2.5,true,ON\n0.1,False,off\n")
+    assert read_csv(path).values.tolist() == [[2.5, 1.0, 1.0], [0.1, 0.0, 0.0]]
+
+
 def test_non_numeric_value_names_line_and_column_and_the_fix(tmp_path: Path) -> None:
     path = write(tmp_path, "a,b\n1,2\n3,oops\n")
     message = (

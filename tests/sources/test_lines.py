@@ -81,6 +81,12 @@ def test_csv_header_maps_columns_by_name_in_any_order() -> None:
     assert bad.value.reason == "header"
 
 
+def test_on_off_states_are_readings_not_a_header() -> None:
+    parser = LineParser("csv", FEATURES)
+    np.testing.assert_array_equal(parser.parse(b"on,OFF,true")[0], [1, 0, 1])  # type: ignore[index]
+    assert parser.header is None  # a line of states is data
+
+
 def test_a_header_names_the_watched_channels_too_and_they_are_nan_when_not_sent() -> None:
     parser = LineParser("csv", FEATURES, watched=("extra", "gone"))
     assert parser.parse(b"c,a,extra,b") is None

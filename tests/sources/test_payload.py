@@ -74,13 +74,22 @@ def test_every_object_payload_reads_as_the_standard_library_reads_it(document: d
         (b"{" * 5000, "not_json", f"payload is not JSON: {'{' * 60!r}"),
         (b"[1, 2, 3]", "wrong_type", "expected a JSON object, got list"),
         (b'{"a": 1, "b": 2}', "missing_field", "missing field 'c'"),
-        (b'{"a": 1, "b": 2, "c": true}', "not_a_number", "field c is a boolean"),
+        (b'{"a": 1, "b": 2, "c": "yes"}', "not_a_number", "field c is not a number: 'yes'"),
     ],
 )
 def test_bad_payloads_fail_with_their_reason_and_message(payload: bytes, reason: str, message: str) -> None:
     with pytest.raises(FrameError) as caught:
         PayloadParser("json", FEATURES).parse(payload)
     assert (caught.value.reason, str(caught.value)) == (reason, message)
+
+
+def test_two_state_readings_are_one_and_zero_on_every_path() -> None:
+    """A pump's running flag or a Home Assistant binary sensor: JSON booleans and on/off words."""
+    parser = PayloadParser("json", FEATURES)
+    payload = b'{"a": true, "b": "off", "c": " On "}'
+    assert parser.parse(payload)[0].tolist() == [1.0, 0.0, 1.0]
+    assert [v.tolist() for v, _ in parser.samples(payload)] == [[1.0, 0.0, 1.0]]
+    assert PayloadParser("csv", FEATURES).parse(b"false,TRUE,2.5")[0].tolist() == [0.0, 1.0, 2.5]
 
 
 def test_literals_msgspec_refuses_still_read_as_before() -> None:
