@@ -11,8 +11,9 @@ shortened series) or that are too short to train on (UK coal employment, 105 row
 river also ships an hourly water-flow recording of a pipeline branch (``river.datasets.WaterFlow``,
 donated by Tecnojest s.r.l.) whose description names four anomalous segments without their rows: three
 "low value moments" (water losses or maintenance) and a small inflow peak after the first two. They
-are its only readings under 95 l/s (normal flow never falls below 99) and its one reading over 108
-(every other is under 107.3), and those rows are labelled.
+are its only readings under 95 l/s (away from those moments and the hour either side of each, the
+flow stays above 99) and its one reading over 108 (every other is under 107.3), and those rows are
+labelled.
 
 ``python -m edge_lstm_train.registry DIR`` writes them; ``./dev.sh corpus`` runs them beside the rest.
 """
