@@ -7,10 +7,13 @@ other spellings of a missing reading (``core.samples.NAN_TOKENS``) become NaN, a
 policy decides what NaN means; ``true``/``on`` and ``false``/``off`` are 1 and 0, as on every source
 (``core.samples.STATE_TOKENS``); anything else non-numeric is an error that names the file, line,
 column and value. A file written newest first (many exports are) is read in time order, and says so.
+Text is UTF-8 (a byte-order mark allowed); UTF-16 with its mark and Windows-1252 (what spreadsheet
+exports on Windows write, a header's "°C") are read too, with a note; a binary file is refused.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import re
@@ -53,6 +56,22 @@ def sniff_separator(header: str, sep: str | None) -> str:
     counts = {candidate: header.count(candidate) for candidate in (";", ",", "\t")}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else ","
+
+
+def text_encoding(path: Path) -> tuple[str, str | None]:
+    """The encoding to read ``path`` with, judged from its first megabyte, and a note unless it is UTF-8."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        return "utf-16", f"{path}: read as UTF-16 text"
+    if b"\0" in head:
+        raise CSVFormatError(f"{path}: not a text file (it contains NUL bytes); expected a CSV")
+    try:
+        # Incremental, so a character cut at the megabyte's end is not taken for a bad byte.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as error:
+        return "cp1252", f"{path}: not UTF-8 (byte {error.start}); read as Windows-1252"
+    return "utf-8-sig", None
 
 
 def _resolve_timestamp(header: list[str], timestamp: str | None, path: Path) -> int | None:
@@ -112,7 +131,27 @@ def read_csv(
     path = Path(path)
     if not path.is_file():
         raise CSVFormatError(f"{path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    encoding, note = text_encoding(path)
+    try:
+        recording = _read(path, encoding, sep, timestamp, columns, exclude, optional)
+    except UnicodeDecodeError:
+        name = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}.get(encoding, "UTF-16")
+        raise CSVFormatError(f"{path}: not {name} text past its first megabyte; save it as UTF-8") from None
+    if note is not None:
+        recording.notes.append(note)
+    return _oldest_first(recording)
+
+
+def _read(
+    path: Path,
+    encoding: str,
+    sep: str | None,
+    timestamp: str | None,
+    columns: Sequence[str] | None,
+    exclude: Sequence[str],
+    optional: Sequence[str],
+) -> Recording:
+    with path.open(newline="", encoding=encoding) as handle:
         first = handle.readline()
         if not first.strip():
             raise CSVFormatError(f"{path}: the file is empty; expected a header row")
@@ -147,14 +186,13 @@ def read_csv(
                 labels[name].append(_number(row[i], path, line_number, name, (name,)))
     if not value_rows:
         raise CSVFormatError(f"{path}: no data rows after the header")
-    recording = Recording(
+    return Recording(
         path=path,
         features=features,
         values=np.asarray(value_rows, dtype=np.float64),
         timestamps=np.asarray(times, dtype=np.float64) if time_index is not None else None,
         labels={name: np.asarray(v, dtype=np.float64) for name, v in labels.items()},
     )
-    return _oldest_first(recording)
 
 
 def _oldest_first(recording: Recording) -> Recording:
@@ -187,6 +225,16 @@ def _number(cell: str, path: Path, line_number: int, column: str, chosen: Sequen
         fix = "decimal commas are not read: write the number with a point (1.5, not 1,5)"
     elif chosen:
         fix = "every chosen column must hold numbers"
+    elif _is_timestamp(text):  # a time column under a name not in TIMESTAMP_NAMES ("Zeit", "Fecha")
+        fix = f"if it is the time of each row, name it with --timestamp {column!r}"
     else:  # the column was taken because nothing named the sensors
         fix = f"if it is not a sensor, leave it out with --exclude {column!r}"
     raise CSVFormatError(f"{path}:{line_number}: column {column!r} has non-numeric value {cell!r}; {fix}")
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        parse_timestamp(text)
+    except ValueError:
+        return False
+    return True

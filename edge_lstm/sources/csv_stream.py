@@ -19,7 +19,7 @@ import numpy as np
 from edge_lstm.core.samples import parse_number, timestamp_of
 from edge_lstm.errors import CSVFormatError, FrameError
 from edge_lstm.sources.base import Sample
-from edge_lstm.sources.csv_file import layout, sniff_separator
+from edge_lstm.sources.csv_file import layout, sniff_separator, text_encoding
 
 
 class CSVSource:
@@ -43,7 +43,9 @@ class CSVSource:
         self.counters: Counter[str] = Counter()
         if not self.path.is_file():
             raise CSVFormatError(f"{self.path}: no such file")
-        self._handle: TextIO | None = self.path.open(newline="", encoding="utf-8-sig", errors="replace")
+        # The encoding read_csv would pick, so a header names the channels a bundle was trained on.
+        encoding, _ = text_encoding(self.path)
+        self._handle: TextIO | None = self.path.open(newline="", encoding=encoding, errors="replace")
         first = self._handle.readline()
         if not first.strip():
             self.close()

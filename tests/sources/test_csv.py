@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edge_lstm.sources.csv_file import CSVFormatError, read_csv
+from edge_lstm.sources.csv_stream import CSVSource
 
 SKAB_LIKE = (
     "datetime;Accelerometer1RMS;Current;Volume Flow RateRMS;anomaly;changepoint\r\n"
@@ -80,6 +81,9 @@ def test_non_numeric_value_names_line_and_column_and_the_fix(tmp_path: Path) -> 
         read_csv(path)
     with pytest.raises(CSVFormatError, match=r"'oops'; every chosen column must hold numbers$"):
         read_csv(path, columns=["a", "b"])
+    clock = write(tmp_path, "Zeit,a\n2026-01-05 10:00:00,1\n", "zeit.csv")
+    with pytest.raises(CSVFormatError, match=r"; if it is the time of each row, name it with --timestamp 'Zeit'$"):
+        read_csv(clock)
     commas = write(tmp_path, "a;b\n1,5;2\n", "commas.csv")
     with pytest.raises(CSVFormatError, match=r"'1,5'; decimal commas are not read: write the number with a point"):
         read_csv(commas)
@@ -93,6 +97,37 @@ def test_a_file_written_newest_first_is_read_oldest_first_and_says_so(tmp_path: 
     assert rec.notes == [f"{path}: rows are newest first; read oldest first"]
     shuffled = read_csv(write(tmp_path, "timestamp,a\n1,10\n3,30\n2,20\n", "shuffled.csv"))
     assert shuffled.values[:, 0].tolist() == [10.0, 30.0, 20.0] and shuffled.notes == []  # kept as recorded
+
+
+@pytest.mark.parametrize(
+    ("encoding", "note"),
+    [
+        ("utf-8-sig", None),
+        ("cp1252", "not UTF-8 (byte 21); read as Windows-1252"),  # a spreadsheet export on Windows
+        ("utf-16", "read as UTF-16 text"),  # Excel's "Unicode text", byte-order mark first
+    ],
+)
+def test_windows_exports_are_read_with_their_encoding_on_both_readers(
+    tmp_path: Path, encoding: str, note: str | None
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("timestamp\tTemperatur °C\n1\t21.5\n2\t21.0\n".encode(encoding))
+    rec = read_csv(path)
+    assert rec.features == ["Temperatur °C"] and rec.values[:, 0].tolist() == [21.5, 21.0]
+    assert rec.notes == ([] if note is None else [f"{path}: {note}"])
+    stream = CSVSource(path)  # the device's reader names the same channel
+    assert stream.features == ["Temperatur °C"] and [s.values[0] for s in stream.take()] == [21.5, 21.0]
+
+
+def test_a_binary_file_and_bad_bytes_past_the_first_megabyte_are_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "model.tflite"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(CSVFormatError, match=rf"^{binary}: not a text file \(it contains NUL bytes\); expected a CSV$"):
+        read_csv(binary)
+    late = tmp_path / "late.csv"
+    late.write_bytes(b"a\n" + b"1\n" * (1 << 20) + "\u00b0\n".encode("utf-8")[:1] + b"\n")
+    with pytest.raises(CSVFormatError, match=rf"^{late}: not UTF-8 text past its first megabyte; save it as UTF-8$"):
+        read_csv(late)
 
 
 def test_epoch_milliseconds_and_microseconds_are_read_as_seconds(tmp_path: Path) -> None:
