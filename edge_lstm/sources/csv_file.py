@@ -108,6 +108,13 @@ def layout(
         feature_indices = [i for i in range(len(header)) if i not in skip]
     if not feature_indices:
         raise CSVFormatError(f"{path}: no sensor columns left; columns are: {', '.join(header)}")
+    # A bundle finds its sensors by name (in a file, in a JSON payload), so each must have its own.
+    for i in feature_indices:
+        if not header[i]:
+            raise CSVFormatError(f"{path}: header column {i + 1} has no name; name the sensor in the header")
+        if header.count(header[i]) > 1:
+            where = " and ".join(str(j + 1) for j, name in enumerate(header) if name == header[i])
+            raise CSVFormatError(f"{path}: the header names columns {where} both {header[i]!r}; rename one")
     return time_index, label_indices, feature_indices
 
 

@@ -147,6 +147,15 @@ def test_missing_timestamp_column(tmp_path: Path) -> None:
         read_csv(path, timestamp="when")
 
 
+def test_sensors_need_a_name_of_their_own(tmp_path: Path) -> None:
+    with pytest.raises(CSVFormatError, match=r": the header names columns 2 and 3 both 'a'; rename one$"):
+        read_csv(write(tmp_path, "ts,a,a\n1,2,3\n", "twice.csv"))
+    with pytest.raises(CSVFormatError, match=r": header column 2 has no name; name the sensor in the header$"):
+        read_csv(write(tmp_path, "ts,,b\n1,2,3\n", "unnamed.csv"))
+    # Columns not read may share a name (an export's unused extras).
+    assert read_csv(write(tmp_path, "ts,a,a,b\n1,2,3,4\n", "chosen.csv"), columns=["b"]).features == ["b"]
+
+
 def test_ragged_row_empty_file_and_header_only(tmp_path: Path) -> None:
     with pytest.raises(CSVFormatError, match=r":3: expected 2 fields, found 3$"):
         read_csv(write(tmp_path, "a,b\n1,2\n1,2,3\n"))
