@@ -58,6 +58,10 @@ def sniff_separator(header: str, sep: str | None) -> str:
     return best if counts[best] > 0 else ","
 
 
+# Python's codec name -> what a user calls it.
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252"}
+
+
 def text_encoding(path: Path) -> tuple[str, str | None]:
     """The encoding to read ``path`` with, judged from its first megabyte, and a note unless it is UTF-8."""
     with path.open("rb") as handle:
@@ -102,7 +106,10 @@ def layout(
             raise CSVFormatError(f"{path}: column {missing[0]!r} not found; available columns: {', '.join(header)}")
         feature_indices = [header.index(name) for name in columns]
     else:
-        skip = set(label_indices.values()) | {header.index(n) for n in exclude if n in header}
+        # A column with no name (often the empty one a separator at the end of each line makes) is no
+        # sensor a bundle could ask for by name: it is not read, and read_csv says so.
+        unnamed = {i for i, name in enumerate(header) if not name}
+        skip = set(label_indices.values()) | unnamed | {header.index(n) for n in exclude if n in header}
         if time_index is not None:
             skip.add(time_index)
         feature_indices = [i for i in range(len(header)) if i not in skip]
@@ -110,8 +117,6 @@ def layout(
         raise CSVFormatError(f"{path}: no sensor columns left; columns are: {', '.join(header)}")
     # A bundle finds its sensors by name (in a file, in a JSON payload), so each must have its own.
     for i in feature_indices:
-        if not header[i]:
-            raise CSVFormatError(f"{path}: header column {i + 1} has no name; name the sensor in the header")
         if header.count(header[i]) > 1:
             where = " and ".join(str(j + 1) for j, name in enumerate(header) if name == header[i])
             raise CSVFormatError(f"{path}: the header names columns {where} both {header[i]!r}; rename one")
@@ -142,7 +147,7 @@ def read_csv(
     try:
         recording = _read(path, encoding, sep, timestamp, columns, exclude, optional)
     except UnicodeDecodeError:
-        name = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}.get(encoding, "UTF-16")
+        name = ENCODING_NAMES[encoding]
         raise CSVFormatError(f"{path}: not {name} text past its first megabyte; save it as UTF-8") from None
     if note is not None:
         recording.notes.append(note)
@@ -167,6 +172,7 @@ def _read(
         rows = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(rows)]
         time_index, label_indices, feature_indices = layout(path, header, timestamp, columns, exclude)
+        notes = [f"{path}: header column {i + 1} has no name; not read" for i, n in enumerate(header) if not n]
         features = [header[i] for i in feature_indices] + list(optional)
         indices = feature_indices + [header.index(name) if name in header else None for name in optional]
         value_rows: list[list[float]] = []
@@ -199,6 +205,7 @@ def _read(
         values=np.asarray(value_rows, dtype=np.float64),
         timestamps=np.asarray(times, dtype=np.float64) if time_index is not None else None,
         labels={name: np.asarray(v, dtype=np.float64) for name, v in labels.items()},
+        notes=notes,
     )
 
 

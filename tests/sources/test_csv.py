@@ -119,6 +119,15 @@ def test_windows_exports_are_read_with_their_encoding_on_both_readers(
     assert stream.features == ["Temperatur °C"] and [s.values[0] for s in stream.take()] == [21.5, 21.0]
 
 
+def test_the_stream_counts_a_row_spoilt_by_a_bad_byte_past_the_first_megabyte(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"a\n" + b"1\n" * (1 << 19) + b"\xff\n2\n")
+    stream = CSVSource(path, batch=1 << 20)
+    values = [s.values[0] for s in stream.take()]
+    assert len(values) == (1 << 19) + 1 and values[-1] == 2.0
+    assert stream.counters["bad_frame.not_a_number"] == 1 and stream.counters["bad_frames"] == 1
+
+
 def test_a_binary_file_and_bad_bytes_past_the_first_megabyte_are_refused(tmp_path: Path) -> None:
     binary = tmp_path / "model.tflite"
     binary.write_bytes(bytes(range(256)))
@@ -150,8 +159,11 @@ def test_missing_timestamp_column(tmp_path: Path) -> None:
 def test_sensors_need_a_name_of_their_own(tmp_path: Path) -> None:
     with pytest.raises(CSVFormatError, match=r": the header names columns 2 and 3 both 'a'; rename one$"):
         read_csv(write(tmp_path, "ts,a,a\n1,2,3\n", "twice.csv"))
-    with pytest.raises(CSVFormatError, match=r": header column 2 has no name; name the sensor in the header$"):
-        read_csv(write(tmp_path, "ts,,b\n1,2,3\n", "unnamed.csv"))
+    # A separator at the end of each line leaves an empty column with no name: not read, and said.
+    trailing = write(tmp_path, "ts;a;b;\n1;2;3;\n2;4;5;\n", "trailing.csv")
+    rec = read_csv(trailing)
+    assert rec.features == ["a", "b"] and rec.values.tolist() == [[2.0, 3.0], [4.0, 5.0]]
+    assert rec.notes == [f"{trailing}: header column 4 has no name; not read"]
     # Columns not read may share a name (an export's unused extras).
     assert read_csv(write(tmp_path, "ts,a,a,b\n1,2,3,4\n", "chosen.csv"), columns=["b"]).features == ["b"]
 
