@@ -196,12 +196,20 @@ class Bundle:
             "stuck": alerting.get("stuck"),
             "jump": alerting.get("jump"),
             "watched": tuple(self.watched),
-            "transitions": alerting.get("transitions"),
+            "transitions": self._transitions(own=threshold is None and rule is None),
             "sustained": alerting.get("sustained"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
         return DetectorSettings(**settings)
+
+    def _transitions(self, own: bool) -> dict[str, Any] | None:
+        """The switch guard's settings; its threshold of settled running only with the bundle's own
+        threshold, by whose rule it was calibrated (another threshold is one level for all running)."""
+        guard = self.manifest["alerting"].get("transitions")
+        if guard is None or own:
+            return guard  # type: ignore[no-any-return]
+        return {k: v for k, v in guard.items() if k != "settled"}
 
 
 def load_bundle(path: str | Path) -> Bundle:

@@ -23,7 +23,7 @@ from edge_lstm.bundle import load_bundle
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
 from edge_lstm.core.sustained import SustainedLevel
 from edge_lstm.core.thresholds import Debounce, DebounceSettings
-from edge_lstm.core.transitions import NEVER, TransitionGuard
+from edge_lstm.core.transitions import NEVER, ZONE, TransitionGuard
 from edge_lstm.evaluation.evaluate import FileResult, pooled
 from edge_lstm_train.generalization import OURS, judge
 
@@ -58,6 +58,7 @@ FIXED_VARIANTS: dict[str, dict[str, Any]] = {
     f"{FIXED}clear_n 30, no backoff": {"clear_n": 30, "clear_backoff": 1},
     f"{FIXED}2-of-3": {"fire_n": 2, "fire_m": 3},
     f"{FIXED}4-of-5": {"fire_n": 4, "fire_m": 5},
+    f"{FIXED}no settled threshold": {"settled": None},
 }
 
 
@@ -68,6 +69,7 @@ class FixedRule:
     threshold: float
     debounce: DebounceSettings
     sustained: dict[str, Any] | None
+    settled: tuple[int, float] | None = None  # (after, threshold) of settled running past a switch
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 continue  # SPOT learns each stream's tail as it goes: not a rule these variants change
             else:
                 device = bundle.detector_settings()
-                settings = FixedRule(float(run["threshold"]), device.debounce, device.sustained)
+                calm = (device.transitions or {}).get("settled")
+                settled = (int(calm["after"]), float(calm["threshold"])) if calm else None
+                settings = FixedRule(device.threshold, device.debounce, device.sustained, settled)
             yield Kept(
                 str(run["name"]),
                 str(run["group"]),
@@ -129,11 +133,12 @@ def decide(kept: Kept, settings: AdaptiveSettings | FixedRule) -> np.ndarray:
     state)."""
     rule = _rule(kept, settings)
     guard = None if kept.transient_bound is None else TransitionGuard([], [], [], kept.transient_bound)
+    since = _since_switch(kept.switching)
     alerting = np.zeros(len(kept.scores), dtype=bool)
     now = False
     for i, score in enumerate(kept.scores):
         if np.isfinite(score):
-            on = rule(float(score))
+            on = rule(float(score), int(since[i]))
             if guard is not None:  # the kept run says where the switches were
                 guard.since[0] = 0 if kept.switching[i] else NEVER
                 on = bool(guard.hold(slice(0, 1), np.array([on]), np.array([score]))[0])
@@ -142,12 +147,25 @@ def decide(kept: Kept, settings: AdaptiveSettings | FixedRule) -> np.ndarray:
     return alerting
 
 
-def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float], bool]:
-    """One score in, whether the rule is alerting (before the guard and the marks), as the bank decides."""
+def _since_switch(switching: np.ndarray) -> np.ndarray:
+    """Samples since the last switch at each row, from the kept flags of the rows within ``ZONE`` of one
+    (the last flagged row of a zone lies ``ZONE - 1`` past its switch); ``NEVER`` before the first."""
+    flagged = np.flatnonzero(switching)
+    last = np.searchsorted(flagged, np.arange(len(switching)), side="right") - 1
+    since = np.full(len(switching), NEVER, dtype=np.int64)
+    seen = last >= 0
+    rows = np.flatnonzero(seen)
+    since[rows] = np.where(switching[rows], 0, rows - flagged[last[rows]] + ZONE - 1)
+    return since
+
+
+def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float, int], bool]:
+    """One score and the samples since a switch in, whether the rule is alerting (before the guard and
+    the marks), as the bank decides."""
     if isinstance(settings, AdaptiveSettings):
         adaptive = AdaptiveThreshold(settings, kept.calibration, kept.day)
 
-        def adapt(score: float) -> bool:
+        def adapt(score: float, since: int) -> bool:
             adaptive.update(score)
             return adaptive.active
 
@@ -156,10 +174,12 @@ def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float
     if settings.sustained is not None:
         level = SustainedLevel(settings.sustained)
 
-    def fixed(score: float) -> bool:
-        value = np.array([score])
-        lifted = level.lift(row, value, settings.threshold) if level is not None else value
-        debounce.update_rows(row, lifted, settings.threshold)
+    def fixed(score: float, since: int) -> bool:
+        value, threshold = np.array([score]), settings.threshold
+        if settings.settled is not None and settings.settled[0] <= since < NEVER:
+            threshold = settings.settled[1]
+        lifted = level.lift(row, value, threshold) if level is not None else value
+        debounce.update_rows(row, lifted, threshold)
         return bool(debounce.on[0])
 
     return fixed
@@ -173,7 +193,9 @@ def variants_for(kept: list[Kept]) -> dict[str, dict[str, Any]]:
 
 def _varied(settings: AdaptiveSettings | FixedRule, change: dict[str, Any]) -> AdaptiveSettings | FixedRule:
     if isinstance(settings, FixedRule):
-        return dataclasses.replace(settings, debounce=dataclasses.replace(settings.debounce, **change))
+        own = {k: v for k, v in change.items() if k == "settled"}
+        debounce = {k: v for k, v in change.items() if k != "settled"}
+        return dataclasses.replace(settings, debounce=dataclasses.replace(settings.debounce, **debounce), **own)
     return dataclasses.replace(settings, **change)
 
 

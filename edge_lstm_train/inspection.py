@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_lstm.core.calibration import calibrate
 from edge_lstm.core.scaling import resolution
 from edge_lstm.core.sustained import FAST, MIN_SCORES, SLOW, calibrate_level
 from edge_lstm.errors import DataError
@@ -325,3 +326,16 @@ def sustained_level(options: Any, scores: np.ndarray) -> tuple[dict[str, Any] | 
         f"sustained: an alert also while the score's {FAST}-sample moving geometric mean stays above "
         f"{factor:.3g} x its {SLOW}-sample one (four times the held-out largest)"
     )
+
+
+def settled_threshold(options: Any, scores: np.ndarray, threshold: float) -> float | None:
+    """The fixed threshold of settled running (core/transitions.py): the bundle's own rule over
+    ``scores``, the held-out scores of settled running, and never below the largest of them, where the
+    rule is a fixed one, there are enough of them for it, and it comes out below ``threshold``; else
+    None. Not below the largest: settled running is most of a machine's time, so a quantile's share of
+    it would page every few hours (on the long recordings, twice the false starts of the largest)."""
+    finite = scores[np.isfinite(scores)]
+    if options.threshold_method not in ("quantile", "max") or finite.size < FIXED_THRESHOLD_SCORES:
+        return None
+    value = max(float(calibrate(finite, options.threshold_rule)["value"]), float(finite.max()))
+    return value if value < threshold else None

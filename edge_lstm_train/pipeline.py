@@ -56,6 +56,7 @@ class TrainOptions:
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
     cycling: bool = True  # on those two-state channels, alert on runs far shorter than normal ones
+    settled: bool = True  # with a fixed threshold, a second one for running well past such a switch
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
@@ -213,13 +214,20 @@ def train_bundle(
             log(f"decide: {note}")
         threshold_settings = calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
+
+        def threshold_of_settled(settled_scores: np.ndarray) -> float | None:
+            return inspection.settled_threshold(options, settled_scores, threshold)
+
         sustained, note = inspection.sustained_level(options, scores)
         if note is not None:
             chosen.notes.append(note)
             log(f"decide: {note}")
         guard = None
         if options.transitions:
-            guard = watches.transition_guard(splits, scaler, calib_raw, scores, warmup, features, options.cycling, log)
+            settled = threshold_of_settled if options.settled else None
+            guard = watches.transition_guard(
+                splits, scaler, calib_raw, scores, warmup, features, options.cycling, log, settled, config.window
+            )
         log(
             f"deploy: {deployed} model; threshold {threshold:.4f} ({options.threshold_method}) from "
             f"{len(scores)} held-out calibration scores"

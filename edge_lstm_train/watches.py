@@ -13,7 +13,7 @@ from edge_lstm.core.cycling import MIN_RUNS, SHORT_RUNS, short_limits
 from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.stuck import stuck_limits
-from edge_lstm.core.transitions import ZONE, TwoStates, switch_zones, two_states
+from edge_lstm.core.transitions import NEVER, ZONE, TwoStates, samples_since_switch, settled_after, two_states
 from edge_lstm.sources.csv_file import Recording
 from edge_lstm_train import data
 
@@ -49,11 +49,15 @@ def transition_guard(
     features: list[str],
     cycling: bool,
     log: Callable[[str], None],
+    settled: Callable[[np.ndarray], float | None] | None = None,
+    window: int = 0,
 ) -> dict[str, Any] | None:
     """The channels that switch between two states in normal data, and the largest held-out score within
     a few samples of a switch: what a normal transient scores (core/transitions.py); with ``cycling``,
-    the runs that are short cycling too (core/cycling.py). None when no channel switches. When the
-    held-out data never switched, nothing is held back (bound 0) and only short cycling is watched."""
+    the runs that are short cycling too (core/cycling.py); with ``settled`` (the bundle's fixed rule over
+    some scores, None where it does not apply), the threshold of settled running. None when no channel
+    switches. When the held-out data never switched, nothing is held back (bound 0) and only short
+    cycling is watched."""
     train = np.concatenate([scaler.transform(s) for s in data.capped(splits.train, data.MAX_CHECK_ROWS)])
     states = two_states(train.astype(np.float64))
     if not states:
@@ -61,7 +65,8 @@ def transition_guard(
         return None
     names = [features[s.channel] for s in states]
     guard = {"channels": names, "low": [s.low for s in states], "high": [s.high for s in states], "zone": ZONE}
-    zones = np.concatenate([switch_zones(segment.astype(np.float64), states)[warmup:] for segment in calib_raw])
+    since = np.concatenate([samples_since_switch(seg.astype(np.float64), states)[warmup:] for seg in calib_raw])
+    zones = since < ZONE
     if len(zones) != len(scores) or not zones.any():
         log(
             f"transitions: {', '.join(names)} switch between two states, but never in the held-out data: no "
@@ -74,9 +79,20 @@ def transition_guard(
         f"transitions: {', '.join(names)} switch between two states; an alert starting within {ZONE} samples "
         f"of a switch with a score of at most {bound:.4g} (the held-out switches' largest) is a normal transient"
     )
+    guard["bound"] = bound
+    if settled is not None:
+        after = settled_after(window)
+        calm = scores[(since >= after) & (since < NEVER)]
+        level = settled(calm)
+        if level is not None:
+            guard["settled"] = {"after": after, "threshold": level}
+            log(
+                f"settled: from {after} samples past a switch the threshold is {level:.4g}, by the same rule over "
+                f"the {calm.size} held-out scores of settled running"
+            )
     if not cycling:
-        return {**guard, "bound": bound}
-    return {**guard, "bound": bound, "shortest": cycle_watch(splits, scaler, states, names, log)}
+        return guard
+    return {**guard, "shortest": cycle_watch(splits, scaler, states, names, log)}
 
 
 def cycle_watch(

@@ -153,6 +153,10 @@ def info(model_dir: Path) -> None:
         )
     elif guard:
         click.echo(f"two-state channels: {', '.join(guard['channels'])}; no alert is held back (no held-out switch)")
+    if guard and guard.get("settled"):
+        calm = guard["settled"]
+        after, level = calm["after"], calm["threshold"]
+        click.echo(f"settled running: from {after} samples past a switch the threshold is {level:.6g}")
     limits = zip(guard["channels"], guard.get("shortest") or [], strict=False) if guard else []
     cycling = [f"{name} (off {off}, on {on})" for name, (off, on) in limits if off or on]
     if cycling:

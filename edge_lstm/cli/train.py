@@ -160,6 +160,14 @@ def _debounce_settings(text: str) -> Any:
     "the shortest of its normal runs: a machine short-cycling.",
 )
 @click.option(
+    "--settled/--no-settled",
+    default=True,
+    show_default=True,
+    help="With a fixed threshold and two-state channels (see --transitions): calibrate a second threshold on "
+    "the held-out scores of settled running, from the model's window plus 4 samples past a switch, and use it "
+    "there, so a small fault between starts is not measured against what a start scores.",
+)
+@click.option(
     "--sustained/--no-sustained",
     default=True,
     show_default=True,
@@ -234,6 +242,7 @@ def train(
     stuck: bool,
     transitions: bool,
     cycling: bool,
+    settled: bool,
     sustained: bool,
     jumps: bool,
     debounce: str,
@@ -304,6 +313,7 @@ def train(
         jumps=jumps,
         transitions=transitions,
         cycling=cycling,
+        settled=settled,
         sustained=sustained,
         debounce=_debounce_settings(debounce),
         quantization=quantization,

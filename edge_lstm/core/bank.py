@@ -89,7 +89,12 @@ class DetectorBank:
         if settings.transitions is not None:
             t = settings.transitions
             channels = [settings.features.index(name) for name in t["channels"]]
-            self.guard = TransitionGuard(channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity)
+            fixed_rule = settings.adaptive is None and settings.spot is None
+            calm = t.get("settled") if fixed_rule else None
+            settled = (int(calm["after"]), float(calm["threshold"])) if calm else None
+            self.guard = TransitionGuard(
+                channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity, settled
+            )
             if any(any(pair) for pair in t.get("shortest") or []):
                 width = len(settings.channels)
                 self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
@@ -164,7 +169,10 @@ class DetectorBank:
         rule, spot = self.adaptive[row], self.spots[row]
         if rule is not None:
             return rule.threshold
-        return spot.threshold if spot is not None else self.settings.threshold
+        if spot is not None:
+            return spot.threshold
+        fixed = self.settings.threshold
+        return float(np.max(self.guard.threshold(row_slice(row), fixed))) if self.guard is not None else fixed
 
     # -- a wave ------------------------------------------------------------------------------------
     def admit(self, rows: Rows, values: Float64Array, times: Float64Array) -> Admitted:
@@ -318,8 +326,11 @@ class DetectorBank:
             for spot, v, anomalous in zip(spots, score.tolist(), on.tolist(), strict=True):
                 spot.observe(v, anomalous=anomalous)  # type: ignore[union-attr]
         else:  # a stream whose score level stays raised is over the threshold too (core/sustained.py)
-            lifted = self.sustained.lift(rows, score, used) if self.sustained is not None else score
-            self.debounce.update_rows(rows, lifted, used)
+            if self.guard is not None and self.guard.settled is not None:  # lower in settled running
+                used_each = np.asarray(self.guard.threshold(rows, used), dtype=np.float64)
+            level = used if used_each is None else used_each
+            lifted = self.sustained.lift(rows, score, level) if self.sustained is not None else score
+            self.debounce.update_rows(rows, lifted, level)
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)

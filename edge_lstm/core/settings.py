@@ -57,7 +57,8 @@ class DetectorSettings:
     # standardized levels a reading passes to switch ("low", "high"), the samples after a switch in
     # which an alert may be a normal transient ("zone"), and the largest score one had ("bound"); and
     # per channel the runs (off, on) shorter than which a run is short cycling ("shortest", 0 = not
-    # watched; core/cycling.py; absent from older bundles).
+    # watched; core/cycling.py; absent from older bundles); with a fixed threshold, the threshold of
+    # settled running from ``after`` samples past a switch on ("settled": {"after", "threshold"}).
     transitions: dict[str, Any] | None = None
     # The score's recent level against its longer-run level (core/sustained.py), with a fixed threshold:
     # the two averages' spans ("fast", "slow"), the held-out median they are measured in, and the bound
@@ -116,6 +117,17 @@ def check_transitions(t: dict[str, Any], features: list[str]) -> None:
         raise SettingsError(f"transitions.zone must be a positive number of samples, got {zone!r}")
     if not isinstance(bound, int | float) or not np.isfinite(bound) or bound < 0:
         raise SettingsError(f"transitions.bound must be a score of 0 or more, got {bound!r}")
+    settled = t.get("settled")
+    if settled is not None:
+        if not isinstance(settled, dict):
+            raise SettingsError(f"transitions.settled must hold 'after' and 'threshold', got {settled!r}")
+        after, level = settled.get("after"), settled.get("threshold")
+        if not isinstance(after, int) or isinstance(after, bool) or after < zone:
+            raise SettingsError(
+                f"transitions.settled.after must be a number of samples of at least the zone ({zone}), got {after!r}"
+            )
+        if not isinstance(level, int | float) or not np.isfinite(level) or level <= 0:
+            raise SettingsError(f"transitions.settled.threshold must be a positive score, got {level!r}")
     shortest = t.get("shortest")
     if shortest is not None and (
         not isinstance(shortest, list)

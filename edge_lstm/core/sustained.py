@@ -87,12 +87,15 @@ class SustainedLevel(RowArrays):
         self.levels: npt.NDArray[np.float64]  # per row: the fast and the slow average
         self._allocate(capacity, {"levels": ((2,), np.float64)})
 
-    def lift(self, rows: Rows, scores: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.float64]:
+    def lift(
+        self, rows: Rows, scores: npt.NDArray[np.float64], threshold: float | npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
         """Take one score per row of ``rows``; each score, or more where the stream's recent level lies
         above its longer-run level by more than the bound: the threshold scaled by how far above (so the
         debounce's fire and clear rules see the difference as they see a score)."""
         if isinstance(rows, slice) and len(scores) == 1:  # one stream: on Python floats, a sixth of the cost
-            return self._lift_one(rows.start, scores, threshold)
+            one = threshold if isinstance(threshold, float) else float(threshold[0])
+            return self._lift_one(rows.start, scores, one)
         levels = self.levels[rows]
         levels += self.weights * (np.log(np.clip(scores / self.median, FLOOR, CEILING))[:, None] - levels)
         self.levels[rows] = levels

@@ -14,6 +14,13 @@ higher score at the start still alerts, as does any alert that starts later. A s
 crossing from below ``low`` to above ``high`` or back: the hysteresis keeps noise about the split
 from counting.
 
+With a fixed threshold, the transients also set it: the held-out scores' top quantile is mostly the
+samples whose window still holds a switch, and settled running scores far lower (on the long
+duty-cycle recordings twenty times lower), so a small fault between switches stayed under a level
+made for starts. Training then calibrates a second threshold, by the same rule, on the held-out
+scores of settled running only, ``after`` samples or more past a switch (the window has let the
+switch go, and the zone has passed), and the device uses it there ("settled" in the manifest).
+
 Readings here are standardized (after the stream's baseline and the bundle's scaler, before
 smoothing), so one set of levels serves every stream of a bundle.
 
@@ -89,15 +96,21 @@ def switched_sides(
     return now, (side >= 0) & (now != side)
 
 
-def switch_zones(values: npt.NDArray[np.float64], states: list[TwoStates]) -> npt.NDArray[np.bool_]:
-    """For a sequence (rows, channels), whether each row lies within ``ZONE`` samples of a switch, as
-    ``TransitionGuard`` would say streaming it from a fresh start."""
+def samples_since_switch(values: npt.NDArray[np.float64], states: list[TwoStates]) -> npt.NDArray[np.int64]:
+    """For a sequence (rows, channels), the samples since the last switch at each row (0 at a switch,
+    ``NEVER`` before the first), as ``TransitionGuard`` would count streaming it from a fresh start."""
     guard = TransitionGuard([s.channel for s in states], [s.low for s in states], [s.high for s in states], 0.0)
-    zone = np.zeros(len(values), dtype=bool)
+    since = np.empty(len(values), dtype=np.int64)
     for i, row in enumerate(values):
         guard.push_rows(slice(0, 1), row[None, :])
-        zone[i] = guard.since[0] < ZONE
-    return zone
+        since[i] = guard.since[0]
+    return since
+
+
+def settled_after(window: int) -> int:
+    """Samples past a switch from which running counts as settled: the model's window no longer holds
+    the switch, and the guard's zone has passed too."""
+    return window + ZONE
 
 
 class TransitionGuard(RowArrays):
@@ -112,8 +125,10 @@ class TransitionGuard(RowArrays):
         bound: float,
         zone: int = ZONE,
         capacity: int = 1,
+        settled: tuple[int, float] | None = None,
     ) -> None:
         self.zone = zone
+        self.settled = settled  # (after, threshold): the threshold of settled running, if calibrated
         self.channels = np.asarray(channels, dtype=np.intp)
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.bound = bound
@@ -135,6 +150,15 @@ class TransitionGuard(RowArrays):
         switched = np.logical_or.reduce(each, axis=1)
         self.side[rows] = now
         self.since[rows] = np.where(switched, 0, np.minimum(self.since[rows] + 1, NEVER))
+
+    def threshold(self, rows: Rows, threshold: float) -> npt.NDArray[np.float64] | float:
+        """The fixed threshold in force for each of ``rows``: the settled one from ``after`` samples
+        past a switch, else ``threshold`` (a stream that never switched runs on ``threshold``)."""
+        if self.settled is None:
+            return threshold
+        after, settled = self.settled
+        since = self.since[rows]
+        return np.where((since >= after) & (since < NEVER), settled, threshold)
 
     def hold(self, rows: Rows, on: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """``on`` (the alert rule's decision for each of ``rows``) with the alerts that started as normal

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from support import small_detector
 
 from edge_lstm.core.detector import StreamDetector
-from edge_lstm.core.transitions import RELEASE, ZONE, TransitionGuard, switch_zones, two_states
+from edge_lstm.core.transitions import NEVER, RELEASE, ZONE, TransitionGuard, samples_since_switch, two_states
 from edge_lstm.errors import SettingsError
 
 
@@ -40,9 +40,49 @@ def test_a_switch_needs_the_reading_to_pass_the_far_level_and_the_zone_follows_i
     mid = (state.low + state.high) / 2
     # Noise about the split is not a switch; off -> on is, and so is on -> off.
     readings = np.array([0.0, mid + 0.1, mid - 0.1, mid + 0.1, 0.0, 8.0, 8.0, 8.0, 8.0, 8.0, 0.0])
-    zone = switch_zones(readings[:, None], [state])
-    assert np.flatnonzero(zone).tolist() == [5, 6, 7, 8, 10]
+    since = samples_since_switch(readings[:, None], [state])
+    assert since[:5].tolist() == [NEVER] * 5 and since[5:].tolist() == [0, 1, 2, 3, 4, 0]
+    assert np.flatnonzero(since < ZONE).tolist() == [5, 6, 7, 8, 10]
     assert ZONE == 4
+
+
+def test_the_threshold_of_settled_running_holds_from_its_sample_past_a_switch_on() -> None:
+    guard = TransitionGuard([0], low=[-0.5], high=[0.5], bound=0.0, capacity=2, settled=(3, 0.1))
+    plain = TransitionGuard([0], low=[-0.5], high=[0.5], bound=0.0, capacity=2)
+    rows = slice(0, 2)
+    seen = []
+    for off, on in ((-1.0, -1.0), (-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0), (-1.0, 1.0), (1.0, 1.0)):
+        guard.push_rows(rows, np.array([[off], [on]]))
+        plain.push_rows(rows, np.array([[off], [on]]))
+        seen.append(np.asarray(guard.threshold(rows, 2.0)).tolist())
+        assert plain.threshold(rows, 2.0) == 2.0
+    # the first stream never switched until the last sample: the full threshold; the second switched at
+    # its second sample and runs settled from its third sample past it
+    assert seen == [[2.0, 2.0], [2.0, 2.0], [2.0, 2.0], [2.0, 2.0], [2.0, 0.1], [2.0, 0.1]]
+
+
+def test_a_fault_between_switches_alerts_against_the_settled_threshold() -> None:
+    """A fault in settled running that scores over the settled threshold but under the full one alerts
+    only where the settled threshold is calibrated; its alert names the threshold it crossed."""
+    guard = {"channels": ["a"], "low": [2.0], "high": [6.0], "zone": ZONE, "bound": 0.0}
+    rng = np.random.default_rng(4)
+    rows = 0.1 * rng.normal(size=(400, 3))
+    rows[100:, 0] += 8.0  # a switches on at 100
+    rows[300:, 1] += 4.0  # and later, in settled running, b is off by 4
+    plain = make_detector(None)
+    scores = np.array([plain.process(row, float(t)).score or 0.0 for t, row in enumerate(rows)])
+    threshold = 1.5 * float(scores.max())  # the full threshold: above everything
+    calm = (float(scores[100:300].max()) + float(scores[300:].max())) / 2  # above all running but the fault
+    found = {}
+    for name, settled in (("one threshold", None), ("settled", {"after": 20, "threshold": calm})):
+        t = {**guard, **({"settled": settled} if settled else {})}
+        settings = dataclasses.replace(plain.settings, threshold=threshold, transitions=t)
+        detector = StreamDetector(settings, plain.model, stream=name)
+        found[name] = [e for t, row in enumerate(rows) for e in detector.process(row, float(t)).events]
+        assert detector.threshold == (threshold if settled is None else calm)  # in force at the end
+    assert found["one threshold"] == []
+    starts = [e for e in found["settled"] if e.event == "alert_start"]
+    assert len(starts) == 1 and starts[0].index >= 300 and starts[0].threshold == calm
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,6 +137,12 @@ def test_the_detector_holds_back_a_normal_switch_and_still_alerts_on_more() -> N
         ({"low": [7.0]}, r"transitions.low must lie below transitions.high, got \[7.0\] and \[6.0\]"),
         ({"zone": 0}, r"transitions.zone must be a positive number of samples, got 0"),
         ({"bound": float("nan")}, r"transitions.bound must be a score of 0 or more, got nan"),
+        ({"settled": 0.1}, r"transitions.settled must hold 'after' and 'threshold', got 0.1"),
+        (
+            {"settled": {"after": 2, "threshold": 0.1}},
+            r"transitions.settled.after must be a number of samples of at least the zone \(4\), got 2",
+        ),
+        ({"settled": {"after": 20, "threshold": 0}}, r"transitions.settled.threshold must be a positive score, got 0"),
     ],
 )
 def test_transition_settings_are_validated(change: dict[str, object], message: str) -> None:

@@ -65,6 +65,7 @@ VARIANTS: dict[str, tuple[ThresholdRule | None, str, dict[str, Any]]] = {
     "tracked level": (None, "window_mse", {"level": (["flow"], 50)}),
     "watched channel": (None, "window_mse", {}),  # a channel outside the model that freezes, leaps, goes missing
     "transition guard": (None, "window_mse", {}),  # alerts right after a switch held back
+    "settled threshold": (ThresholdRule("quantile", 0.999), "window_mse", {}),  # lower well past a switch
     "sustained level": (ThresholdRule("quantile", 0.999), "window_mse", {}),  # a raised score level alerts too
 }
 
@@ -91,6 +92,10 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path,
         bound = 10.0 * float(np.max(bundle.calibration_scores()))
         guard = {"channels": [bundle.features[0]], "low": [-0.3], "high": [0.3], "zone": 4, "bound": bound}
         settings = dataclasses.replace(settings, transitions=guard)
+    if variant == "settled threshold":  # switches now and then; a lower level between them
+        calm = {"after": 6, "threshold": 0.5 * settings.threshold}
+        guard = {"channels": [bundle.features[0]], "low": [-1.0], "high": [1.0], "zone": 4, "bound": 0.0}
+        settings = dataclasses.replace(settings, transitions={**guard, "settled": calm})
     if variant == "sustained level":  # short spans and no margin: the level decides some samples
         level = calibrate_level(bundle.calibration_scores(), fast=4, slow=64, margin=0.0)
         settings = dataclasses.replace(settings, sustained=level)
@@ -119,8 +124,9 @@ def test_streams_through_the_bank_decide_exactly_as_each_alone(bundle_dir: Path,
     alone = {sid: _replay_alone(settings, model, sid, v, t) for sid, (v, t) in data.items()}
     expected = {sid: results for sid, (results, _) in alone.items()}
     assert all(any(r.events for r in results) for results in expected.values())  # transitions compared too
-    if variant in ("transition guard", "sustained level"):  # the guard held some alert back; the level raised some
-        plain = dataclasses.replace(settings, transitions=None, sustained=None)
+    if variant in ("transition guard", "sustained level", "settled threshold"):  # each changed some decision
+        feature = "sustained" if variant == "sustained level" else "transitions"
+        plain = dataclasses.replace(settings, **{feature: None})
         assert any(_replay_alone(plain, model, sid, *data[sid])[0] != expected[sid] for sid in ("s0", "s1", "s2", "s3"))
     if settings.watched:  # the watched channel's own alerts are among them
         assert any(e.contributions.get("spare") == 1.0 for rs in expected.values() for r in rs for e in r.events)

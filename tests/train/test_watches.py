@@ -48,3 +48,46 @@ def test_without_a_held_out_switch_nothing_is_held_back_and_short_cycling_is_sti
     assert guard is not None and guard["bound"] == 0.0 and all(guard["shortest"][0])
     assert "never in the held-out data: no alert is held back" in said[0] and said[1].startswith("cycling: ")
     assert watches.transition_guard(splits, scaler, held_out, scores, 8, ["motor"], False, said.append) is None
+
+
+def test_settled_running_gets_its_own_threshold_by_the_same_rule_where_it_scores_lower() -> None:
+    """Held-out scores that are high only while the window holds a switch: the threshold of settled
+    running comes from the scores past ``window + ZONE`` samples, and only where enough of them exist
+    and it comes out lower."""
+    from edge_lstm.core.transitions import ZONE, samples_since_switch, two_states
+    from edge_lstm_train.inspection import settled_threshold
+    from edge_lstm_train.pipeline import TrainOptions
+
+    rng = np.random.default_rng(7)
+    runs = rng.integers(60, 120, size=300)
+    on = np.repeat(np.arange(len(runs)) % 2, runs).astype(float)
+    values = np.column_stack([5.0 * on + 0.1 * rng.normal(size=len(on))])
+    cut = int(len(on) * 0.6)
+    splits = data.Splits(train=[values[:cut]], calibration=[values[cut:]])
+    scaler = StandardScaler.fit(values[:cut])
+    held_out = [scaler.transform(values[cut:])]
+    warmup, window = 32, 16
+    since = samples_since_switch(held_out[0].astype(np.float64), two_states(scaler.transform(values[:cut])))[warmup:]
+    scores = np.where(since < window, 1.0, 0.01) * rng.uniform(0.5, 1.0, size=since.size)
+    options = TrainOptions(threshold_method="quantile", quantile=0.999)
+    threshold = float(np.quantile(scores, 0.999))
+
+    def rule(calm: np.ndarray) -> float | None:
+        return settled_threshold(options, calm, threshold)
+
+    said: list[str] = []
+    guard = watches.transition_guard(
+        splits, scaler, held_out, scores, warmup, ["motor"], False, said.append, rule, window
+    )
+    assert guard is not None
+    settled = guard["settled"]
+    calm = scores[(since >= window + ZONE) & (since < 2**62)]
+    assert settled["after"] == window + ZONE and calm.size >= 1000
+    assert settled["threshold"] == float(calm.max()) < 0.01 < threshold  # the quantile, but not below the largest
+    assert said[-1].startswith(f"settled: from {window + ZONE} samples past a switch the threshold is ")
+    # Not with the adaptive rule, not from too few settled scores, not when it is no lower.
+    assert settled_threshold(TrainOptions(), calm, threshold) is None
+    assert settled_threshold(options, calm[:999], threshold) is None
+    assert settled_threshold(options, calm, 0.001) is None
+    unsettled = watches.transition_guard(splits, scaler, held_out, scores, warmup, ["motor"], False, said.append)
+    assert unsettled is not None and "settled" not in unsettled
