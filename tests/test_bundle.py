@@ -142,6 +142,20 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
         ),
         (
             "alerting",
+            {
+                "transitions": {
+                    "channels": ["flow"],
+                    "low": [0.0],
+                    "high": [1.0],
+                    "zone": 4,
+                    "bound": 1.0,
+                    "settled": {"after": 20, "threshold": -1.0},
+                }
+            },
+            r"alerting.transitions.settled.threshold must be a positive score, got -1.0$",
+        ),
+        (
+            "alerting",
             {"sustained": {"fast": 32, "slow": 1024, "median": -1.0, "bound": 1.0}},
             r"alerting.sustained.median must be a positive score, got -1.0$",
         ),
@@ -173,6 +187,27 @@ def test_bad_detection_settings_in_the_manifest(bundle_copy: Path, section: str,
     write_manifest(bundle_copy, manifest, list(manifest["files"]))
     with pytest.raises(BundleError, match=message):
         load_bundle(bundle_copy)
+
+
+def test_the_settled_threshold_is_shown_and_kept_only_with_the_bundles_own_threshold(bundle_copy: Path) -> None:
+    """It was calibrated by the bundle's rule: a threshold set when deploying is one level for all."""
+    from click.testing import CliRunner
+
+    from edge_lstm.cli import main
+    from edge_lstm.core.calibration import ThresholdRule
+
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    settled = {"after": 20, "threshold": 0.5 * manifest["threshold"]["value"]}
+    guard = {"channels": ["flow"], "low": [0.0], "high": [1.0], "zone": 4, "bound": 1.0, "settled": settled}
+    manifest["alerting"]["transitions"] = guard
+    write_manifest(bundle_copy, manifest, list(manifest["files"]))
+    bundle = load_bundle(bundle_copy)
+    assert bundle.detector_settings().transitions == guard
+    for other in (bundle.detector_settings(0.3), bundle.detector_settings(None, ThresholdRule("quantile", 0.99))):
+        assert other.transitions == {k: v for k, v in guard.items() if k != "settled"}
+    info = CliRunner().invoke(main, ["info", str(bundle_copy)])
+    assert info.exit_code == 0, info.output
+    assert f"settled running: from 20 samples past a switch the threshold is {settled['threshold']:.6g}" in info.output
 
 
 def test_nothing_is_loaded_with_pickle() -> None:
