@@ -87,8 +87,8 @@ def transition_guard(
         if level is not None:
             guard["settled"] = {"after": after, "threshold": level}
             log(
-                f"settled: from {after} samples past a switch the threshold is {level:.4g}, by the same rule over "
-                f"the {calm.size} held-out scores of settled running"
+                f"settled: from {after} samples past a switch the threshold is {level:.4g}: the same rule over the "
+                f"{calm.size} held-out scores of settled running, and not below their largest"
             )
     if not cycling:
         return guard
