@@ -179,7 +179,7 @@ def _rule(kept: Kept, settings: AdaptiveSettings | FixedRule) -> Callable[[float
         if settings.settled is not None and settings.settled[0] <= since < NEVER:
             threshold = settings.settled[1]
         lifted = level.lift(row, value, threshold) if level is not None else value
-        debounce.update_rows(row, lifted, threshold)
+        debounce.update_rows(row, lifted, threshold, settings.settled[1] if settings.settled is not None else None)
         return bool(debounce.on[0])
 
     return fixed

@@ -330,7 +330,10 @@ class DetectorBank:
                 used_each = np.asarray(self.guard.threshold(rows, used), dtype=np.float64)
             level = used if used_each is None else used_each
             lifted = self.sustained.lift(rows, score, level) if self.sustained is not None else score
-            self.debounce.update_rows(rows, lifted, level)
+            # An alert clears on quiet at the settled level: right after a switch the full threshold is in
+            # force, and the transient's scores, under it, would end an alert of settled running.
+            calm = self.guard.settled[1] if self.guard is not None and self.guard.settled is not None else None
+            self.debounce.update_rows(rows, lifted, level, calm)
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)

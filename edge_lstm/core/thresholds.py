@@ -99,9 +99,15 @@ class Debounce(RowArrays):
         self._longest = np.int64(settings.clear_n * settings.clear_backoff)
 
     def update_rows(
-        self, rows: Rows, scores: npt.NDArray[np.float64], thresholds: npt.NDArray[np.float64] | float
+        self,
+        rows: Rows,
+        scores: npt.NDArray[np.float64],
+        thresholds: npt.NDArray[np.float64] | float,
+        clear_at: npt.NDArray[np.float64] | float | None = None,
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Take one score per row of ``rows`` against its threshold; which rows start and which clear."""
+        """Take one score per row of ``rows`` against its threshold; which rows start and which clear.
+        ``clear_at``: the level whose ``clear_ratio`` a score must stay under to count towards clearing
+        (the threshold itself unless given)."""
         s = self._settings
         over = scores > thresholds
         recent = ((self.recent[rows] << _ONE) | over) & self._window
@@ -114,7 +120,8 @@ class Debounce(RowArrays):
                 start, np.where(flapping, np.minimum(clear_after * 2, self._longest), s.clear_n), clear_after
             )
         # Counted only while alerting (a start counts from zero).
-        below = (self.below[rows] + _ONE) * ((scores < s.clear_ratio * thresholds) & was)
+        level = thresholds if clear_at is None else clear_at
+        below = (self.below[rows] + _ONE) * ((scores < s.clear_ratio * level) & was)
         clear = below >= clear_after
         recent[clear] = 0  # an alert that ends forgets what led to it
         quiet[clear] = 0

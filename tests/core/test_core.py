@@ -47,6 +47,23 @@ def test_debounce_needs_n_of_m_and_clears_below_the_lower_level() -> None:
     assert [d.update(s, 1.0) for s in [0.4, 0.4]] == [None, Transition.CLEAR] and not d.active
 
 
+def test_an_alert_clears_on_quiet_at_its_clearing_level_even_while_the_threshold_is_higher() -> None:
+    """As in settled running: a switch raises the threshold in force for a while, and the transient's
+    scores under it must not count as quiet for an alert that began between switches."""
+    d = Debounce(DebounceSettings(fire_n=1, fire_m=1, clear_n=2, clear_ratio=0.5))
+    start, _ = d.update_rows(slice(0, 1), np.array([0.2]), 0.1, 0.1)
+    assert start.tolist() == [True]
+    for _ in range(5):  # a transient: 0.3 under the raised threshold of 1.0, but far above the clearing level
+        _, clear = d.update_rows(slice(0, 1), np.array([0.3]), 1.0, 0.1)
+        assert clear.tolist() == [False]
+    _, first = d.update_rows(slice(0, 1), np.array([0.01]), 0.1, 0.1)
+    _, second = d.update_rows(slice(0, 1), np.array([0.01]), 0.1, 0.1)
+    assert (first.tolist(), second.tolist()) == ([False], [True])
+    plain = Debounce(DebounceSettings(fire_n=1, fire_m=1, clear_n=2, clear_ratio=0.5))
+    plain.update_rows(slice(0, 1), np.array([0.2]), 0.1)
+    assert [plain.update_rows(slice(0, 1), np.array([0.3]), 1.0)[1].tolist() for _ in range(2)] == [[False], [True]]
+
+
 def test_an_alert_that_keeps_coming_back_clears_later_each_time_until_a_quiet_spell() -> None:
     """A lasting fault seen in only part of each machine cycle: one long alert, not one per cycle."""
     d = Debounce(DebounceSettings(fire_n=1, fire_m=1, clear_n=2, clear_ratio=1.0, clear_backoff=4))
