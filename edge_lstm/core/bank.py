@@ -85,6 +85,7 @@ class DetectorBank:
         self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
         self._reading_marks = self.stuck is not None or self.jump is not None  # they set ``marked`` first
         self.guard: TransitionGuard | None = None
+        self._clear_at: float | None = None  # the settled threshold, where there is one
         self.cycles: CycleWatch | None = None
         if settings.transitions is not None:
             t = settings.transitions
@@ -95,6 +96,9 @@ class DetectorBank:
             self.guard = TransitionGuard(
                 channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity, settled
             )
+            # An alert clears on quiet at the settled level: right after a switch the full threshold is
+            # in force, and the transient's scores, under it, would end an alert of settled running.
+            self._clear_at = settled[1] if settled else None
             if any(any(pair) for pair in t.get("shortest") or []):
                 width = len(settings.channels)
                 self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
@@ -326,14 +330,11 @@ class DetectorBank:
             for spot, v, anomalous in zip(spots, score.tolist(), on.tolist(), strict=True):
                 spot.observe(v, anomalous=anomalous)  # type: ignore[union-attr]
         else:  # a stream whose score level stays raised is over the threshold too (core/sustained.py)
-            if self.guard is not None and self.guard.settled is not None:  # lower in settled running
-                used_each = np.asarray(self.guard.threshold(rows, used), dtype=np.float64)
+            if self._clear_at is not None:  # lower in settled running
+                used_each = np.asarray(self.guard.threshold(rows, used), dtype=np.float64)  # type: ignore[union-attr]
             level = used if used_each is None else used_each
             lifted = self.sustained.lift(rows, score, level) if self.sustained is not None else score
-            # An alert clears on quiet at the settled level: right after a switch the full threshold is in
-            # force, and the transient's scores, under it, would end an alert of settled running.
-            calm = self.guard.settled[1] if self.guard is not None and self.guard.settled is not None else None
-            self.debounce.update_rows(rows, lifted, level, calm)
+            self.debounce.update_rows(rows, lifted, level, self._clear_at)
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)

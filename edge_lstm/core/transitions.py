@@ -17,8 +17,8 @@ from counting.
 With a fixed threshold, the transients also set it: the held-out scores' top quantile is mostly the
 samples whose window still holds a switch, and settled running scores far lower (on the long
 duty-cycle recordings twenty times lower), so a small fault between switches stayed under a level
-made for starts. Training then calibrates a second threshold, by the same rule, on the held-out
-scores of settled running only, ``after`` samples or more past a switch (the window has let the
+made for starts. Training then calibrates a second threshold, by the same rule but never below their
+largest, on the held-out scores of settled running only, ``after`` samples or more past a switch (the window has let the
 switch go, and the zone has passed), and the device uses it there ("settled" in the manifest). An
 alert clears on quiet at that level only: the transient after the next switch, under the full
 threshold, would otherwise end an alert of settled running and start it again after every switch.
