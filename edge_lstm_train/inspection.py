@@ -333,7 +333,7 @@ def settled_threshold(options: Any, scores: np.ndarray, threshold: float) -> flo
     ``scores``, the held-out scores of settled running, and never below the largest of them, where the
     rule is a fixed one, there are enough of them for it, and it comes out below ``threshold``; else
     None. Not below the largest: settled running is most of a machine's time, so a quantile's share of
-    it would page every few hours (on the long recordings, twice the false starts of the largest)."""
+    it would page every few hours."""
     finite = scores[np.isfinite(scores)]
     if options.threshold_method not in ("quantile", "max") or finite.size < FIXED_THRESHOLD_SCORES:
         return None
