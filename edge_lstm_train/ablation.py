@@ -46,6 +46,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no daily pattern": {"daily_tolerance": 0.0},
     "daily_tolerance 0.05": {"daily_tolerance": 0.05},
     "daily_tolerance 0.2": {"daily_tolerance": 0.2},
+    "no alert budget": {"budget_window": 0},
+    "budget_starts 6": {"budget_starts": 6},
+    "budget_cap 0.5": {"budget_cap": 0.5},
 }
 # The same for the bundles with a fixed threshold: constants of the debounce.
 FIXED = "fixed threshold: "

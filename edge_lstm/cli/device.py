@@ -181,13 +181,18 @@ def info(model_dir: Path) -> None:
             f"debounce: an alert starts at {d.fire_n} of the last {d.fire_m} scores over the threshold and clears "
             f"after {d.clear_n} in a row under {d.clear_ratio:g} x it{backoff}"
         )
-    elif (day := samples_per_day(m.get("sample_period_s"))) and (
-        tolerance := AdaptiveSettings.from_dict(t["adaptive"]).daily_tolerance
-    ):
-        click.echo(
-            f"daily pattern: an alert that starts again {day} samples (a day) after the last one, "
-            f"give or take {tolerance * day:.0f}, makes the last one part of the stream's normal scores"
-        )
+    else:
+        adaptive = AdaptiveSettings.from_dict(t["adaptive"])
+        if (day := samples_per_day(m.get("sample_period_s"))) and (tolerance := adaptive.daily_tolerance):
+            click.echo(
+                f"daily pattern: an alert that starts again {day} samples (a day) after the last one, "
+                f"give or take {tolerance * day:.0f}, makes the last one part of the stream's normal scores"
+            )
+        if adaptive.budget_window:
+            click.echo(
+                f"alert budget: beyond {adaptive.budget_starts} alert starts within {adaptive.budget_window} scores, "
+                f"each start raises the z an alert needs by {adaptive.budget_step:g}, up to {adaptive.budget_cap:g}"
+            )
     if CALIBRATION_SCORES in m["files"]:  # where the threshold stands among normal scores
         median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])
         click.echo(f"held-out normal scores: median {median:.4g}, 0.99 quantile {q99:.4g}, largest {top:.4g}")

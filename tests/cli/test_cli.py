@@ -163,6 +163,8 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     assert "daily pattern: an alert that starts again 144 samples (a day) after the last one, give or take 14" in (
         result.output
     )
+    budget = "alert budget: beyond 3 alert starts within 5000 scores, each start raises the z an alert needs by 0.25"
+    assert f"{budget}, up to 1" in result.output
 
 
 @pytest.mark.slow

@@ -187,6 +187,22 @@ def test_the_long_variant_records_the_start_stop_machines_for_longer(tmp_path: P
         assert rates[1] * corpus.LONG_SIZES[1] > 100 and 0.5 < rates[1] / rates[0] < 2.0
 
 
+def test_the_sparse_variant_records_the_single_channel_series_for_longer(tmp_path: Path) -> None:
+    infos = write_corpus(tmp_path, seed=0, sparse=True)
+    short = {i.name: i for i in load_manifest_of_all()}
+    expected = {n for n, i in short.items() if len(i.channels) == 1 and i.kind not in ("dutycycle", "multi")}
+    assert {i.name for i in infos} == expected and len(expected) > 30
+    for info in infos:
+        assert (info.train_rows, info.rows) == corpus.SPARSE_SIZES and info.channels == short[info.name].channels
+        assert all(f.start >= info.train_rows for f in info.faults)
+        labels = read_csv(tmp_path / info.file).labels
+        assert np.array_equal(np.asarray(labels["anomaly"]) > 0, expected_labels(info) > 0)
+    judged = sum(i.rows - i.train_rows for i in infos)
+    assert judged / sum(len(i.faults) for i in infos) > 4000  # faults as rare as on a monitoring record
+    with pytest.raises(ValueError, match=r"^a corpus is long or sparse, not both$"):
+        write_corpus(tmp_path / "both", long=True, sparse=True)
+
+
 def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "out"), "--seed", "2"],

@@ -10,7 +10,9 @@ shifts another and the same seed writes byte-identical files.
 A long variant (``write_corpus(DIR, long=True)``, ``python -m edge_lstm.tools.corpus DIR --long``) writes
 only the start/stop machines, recorded for weeks (``LONG_SIZES``: 60,000 training rows of 90,000), so
 training takes the path of large data. They are the same machines: their on/off cycle keeps its length,
-so the weeks hold hundreds of starts.
+so the weeks hold hundreds of starts. A sparse variant (``sparse=True``, ``--sparse``) writes the
+single-channel series of the other families recorded for longer (``SPARSE_SIZES``: 750 training rows of
+12,000): two or three faults in 11,000 judged rows, as rare as on a long monitoring record.
 
 Layout of a written corpus (``write_corpus``)::
 
@@ -71,7 +73,7 @@ from edge_lstm.tools.corpus.manifest import (
     load_manifest,
 )
 from edge_lstm.tools.corpus.plans import SERIES_COUNT
-from edge_lstm.tools.corpus.writer import LONG_SIZES, summary, write_corpus
+from edge_lstm.tools.corpus.writer import LONG_SIZES, SPARSE_SIZES, summary, write_corpus
 
 __all__ = [
     "DIFFICULTIES",
@@ -81,6 +83,7 @@ __all__ = [
     "MANIFEST",
     "PROPERTIES",
     "SERIES_COUNT",
+    "SPARSE_SIZES",
     "SPIKE_TAIL",
     "START",
     "VERSION",

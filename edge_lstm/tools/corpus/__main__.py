@@ -1,4 +1,4 @@
-"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long]``: write the corpus and print its summary."""
+"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long | --sparse]``: write the corpus and print its summary."""
 
 from __future__ import annotations
 
@@ -23,11 +23,18 @@ def _main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only the start/stop machines, recorded for weeks (60,000 training rows of 90,000)",
     )
+    parser.add_argument(
+        "--sparse",
+        action="store_true",
+        help="only the single-channel series, recorded for longer (750 training rows of 12,000): rare faults",
+    )
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error("--seed must be >= 0")
+    if args.long and args.sparse:
+        parser.error("--long and --sparse are two different corpora: choose one")
     began = time.perf_counter()
-    infos = write_corpus(args.directory, args.seed, long=args.long)
+    infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse)
     for line in summary(infos):
         print(line)
     print(f"wrote {len(infos)} series and {MANIFEST} to {args.directory} in {time.perf_counter() - began:.1f} s")
