@@ -21,10 +21,12 @@ import numpy as np
 
 from edge_lstm.bundle import load_bundle
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
+from edge_lstm.core.findings import new_findings
 from edge_lstm.core.sustained import SustainedLevel
 from edge_lstm.core.thresholds import Debounce, DebounceSettings
 from edge_lstm.core.transitions import NEVER, ZONE, TransitionGuard
 from edge_lstm.evaluation.evaluate import FileResult, pooled
+from edge_lstm.evaluation.metrics import alert_starts
 from edge_lstm_train.generalization import OURS, judge
 
 # Each variant: a name and the constants it changes. The first is the shipped rule.
@@ -150,6 +152,19 @@ def decide(kept: Kept, settings: AdaptiveSettings | FixedRule) -> np.ndarray:
     return alerting
 
 
+def restarts_of(kept: Kept, alerting: np.ndarray) -> np.ndarray:
+    """Where a new finding ended the alert in progress and started another, as the bank decides on each
+    scored sample (``core/findings.py``): from the decisions and the kept marks."""
+    age, named, row = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=bool), slice(0, 1)
+    restarts = np.zeros(len(alerting), dtype=bool)
+    was = np.zeros(1, dtype=bool)
+    for i in np.flatnonzero(np.isfinite(kept.scores)).tolist():
+        now = alerting[i : i + 1]
+        restarts[i] = new_findings(row, was, now, kept.marked[i : i + 1], age, named)[0]
+        was = now
+    return restarts
+
+
 def _since_switch(switching: np.ndarray) -> np.ndarray:
     """Samples since the last switch at each row, from the kept flags of the rows within ``ZONE`` of one
     (the last flagged row of a zone lies ``ZONE - 1`` past its switch); ``NEVER`` before the first."""
@@ -213,8 +228,9 @@ def ablate(kept: list[Kept], variants: dict[str, dict[str, Any]]) -> dict[str, d
             if isinstance(k.settings, FixedRule) != name.startswith(FIXED):
                 continue
             alerting = decide(k, _varied(k.settings, change))
-            by_group.setdefault(k.group, []).append(judge(k.name, k.labels, alerting, k.train_rows))
-            starts = np.flatnonzero(np.diff(alerting.astype(np.int8)) == 1) + 1
+            restarts = restarts_of(k, alerting)
+            by_group.setdefault(k.group, []).append(judge(k.name, k.labels, alerting, k.train_rows, restarts))
+            starts = alert_starts(alerting, restarts)
             outside = sum(1 for i in starts if i >= k.train_rows and k.labels[i] <= 0)
             false_starts[k.group] = false_starts.get(k.group, 0) + outside
         table[name] = {

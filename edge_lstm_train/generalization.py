@@ -32,7 +32,15 @@ from edge_lstm.bundle import load_bundle
 from edge_lstm.engine.replay import replay
 from edge_lstm.errors import DataError, EdgeLSTMError
 from edge_lstm.evaluation.evaluate import FileResult, pooled
-from edge_lstm.evaluation.metrics import PROFILES, event_counts, nab_score_windows, nab_windows, point_counts, runs
+from edge_lstm.evaluation.metrics import (
+    PROFILES,
+    alert_starts,
+    event_counts,
+    nab_score_windows,
+    nab_windows,
+    point_counts,
+    runs,
+)
 from edge_lstm.sources.csv_file import Recording, read_csv
 
 OURS = "edge-lstm"
@@ -68,6 +76,7 @@ class Run:
     seconds: float = 0.0
     marked: np.ndarray | None = None  # ours: whether a reading was stuck or leaping after each row
     switching: np.ndarray | None = None  # ours: whether each row came right after a normal switch
+    restarts: np.ndarray | None = None  # ours: whether a new finding ended an alert and started one at each row
 
 
 def corpus_series(root: Path) -> list[Series]:
@@ -108,14 +117,16 @@ def skab_series(root: Path) -> list[Series]:
     return [Series(f"{p.parent.name}/{p.stem}", read_csv(p), TRAIN_ROWS, "skab") for p in skab_files(root)]
 
 
-def judge(name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int) -> FileResult:
-    """Point, event and NAB metrics of one series' decisions, on rows from ``train_rows`` on."""
+def judge(
+    name: str, labels: np.ndarray, alerting: np.ndarray, train_rows: int, restarts: np.ndarray | None = None
+) -> FileResult:
+    """Point, event and NAB metrics of one series' decisions, on rows from ``train_rows`` on; an alert
+    start (a NAB detection) is a rise of ``alerting`` or one of ``restarts``."""
     labels, alerting = np.asarray(labels) > 0, np.asarray(alerting, dtype=bool)
     judged_labels, judged_alerts = labels[train_rows:], alerting[train_rows:]
     onsets = [start for start, _ in runs(labels) if start >= train_rows]
     windows = nab_windows(onsets, len(labels))
-    starts = np.flatnonzero(np.diff(alerting.astype(np.int8)) == 1) + 1
-    detections = [float(i) for i in starts if i >= train_rows]
+    detections = [float(i) for i in alert_starts(alerting, restarts) if i >= train_rows]
     nab = {profile: nab_score_windows(windows, detections, profile) for profile in PROFILES}
     return FileResult(
         name,
@@ -164,7 +175,8 @@ def run_ours(
     finally:
         if not keep:
             shutil.rmtree(out, ignore_errors=True)
-    run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    run = _judged(OURS, series, result.scores, result.alerting, float(result.threshold), seconds, result.restarts)
     return dataclasses.replace(run, marked=result.marked, switching=result.switching, **decided)
 
 
@@ -180,11 +192,28 @@ def run_peer(name: str, series: Series) -> Run:
 
 
 def _judged(
-    detector: str, series: Series, scores: np.ndarray, alerting: np.ndarray, threshold: float, seconds: float
+    detector: str,
+    series: Series,
+    scores: np.ndarray,
+    alerting: np.ndarray,
+    threshold: float,
+    seconds: float,
+    restarts: np.ndarray | None = None,
 ) -> Run:
     labels = series.recording.labels["anomaly"]
-    result = judge(series.name, labels, alerting, series.train_rows)
-    return Run(detector, series.name, series.group, result, scores, threshold, labels, alerting, seconds=seconds)
+    result = judge(series.name, labels, alerting, series.train_rows, restarts)
+    return Run(
+        detector,
+        series.name,
+        series.group,
+        result,
+        scores,
+        threshold,
+        labels,
+        alerting,
+        seconds=seconds,
+        restarts=restarts,
+    )
 
 
 def f1_at_far(runs_: list[Run], train_rows: dict[str, int], target_far: float) -> tuple[float, float, float]:
@@ -267,6 +296,7 @@ def save_runs(keep: Path, series: Series, runs_: list[Run]) -> None:
             failed=run.failed or "",
             marked=empty if run.marked is None else run.marked,
             switching=empty if run.switching is None else run.switching,
+            restarts=empty if run.restarts is None else run.restarts,
         )
 
 
@@ -320,7 +350,7 @@ def _false_starts(runs_: list[Run], train_rows: dict[str, int]) -> int:
     for r in runs_:
         if r.alerting is None or r.labels is None:
             continue
-        starts = np.flatnonzero(np.diff(r.alerting.astype(np.int8)) == 1) + 1
+        starts = alert_starts(r.alerting, r.restarts)
         count += int(sum(1 for i in starts if i >= train_rows[r.series] and r.labels[i] <= 0))
     return count
 

@@ -23,6 +23,7 @@ from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
 from edge_lstm.core.cycling import CycleWatch
+from edge_lstm.core.findings import new_findings
 from edge_lstm.core.jumps import JumpWatch
 from edge_lstm.core.level import LevelTracker
 from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of, row_slice
@@ -161,10 +162,9 @@ class DetectorBank:
             state[rows] = 0.0
         r.since_reset[rows] = 0
         self.window.clear(rows)
-        if self.smoother is not None:
-            self.smoother.clear(rows)
-        if self.jump is not None:
-            self.jump.clear(rows)
+        for part in (self.smoother, self.jump):
+            if part is not None:
+                part.clear(rows)
         if self.cycles is not None:
             self.cycles.forget(rows)
 
@@ -257,9 +257,8 @@ class DetectorBank:
         if gap is not None:
             counted[:, GAPS] = gap
         r.counters[rows] += counted
-        live_at = positions(at, n)
         return Admitted(rows, index, times, code, gap if gap is not None else np.zeros(n, dtype=bool),
-                        out_of_range, live_at, lv, scaled, ready)  # fmt: skip
+                        out_of_range, positions(at, n), lv, scaled, ready)  # fmt: skip
 
     def _learn_baselines(self, rows: Rows, x: Float64Array) -> npt.NDArray[np.bool_]:
         """Samples of streams still learning their operating point go to their learners; which did."""
@@ -345,19 +344,20 @@ class DetectorBank:
         r.alerting[rows] = now
         peak = r.peak[rows]
         r.peak[rows] = np.where(now & (score > peak), score, peak)
-        changed = now != was
+        restart = new_findings(rows, was, now, r.marked[rows], r.alert_age, r.alert_named)
+        changed = (now != was) | restart
         if not any_of(changed):
             return []
         events = []
         ids = row_ids(rows)
         for k in np.flatnonzero(changed).tolist():
+            threshold = float(used if used_each is None else used_each[k])
             if rules is not None:
                 threshold = rules[k].compared_threshold  # type: ignore[union-attr]
-            else:
-                threshold = float(used if used_each is None else used_each[k])
-            terms_k, start, on_k = terms[k], bool(now[k]), bool(on[k])
-            event = self._event(ids[k], start, on_k, float(score[k]), threshold, terms_k, admitted, int(at[k]))
-            events.append((int(at[k]), event))
+            # A new finding ends the alert in progress and starts one about the marked readings (on: False).
+            for start, on_k in ((False, True), (True, False)) if restart[k] else ((bool(now[k]), bool(on[k])),):
+                event = self._event(ids[k], start, on_k, float(score[k]), threshold, terms[k], admitted, int(at[k]))
+                events.append((int(at[k]), event))
         return events
 
     def _event(

@@ -48,7 +48,7 @@ _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
 # The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
 # alert settings starts the debounce and these quantities of its ``rows`` afresh.
 _PARTS = ("rows", "window", "smoother", "level", "stuck", "jump", "guard", "cycles", "sustained", "debounce")
-_ALERT_STATE = frozenset({"alerting", "peak"})
+_ALERT_STATE = frozenset({"alerting", "peak", "alert_age", "alert_named"})
 
 
 class Counters:

@@ -48,6 +48,8 @@ class StreamRows(RowArrays):
     marked: npt.NDArray[np.bool_]  # a reading stuck, leaping or short-cycling after the last sample
     alerting: npt.NDArray[np.bool_]
     peak: Float64Array  # the highest score of the alert in progress
+    alert_age: npt.NDArray[np.int64]  # scored samples the alert in progress has lasted (core/findings.py)
+    alert_named: npt.NDArray[np.bool_]  # the alert in progress has had a stuck, leaping or cycling reading
     sequence: npt.NDArray[np.int64]  # alert events sent
 
     def __init__(self, settings: DetectorSettings, state_sizes: tuple[int, ...], capacity: int) -> None:
@@ -61,6 +63,7 @@ class StreamRows(RowArrays):
             "counters": ((len(COUNTERS),), i64), "last_time": ((), f64), "since_reset": ((), i64),
             "offset": ((n,), f64), "spread": ((n,), f64), "center": ((n,), f64), "scale": ((n,), f64),
             "marked": ((), bool), "alerting": ((), bool), "peak": ((), f64), "sequence": ((), i64),
+            "alert_age": ((), i64), "alert_named": ((), bool),
         }  # fmt: skip
         shapes.update({name: ((size,), np.float32) for name, size in zip(self.state_names, state_sizes, strict=True)})
         self._allocate(capacity, shapes, fresh)

@@ -15,6 +15,7 @@ from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.detector import Counters, StreamDetector
 from edge_lstm.core.stepmodel import StepModel
+from edge_lstm.core.thresholds import Transition
 from edge_lstm.errors import DataError
 from edge_lstm.sources.csv_file import Recording
 
@@ -33,6 +34,8 @@ class ReplayResult:
     # per sample: a reading stuck, leaping or short-cycling (core/stuck, jumps, cycling)
     marked: npt.NDArray[np.bool_] | None = None
     switching: npt.NDArray[np.bool_] | None = None  # per sample: right after a normal switch (core/transitions)
+    # per sample: an alert in progress ended and a new one started (a new finding, core/findings.py)
+    restarts: npt.NDArray[np.bool_] | None = None
 
     @property
     def us_per_sample(self) -> float:
@@ -68,6 +71,7 @@ def replay(
     thresholds = np.empty(n)
     marked = np.zeros(n, dtype=bool)
     switching = np.zeros(n, dtype=bool)
+    restarts = np.zeros(n, dtype=bool)
     events: list[AlertEvent] = []
     times = recording.timestamps
     started = time.perf_counter()
@@ -81,11 +85,21 @@ def replay(
         switching[i] = detector.switching
         for event in result.events:
             events.append(event)
+            restarts[i] |= event.event == Transition.START.value and i > 0 and bool(alerting[i - 1])
             if on_event is not None:
                 on_event(event)
         if progress is not None and i % 1000 == 999:
             progress(1000)
     elapsed = time.perf_counter() - started
     return ReplayResult(
-        scores, alerting, events, detector.counters, detector.threshold, elapsed, thresholds, marked, switching
+        scores,
+        alerting,
+        events,
+        detector.counters,
+        detector.threshold,
+        elapsed,
+        thresholds,
+        marked,
+        switching,
+        restarts,
     )

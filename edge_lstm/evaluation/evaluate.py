@@ -72,7 +72,7 @@ def evaluate_recording(
         raise DataError(f"{recording.path}: no 'anomaly' column; evaluate needs labelled data")
     result = replay(recording, bundle, rule=rule, model=model, stream=recording.path.stem)
     period = float(bundle.manifest.get("sample_period_s") or 1.0)
-    file_result = judge(recording, result.alerting, window_s, period, score_from)
+    file_result = judge(recording, result.alerting, window_s, period, score_from, restarts=result.restarts)
     return file_result, result
 
 
@@ -83,6 +83,7 @@ def judge(
     sample_period_s: float = 1.0,
     score_from: int = 0,
     name: str | None = None,
+    restarts: np.ndarray | None = None,
 ) -> FileResult:
     """Point, event and changepoint metrics of one file's alerting signal against its labels.
 
@@ -91,7 +92,8 @@ def judge(
 
     Detections follow SKAB's convention, so that the score compares with its leaderboard: every
     change of the alerting signal (an alert starting *or* clearing) is a predicted changepoint, and
-    so is the first judged sample if an alert is active there."""
+    so is the first judged sample if an alert is active there, and a sample where a new finding ended
+    one alert and started another (``restarts``)."""
     labels = recording.labels["anomaly"][score_from:] > 0
     alerts = np.asarray(alerting, dtype=bool)[score_from:]
     if recording.timestamps is not None:
@@ -103,8 +105,10 @@ def judge(
     else:
         cp_index = np.array([start for start, _ in runs(labels)], dtype=int)
     changepoints = [float(times[i]) for i in cp_index]
-    edges = np.flatnonzero(np.diff(alerts.astype(np.int8)) != 0) + 1
-    detections = [float(times[i]) for i in ([0] if alerts[:1].any() else []) + edges.tolist()]
+    changed = np.diff(alerts.astype(np.int8), prepend=0) != 0  # the first sample if it is in alert
+    if restarts is not None and len(restarts):
+        changed |= np.asarray(restarts, dtype=bool)[score_from:]
+    detections = [float(times[i]) for i in np.flatnonzero(changed).tolist()]
     nab = {profile: nab_score(changepoints, detections, window, profile) for profile in PROFILES}
     return FileResult(
         name or recording.path.name, len(labels), point_counts(labels, alerts), event_counts(labels, alerts), nab

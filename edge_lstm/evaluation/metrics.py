@@ -32,6 +32,15 @@ def runs(mask: BoolArray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+def alert_starts(alerting: BoolArray, restarts: BoolArray | None = None) -> npt.NDArray[np.intp]:
+    """The samples where an alert starts: where the alerting signal rises, and where a new finding
+    ended one alert and started another in the same sample (``restarts``, core/findings.py)."""
+    rising = np.diff(np.asarray(alerting, dtype=np.int8), prepend=0) == 1
+    if restarts is not None and len(restarts):
+        rising |= np.asarray(restarts, dtype=bool)
+    return np.flatnonzero(rising)
+
+
 @dataclass(frozen=True)
 class PointCounts:
     tp: int

@@ -89,3 +89,41 @@ def test_samples_since_a_switch_come_back_from_the_kept_zone_flags() -> None:
     far = since >= ZONE
     np.testing.assert_array_equal(back[far], since[far])  # NEVER before the first switch too
     assert (back[~far] < ZONE).all() and (since == NEVER).any()
+
+
+@pytest.mark.slow
+def test_a_new_finding_in_a_lasting_alert_is_a_start_the_replay_the_ablation_and_the_judge_all_count(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    """Through the real model: a fault that lasts keeps one alert on; a reading that then freezes ends it
+    and starts another in the same sample. The replay flags it, the ablation re-decides it from the kept
+    marks, and judging counts it as a detection of the freeze."""
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.core.stuck import MIN_STUCK
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+    from edge_lstm_train import ablation
+    from edge_lstm_train.generalization import judge
+
+    bundle = load_bundle(bundle_dir)
+    values = synthetic.normal_stream(3000, seed=7, start_index=20_000).values.copy()
+    offset = 8.0 * values[:, 1].std() * np.minimum(np.arange(2000) / 200, 1.0)
+    values[1000:, 1] += offset  # a drift whose offset stays (no leap): one alert to the end
+    values[2000:2200, 0] = values[1999, 0]  # then another sensor freezes
+    n = len(bundle.features)
+    stuck = {"after": [MIN_STUCK] * n, "low": [-1e9] * n, "high": [1e9] * n}
+    run = replay(
+        Recording(tmp_path / "t.csv", bundle.features, values, None), bundle, stream="t", overrides={"stuck": stuck}
+    )
+    alerting, restarts = np.asarray(run.alerting), np.asarray(run.restarts)
+    assert alerting[1100:].all() and np.flatnonzero(restarts).tolist() == [1999 + MIN_STUCK - 1]
+    kinds = [(e.event, e.index) for e in run.events if e.index >= 1100]
+    assert kinds == [("alert_clear", 1999 + MIN_STUCK - 1), ("alert_start", 1999 + MIN_STUCK - 1)]
+
+    kept = kept_run(bundle, run, bundle.manifest["alerting"].get("transitions", {}).get("bound"))
+    np.testing.assert_array_equal(ablation.restarts_of(kept, ablation.decide(kept, kept.settings)), restarts)
+    labels = np.zeros(3000, dtype=np.int8)
+    labels[1000:1100] = labels[2000:2200] = 1
+    with_it, without = judge("t", labels, alerting, 500, restarts), judge("t", labels, alerting, 500)
+    # the freeze's window is caught (at least 1 up from the -1 of a miss), nothing else changes
+    assert with_it.nab["standard"].raw - without.nab["standard"].raw > 1.0
