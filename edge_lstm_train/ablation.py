@@ -29,7 +29,9 @@ from edge_lstm.evaluation.evaluate import FileResult, pooled
 from edge_lstm.evaluation.metrics import alert_starts
 from edge_lstm_train.generalization import OURS, judge
 
-# Each variant: a name and the constants it changes. The first is the shipped rule.
+# Each variant: a name and the constants it changes. The first is the shipped rule. ``NO_FINDINGS`` is
+# not a constant: a new finding during an alert (core/findings.py) starts no new alert.
+NO_FINDINGS = "no_new_findings"
 VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
     "fire_z 2.0": {"fire_z": 2.0},
@@ -51,6 +53,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no alert budget": {"budget_window": 0},
     "budget_starts 6": {"budget_starts": 6},
     "budget_cap 0.5": {"budget_cap": 0.5},
+    "no new findings": {NO_FINDINGS: True},
 }
 # The same for the bundles with a fixed threshold: constants of the debounce.
 FIXED = "fixed threshold: "
@@ -64,6 +67,7 @@ FIXED_VARIANTS: dict[str, dict[str, Any]] = {
     f"{FIXED}2-of-3": {"fire_n": 2, "fire_m": 3},
     f"{FIXED}4-of-5": {"fire_n": 4, "fire_m": 5},
     f"{FIXED}no settled threshold": {"settled": None},
+    f"{FIXED}no new findings": {NO_FINDINGS: True},
 }
 
 
@@ -227,8 +231,9 @@ def ablate(kept: list[Kept], variants: dict[str, dict[str, Any]]) -> dict[str, d
         for k in kept:
             if isinstance(k.settings, FixedRule) != name.startswith(FIXED):
                 continue
-            alerting = decide(k, _varied(k.settings, change))
-            restarts = restarts_of(k, alerting)
+            constants = {key: value for key, value in change.items() if key != NO_FINDINGS}
+            alerting = decide(k, _varied(k.settings, constants))
+            restarts = None if change.get(NO_FINDINGS) else restarts_of(k, alerting)
             by_group.setdefault(k.group, []).append(judge(k.name, k.labels, alerting, k.train_rows, restarts))
             starts = alert_starts(alerting, restarts)
             outside = sum(1 for i in starts if i >= k.train_rows and k.labels[i] <= 0)

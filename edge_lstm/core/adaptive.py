@@ -31,7 +31,7 @@ state stops alarming once that state has lasted, without retraining. Here:
   it less well since a change), so each start beyond the budget raises ``fire_z`` by ``budget_step``,
   up to ``budget_cap``; the bar comes down as those starts age out of the window. One score far above
   the reference (``spike_margin``) still alerts at once. On short recordings with several faults it
-  rarely comes into play; on long streams whose faults are rare it halves the false starts (README,
+  rarely comes into play; on long streams whose faults are rare it cuts a third of the false starts (README,
   "Detection on data nobody tuned for", the sparse corpus). A detector that pages often is ignored;
   this is the device's answer, per stream, without retraining.
 

@@ -344,8 +344,10 @@ class DetectorBank:
         r.alerting[rows] = now
         peak = r.peak[rows]
         r.peak[rows] = np.where(now & (score > peak), score, peak)
-        restart = new_findings(rows, was, now, r.marked[rows], r.alert_age, r.alert_named)
-        changed = (now != was) | restart
+        changed, restart = now != was, was & now  # no alert before or after (the common case): none to count
+        if any_of(restart) or any_of(changed):
+            restart = new_findings(rows, was, now, r.marked[rows], r.alert_age, r.alert_named)
+            changed = changed | restart
         if not any_of(changed):
             return []
         events = []
@@ -365,12 +367,9 @@ class DetectorBank:
     ) -> AlertEvent:
         r, features = self.rows, self.settings.features
         r.sequence[row] += 1
-        peak = None
-        if start:
-            r.counters[row, ALERTS] += 1
-            r.peak[row] = score
-        else:
-            peak, r.peak[row] = float(r.peak[row]), 0.0
+        peak = None if start else float(r.peak[row])  # a clearing reports the alert's peak
+        r.peak[row] = score if start else 0.0
+        r.counters[row, ALERTS] += start
         shares = contributions(terms, features)
         if r.marked[row] and not on:  # the readings that froze or leapt are what it is about
             named = self.marked_channels(row)

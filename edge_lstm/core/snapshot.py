@@ -43,17 +43,25 @@ def capture(obj: Any) -> dict[str, Any]:
 
 
 def restore(obj: Any, data: dict[str, Any]) -> None:
-    """Write ``data`` (from ``capture``) back into ``obj``; ``SnapshotMismatch`` if it does not fit."""
+    """Write ``data`` (from ``capture``) back into ``obj``; ``SnapshotMismatch`` if it does not fit. State
+    the snapshot lacks (added by a later version, written before an upgrade) keeps its fresh value, so an
+    upgrade carries the rest on; state the object does not have is a mismatch."""
     current = _fields(obj)
-    if set(data) != set(current):
-        raise SnapshotMismatch(f"{type(obj).__name__}: fields {sorted(set(data) ^ set(current))} differ")
+    unknown = sorted(set(data) - set(current))
+    if unknown:
+        raise SnapshotMismatch(f"{type(obj).__name__}: fields {unknown} are not its state")
+    where = type(obj).__name__
     if hasattr(obj, "restore_fields"):  # state kept elsewhere (a stream's row of a bank): handed back whole
-        where = type(obj).__name__
-        obj.restore_fields({name: _decode(value, current[name], f"{where}.{name}") for name, value in data.items()})
+        obj.restore_fields(
+            {
+                name: _decode(data[name], now, f"{where}.{name}") if name in data else now
+                for name, now in current.items()
+            }
+        )
         return
     for name, value in data.items():
         # object.__setattr__: a frozen dataclass (SPOT's fitted tail) is state too, restored in place.
-        object.__setattr__(obj, name, _decode(value, getattr(obj, name), f"{type(obj).__name__}.{name}"))
+        object.__setattr__(obj, name, _decode(value, getattr(obj, name), f"{where}.{name}"))
 
 
 def _fields(obj: Any) -> dict[str, Any]:

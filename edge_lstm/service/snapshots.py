@@ -25,6 +25,8 @@ from edge_lstm.engine.router import Router
 log = logging.getLogger(__name__)
 
 FORMAT, VERSION = "edge-lstm-snapshot", 3  # 3: the adaptive rule keeps its last alert and its hour
+# State added since (an alert's age, the adaptive rule's recent starts) needs no new version: what an
+# older snapshot lacks starts fresh (core/snapshot.restore); a new version is for a changed meaning.
 FILE_NAME = "streams.snapshot"
 
 

@@ -201,6 +201,13 @@ def test_the_sparse_variant_records_the_single_channel_series_for_longer(tmp_pat
     assert judged / sum(len(i.faults) for i in infos) > 4000  # faults as rare as on a monitoring record
     with pytest.raises(ValueError, match=r"^a corpus is long or sparse, not both$"):
         write_corpus(tmp_path / "both", long=True, sparse=True)
+    both = subprocess.run(
+        [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "cli"), "--long", "--sparse"],
+        capture_output=True,
+        text=True,
+    )
+    assert both.returncode == 2 and "--long and --sparse are two different corpora: choose one" in both.stderr
+    assert not (tmp_path / "cli").exists()
 
 
 def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:

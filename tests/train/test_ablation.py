@@ -122,6 +122,10 @@ def test_a_new_finding_in_a_lasting_alert_is_a_start_the_replay_the_ablation_and
 
     kept = kept_run(bundle, run, bundle.manifest["alerting"].get("transitions", {}).get("bound"))
     np.testing.assert_array_equal(ablation.restarts_of(kept, ablation.decide(kept, kept.settings)), restarts)
+    names = [f"{ablation.FIXED}shipped", f"{ablation.FIXED}no new findings"]
+    table = ablation.ablate([kept], {name: ablation.FIXED_VARIANTS[name] for name in names})
+    starts = [table[name]["g"]["alert_starts_outside_events"] for name in names]
+    assert starts[0] == starts[1] + 1  # the variant without it has one start fewer: the restart's
     labels = np.zeros(3000, dtype=np.int8)
     labels[1000:1100] = labels[2000:2200] = 1
     with_it, without = judge("t", labels, alerting, 500, restarts), judge("t", labels, alerting, 500)
