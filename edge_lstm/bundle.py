@@ -116,6 +116,11 @@ class Bundle:
         return None if level is None else (list(level["channels"]), int(level["span"]))
 
     @property
+    def counts(self) -> list[str]:
+        """The channels read through a square root before anything else (core/counts.py)."""
+        return list(self.manifest.get("preprocessing", {}).get("counts", []))
+
+    @property
     def scaler(self) -> StandardScaler:
         return StandardScaler.from_dict(self.manifest["scaler"])
 
@@ -193,6 +198,7 @@ class Bundle:
             "smooth": self.smooth,
             "baseline": self.baseline,
             "level": self.level,
+            "counts": tuple(self.counts),
             "stuck": alerting.get("stuck"),
             "jump": alerting.get("jump"),
             "watched": tuple(self.watched),
@@ -284,6 +290,9 @@ def _check_consistent(bundle: Bundle) -> None:
             raise BundleError(f"{bundle.path}: preprocessing.level.channels must name features, got {channels!r}")
         if not isinstance(span, int) or span < 1:
             raise BundleError(f"{bundle.path}: preprocessing.level.span must be a positive integer, got {span!r}")
+    counts = m.get("preprocessing", {}).get("counts", [])
+    if not isinstance(counts, list) or not set(counts) <= set(m["features"]):
+        raise BundleError(f"{bundle.path}: preprocessing.counts must name features, got {counts!r}")
     threshold = m["threshold"].get("value") if isinstance(m["threshold"], dict) else None
     if not isinstance(threshold, int | float) or not threshold > 0:
         raise BundleError(f"{bundle.path}: threshold value must be a positive number, got {threshold!r}")

@@ -8,6 +8,8 @@ user always wins (``TrainOptions.auto`` lists what may still be decided).
   time: left out when other channels remain (``--drifting track`` removes their slow level instead,
   ``core/level.py``; ``--drifting keep`` or ``--columns`` keeps them as they are);
 * constant and quantized channels are noted (the scaler floors their scale, ``core.scaling``);
+* channels that read as counts (non-negative integers with a long right tail) are read through a square
+  root, so that a busy hour's noise weighs as much as a quiet hour's (``core/counts.py``);
 * irregular sampling: the gap that cuts the data (and resets a stream) grows with the jitter, so
   irregular timestamps bridge short gaps instead of cutting a few hundred rows into useless pieces;
 * few channels and little data: a narrower bottleneck, ``BOTTLENECK_PER_CHANNEL`` per modelled channel,
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from edge_lstm.core.calibration import calibrate
+from edge_lstm.core.counts import is_count
 from edge_lstm.core.scaling import resolution
 from edge_lstm.core.sustained import FAST, MIN_SCORES, SLOW, calibrate_level
 from edge_lstm.errors import DataError
@@ -74,6 +77,7 @@ def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
     result = Plan(recordings, config, options)
     _missing(result)
     _channels(result)
+    _counts(result)
     _sampling(result)
     _size(result)
     _bottleneck(result)
@@ -188,6 +192,24 @@ def _channels(p: Plan) -> None:
         )
     p.recordings = select_columns(p.recordings, keep)
     p.report["channels"]["excluded"] = list(drifting)
+
+
+def _counts(p: Plan) -> None:
+    features = p.recordings[0].features
+    values = np.concatenate([r.values[: round(len(r) * (1 - p.options.calib_fraction))] for r in p.recordings])
+    counts = [f for j, f in enumerate(features) if is_count(values[:, j])]
+    p.report["channels"]["counts"] = counts if p.options.counts == "root" else []
+    if not counts:
+        return
+    if p.options.counts == "keep":
+        p.notes.append(f"channels read as counts, kept as they are (--counts keep): {', '.join(counts)}")
+        return
+    p.notes.append(
+        f"channels read as counts (non-negative integers, skewed to the right): {', '.join(counts)}; read through "
+        "a square root, so that a busy hour's noise weighs as much as a quiet hour's (--counts keep to model them "
+        "as they are)"
+    )
+    p.options = dataclasses.replace(p.options, count_channels=tuple(counts))
 
 
 def _how(share: float, moved: float) -> str:

@@ -14,7 +14,7 @@ from edge_lstm_train.fit import ModelConfig
 from edge_lstm_train.pipeline import TrainOptions
 
 # Settings that are not plain values, or that training fills in itself.
-NOT_SETTABLE = ("auto", "debounce", "level_channels", "name")
+NOT_SETTABLE = ("auto", "count_channels", "debounce", "level_channels", "name")
 
 
 def settings_from(pairs: Iterable[str], config: ModelConfig, options: TrainOptions) -> tuple[ModelConfig, TrainOptions]:

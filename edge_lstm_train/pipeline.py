@@ -18,6 +18,7 @@ from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.baseline import standardize_by_own_baseline
 from edge_lstm.core.calibration import ThresholdRule, calibrate
+from edge_lstm.core.counts import root
 from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
@@ -52,6 +53,9 @@ class TrainOptions:
     drifting: str = "exclude"
     level_span: int = 100  # the tracked level's span in samples (core/level.py)
     level_channels: tuple[str, ...] = ()  # the channels whose slow level is removed (decided by inspection)
+    # Channels that read as counts: through a square root (core/counts.py), or kept as they are.
+    counts: str = "root"
+    count_channels: tuple[str, ...] = ()  # decided by inspection
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
@@ -89,6 +93,8 @@ class TrainOptions:
             raise SettingsError(f"multiplier must be positive, got {self.multiplier}")
         if self.drifting not in ("track", "exclude", "keep"):
             raise SettingsError(f"drifting must be track, exclude or keep, got {self.drifting!r}")
+        if self.counts not in ("root", "keep"):
+            raise SettingsError(f"counts must be root or keep, got {self.counts!r}")
         if self.level_span < 1:
             raise SettingsError(f"level_span must be at least 1 sample, got {self.level_span}")
         if self.quantization not in ("auto", *export.VARIANTS):
@@ -117,6 +123,8 @@ def train_bundle(
     features = recordings[0].features
     for note in chosen.notes:
         log(f"decide: {note}")
+    if options.count_channels:  # from here on, the watches included, counts are read as the detector reads them
+        given, recordings = _rooted(given, options.count_channels), _rooted(recordings, options.count_channels)
     # A channel left out of the model can still freeze or leap: its readings keep their own watches.
     watched = list(chosen.report.get("channels", {}).get("excluded", [])) if options.stuck or options.jumps else []
     readings = inspection.select_columns(given, [*features, *watched]) if watched else recordings
@@ -255,6 +263,7 @@ def train_bundle(
             "preprocessing": {
                 "smooth": options.smooth,
                 "baseline": options.baseline,
+                **({"counts": list(options.count_channels)} if options.count_channels else {}),
                 **(
                     {"level": {"channels": list(options.level_channels), "span": options.level_span}}
                     if options.level_channels
@@ -344,6 +353,11 @@ def _own_baseline(recording: Recording, rows: int) -> Recording:
     """The recording standardized by its own first ``rows`` valid rows, as the detector does a stream."""
     values = standardize_by_own_baseline(recording.values, rows, str(recording.path))
     return dataclasses.replace(recording, values=values)
+
+
+def _rooted(recordings: list[Recording], channels: tuple[str, ...]) -> list[Recording]:
+    """The recordings with ``channels`` read through a square root, as the detector reads a stream."""
+    return [dataclasses.replace(r, values=root(r.values, np.isin(r.features, channels))) for r in recordings]
 
 
 def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:

@@ -179,6 +179,11 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
             {"level": {"channels": ["flow"], "span": 0}},
             r"preprocessing.level.span must be a positive integer, got 0$",
         ),
+        (
+            "preprocessing",
+            {"counts": ["nope"]},
+            r"preprocessing.counts must name features, got \['nope'\]$",
+        ),
     ],
 )
 def test_bad_detection_settings_in_the_manifest(bundle_copy: Path, section: str, value: object, message: str) -> None:

@@ -143,6 +143,8 @@ def info(model_dir: Path) -> None:
         f"edge-lstm {m.get('package_version')}"
     )
     click.echo(f"features ({len(bundle.features)}): {', '.join(bundle.features)}")
+    if bundle.counts:
+        click.echo(f"counts, read through a square root before the model: {', '.join(bundle.counts)}")
     if bundle.watched:
         click.echo(f"watched outside the model, for stuck readings and leaps: {', '.join(bundle.watched)}")
     guard = m["alerting"].get("transitions")

@@ -128,6 +128,14 @@ def _debounce_settings(text: str) -> Any:
     "(they will alarm as they drift).",
 )
 @click.option(
+    "--counts",
+    type=click.Choice(["root", "keep"]),
+    default="root",
+    show_default=True,
+    help="Channels that read as counts (non-negative integers with a long right tail): read them through a "
+    "square root, which evens out their noise between quiet and busy hours, or keep them as they are.",
+)
+@click.option(
     "--level-span",
     default=100,
     show_default=True,
@@ -238,6 +246,7 @@ def train(
     smooth: int,
     baseline: int,
     drifting: str,
+    counts: str,
     level_span: int,
     stuck: bool,
     transitions: bool,
@@ -262,9 +271,9 @@ def train(
     timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
 
     Settings that depend on the data are decided from it unless their flag is given, one line each
-    ("decide: ..."): drifting channels left out, gaps bridged on irregular timestamps, a smaller
-    window and no validation split for little data, crops spaced out for much data, the threshold
-    rule the calibration set can support.
+    ("decide: ..."): drifting channels left out, count channels read through a square root, gaps
+    bridged on irregular timestamps, a smaller window and no validation split for little data, crops
+    spaced out for much data, the threshold rule the calibration set can support.
 
     Example: edge-lstm train normal.csv --out bundle/
 
@@ -308,6 +317,7 @@ def train(
         smooth=smooth,
         baseline=baseline,
         drifting=drifting,
+        counts=counts,
         level_span=level_span,
         stuck=stuck,
         jumps=jumps,

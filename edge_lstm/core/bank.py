@@ -5,8 +5,8 @@ One bank serves the streams that share one ``DetectorSettings`` and model. A str
 life; rows are handed out and given back without moving any other row, and when none is free every
 array doubles. A lone ``StreamDetector`` is a bank of one row: there is one implementation.
 
-A wave is ``admit`` (checks, timestamps, watches, level, baseline, scaling, smoothing, window, input
-range), ``step`` (the model, state carried in the bank) and ``complete`` (score, threshold, debounce,
+A wave is ``admit`` (checks, timestamps, counts, watches, level, baseline, scaling, smoothing, window,
+input range), ``step`` (the model, state carried in the bank) and ``complete`` (score, threshold, debounce,
 alert events). Only what is rare runs per stream: a stream still learning its baseline, SPOT and the
 adaptive rule (each stream's own object), and an alert starting or clearing. The input policy is the
 one ``core/detector.py`` documents.
@@ -22,6 +22,7 @@ import numpy.typing as npt
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.counts import root
 from edge_lstm.core.cycling import CycleWatch
 from edge_lstm.core.findings import new_findings
 from edge_lstm.core.jumps import JumpWatch
@@ -77,10 +78,10 @@ class DetectorBank:
         self.rows = StreamRows(settings, model.state_sizes, capacity)
         self.window = TrailingWindow(settings.window, n, capacity)
         self.smoother = TrailingMean(settings.smooth, n, capacity) if settings.smooth > 1 else None
+        self._counts = np.isin(settings.channels, settings.counts) if settings.counts else None
         self.level: LevelTracker | None = None
         if settings.level is not None:
-            tracked = np.array([f in settings.level[0] for f in settings.features])
-            self.level = LevelTracker(tracked, settings.level[1], capacity)
+            self.level = LevelTracker(np.isin(settings.features, settings.level[0]), settings.level[1], capacity)
         stuck = settings.stuck
         self.stuck = StuckWatch(stuck["after"], stuck["low"], stuck["high"], capacity) if stuck else None
         self.jump = JumpWatch(settings.jump, capacity) if settings.jump else None
@@ -88,11 +89,11 @@ class DetectorBank:
         self.guard: TransitionGuard | None = None
         self._clear_at: float | None = None  # the settled threshold, where there is one
         self.cycles: CycleWatch | None = None
+        fixed = settings.adaptive is None and settings.spot is None  # the others follow each stream already
         if settings.transitions is not None:
             t = settings.transitions
             channels = [settings.features.index(name) for name in t["channels"]]
-            fixed_rule = settings.adaptive is None and settings.spot is None
-            calm = t.get("settled") if fixed_rule else None
+            calm = t.get("settled") if fixed else None
             settled = (int(calm["after"]), float(calm["threshold"])) if calm else None
             self.guard = TransitionGuard(
                 channels, t["low"], t["high"], float(t["bound"]), int(t["zone"]), capacity, settled
@@ -103,7 +104,6 @@ class DetectorBank:
             if any(any(pair) for pair in t.get("shortest") or []):
                 width = len(settings.channels)
                 self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
-        fixed = settings.adaptive is None and settings.spot is None  # the others follow each stream already
         self.sustained = SustainedLevel(settings.sustained, capacity) if settings.sustained and fixed else None
         self.debounce = Debounce(settings.debounce, capacity)
         parts: tuple[RowArrays | None, ...] = (self.rows, self.window, self.smoother, self.level, self.stuck)
@@ -208,6 +208,8 @@ class DetectorBank:
         if not all_live:
             at = np.flatnonzero(live)
             lv, x = pick(rows, at), values[at]
+        if self._counts is not None:  # the watches, too, see a count as the model does
+            x = root(x, self._counts)
         if self.stuck is not None or self.jump is not None:
             marked = self.stuck.push_rows(lv, x) if self.stuck is not None else False
             if self.jump is not None:
@@ -267,9 +269,7 @@ class DetectorBank:
         r = self.rows
         for k in np.flatnonzero(learning).tolist():
             row = ids[k]
-            learner = self.learners[row]
-            assert learner is not None
-            baseline = learner.push(x[k])
+            baseline = self.learners[row].push(x[k])  # type: ignore[union-attr]
             if baseline is not None:
                 r.offset[row], r.spread[row] = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
                 scaler = self.settings.scaler

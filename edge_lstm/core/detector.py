@@ -21,8 +21,11 @@ points. Each stream first learns its own mean and spread from its first ``baseli
 scaler, exactly as training standardized each recording by its own leading rows. A gap does not
 forget the baseline: the machine is the same machine.
 
+Count channels (``counts``): read through a square root before anything else, the stuck and leap
+watches included (``core/counts.py``), as training read them.
+
 Tracked level (``level``): on channels that drift in normal operation, a slow moving level is
-removed before anything else (``core/level.py``), as training removed it; a gap does not forget it.
+removed before the model sees them (``core/level.py``), as training removed it; a gap does not forget it.
 """
 
 from __future__ import annotations

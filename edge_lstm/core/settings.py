@@ -43,6 +43,7 @@ class DetectorSettings:
     smooth: int = 1  # trailing mean over this many scaled samples before the model (1 = off)
     baseline: int = 0  # samples of the stream's own operating point to standardize by first (0 = off)
     level: tuple[list[str], int] | None = None  # channels whose slow level is removed, and its span
+    counts: tuple[str, ...] = ()  # channels read through a square root first (core/counts.py)
     # Channels outside the model whose readings are still watched (stuck, leaps): training left them
     # out as drifting. A sample carries them after ``features``; they may be missing (NaN).
     watched: tuple[str, ...] = ()
@@ -90,6 +91,8 @@ class DetectorSettings:
             check_sustained(self.sustained)
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
+        if not set(self.counts) <= set(self.features):
+            raise SettingsError(f"count channels {list(self.counts)} are not all among {self.features}")
 
     @cached_property
     def channels(self) -> list[str]:

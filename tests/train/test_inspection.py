@@ -60,6 +60,21 @@ def test_constant_and_quantized_channels_are_noted() -> None:
     assert p.report["channels"]["constant"] == ["c"] and p.report["channels"]["quantized"] == {"n": 1.0}
 
 
+def test_a_count_channel_is_read_through_a_square_root_unless_kept() -> None:
+    rng = np.random.default_rng(2)
+    hourly = 20 * (1.5 + np.sin(np.arange(3000) * 2 * np.pi / 24))  # a busy and a quiet part of the day
+    requests = rng.poisson(rng.gamma(4.0, hourly / 4.0)).astype(float)
+    temperature = np.round(rng.normal(60, 3, 3000))  # whole degrees: integers, but no count
+    values, names = np.column_stack([requests, temperature]), ["requests", "temperature"]
+    p = plan(recording(values, names))
+    assert p.options.count_channels == ("requests",) and p.report["channels"]["counts"] == ["requests"]
+    assert any(n.startswith("channels read as counts (non-negative integers, skewed to the right): requests; ")
+               for n in p.notes)  # fmt: skip
+    kept = plan(recording(values, names), counts="keep")
+    assert kept.options.count_channels == () and kept.report["channels"]["counts"] == []
+    assert "channels read as counts, kept as they are (--counts keep): requests" in kept.notes
+
+
 def test_little_irregular_data_gets_a_small_window_no_validation_and_bridged_gaps() -> None:
     rng = np.random.default_rng(2)
     steps = rng.choice([300.0, 300.0, 300.0, 900.0, 3600.0], size=150)

@@ -249,3 +249,38 @@ def test_with_a_fixed_threshold_a_long_stretch_of_raised_scores_alerts(tmp_path:
     longest = bundle.detector_settings().debounce
     assert not alerting[:1000].any()
     assert not alerting[1600 + longest.clear_n * longest.clear_backoff :].any(), np.flatnonzero(alerting)[-1]
+
+
+def test_a_count_channel_is_modelled_and_watched_through_its_square_root(tmp_path: Path) -> None:
+    """Hourly requests, busy by day and quiet by night: training reads them through a square root and
+    says so; the bundle carries it, `info` shows it, the scaler is in those units, and the device reads a
+    stream the same way: a burst still alerts."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.core.counts import root
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    rng = np.random.default_rng(4)
+    n = 2500
+    hourly = 30 * (1.5 + np.sin(np.arange(n) * 2 * np.pi / 24))
+    requests = rng.poisson(rng.gamma(8.0, hourly / 8.0)).astype(float)
+    path = tmp_path / "requests.csv"
+    path.write_text("timestamp,requests\n" + "".join(f"{3600 * i},{v:.0f}\n" for i, v in enumerate(requests[:2000])))
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(main, ["train", str(path), "--out", str(out), "--epochs", "10"])
+    assert result.exit_code == 0, result.output
+    assert "decide: channels read as counts (non-negative integers, skewed to the right): requests;" in result.output
+    bundle = load_bundle(out)
+    assert bundle.counts == ["requests"] and bundle.manifest["decisions"]["channels"]["counts"] == ["requests"]
+    rooted_mean = root(requests[:1500, None], np.array([True])).mean()
+    assert bundle.scaler.mean[0] == pytest.approx(rooted_mean, rel=0.1)  # not the raw mean, about 45
+    info = CliRunner().invoke(main, ["info", str(out)]).output
+    assert "counts, read through a square root before the model: requests" in info
+    test = requests[2000:, None].copy()
+    test[300:304] += 400.0  # a burst of requests, ten times the busiest hour's spread
+    run = replay(Recording(path, ["requests"], test, 3600.0 * np.arange(2000, n)), bundle)
+    assert any(300 <= e.index < 310 for e in run.events if e.event == "alert_start")
