@@ -9,8 +9,9 @@ the spread nearly the same at every level; here it is shifted so that 0 stays 0 
 0, so that a reading a count cannot take (a negative one) still stands out instead of being folded back.
 
 Training decides which channels are counts (``is_count``: non-negative integers, many distinct values,
-skewed to the right) and applies ``root`` to them before anything else that the model sees; the
-detector applies the same to every sample. Watches on the raw readings (stuck, leaps) see them as read.
+skewed to the right, and not a switch between two states) and applies ``root`` to them before anything
+else: the model, and the stuck and leap watches too, since a count's steps grow with its level as its
+noise does. The detector applies the same to every sample.
 
 >>> root(np.array([[0.0, 4.0], [9.0, -1.0]]), np.array([True, False])).round(3).tolist()
 [[0.0, 4.0], [4.899, -1.0]]
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
+from edge_lstm.core.transitions import two_states
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -38,12 +41,15 @@ def root(values: FloatArray, channels: npt.NDArray[np.bool_]) -> FloatArray:
 
 def is_count(column: npt.ArrayLike) -> bool:
     """Whether a training column reads as a count: finite values that are all non-negative integers,
-    at least ``MIN_DISTINCT`` of them distinct, with a right tail (skewness at least ``MIN_SKEW``)."""
+    at least ``MIN_DISTINCT`` of them distinct, with a right tail (skewness at least ``MIN_SKEW``), and
+    not two states once read through the root. A machine's power in whole watts, 0 when off, passes the
+    rest; through the root its running level draws together and the two states stand apart. It is a
+    switch (``core/transitions.py`` watches those), and its running level is better modelled as read."""
     v = np.asarray(column, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size < 2 or v.min() < 0 or not np.array_equal(v, np.round(v)):
         return False
-    if np.unique(v).size < MIN_DISTINCT:
-        return False
     spread = v.std()
-    return bool(spread > 0 and ((v - v.mean()) ** 3).mean() / spread**3 >= MIN_SKEW)
+    if np.unique(v).size < MIN_DISTINCT or ((v - v.mean()) ** 3).mean() / spread**3 < MIN_SKEW:
+        return False
+    return not two_states(root(v[:, None], np.array([True])))

@@ -38,9 +38,11 @@ def test_the_root_evens_out_the_spread_of_quiet_and_busy_counts() -> None:
         (np.random.default_rng(4).gamma(2.0, 10.0, 3000), False),  # skewed, but not integers
         (np.random.default_rng(5).poisson(0.3, 3000), False),  # a handful of values: 0, 1, 2, ...
         (np.zeros(3000), False),
+        (np.where(np.arange(3000) % 100 < 25, np.round(np.random.default_rng(6).gamma(9.0, 20.0, 3000)), 0.0), False),
     ],
 )
 def test_a_count_is_a_skewed_non_negative_integer_with_many_values(column: np.ndarray, expected: bool) -> None:
+    """The last: a machine's power in whole watts, 0 when off: skewed integers, but a switch."""
     assert is_count(column) is expected
 
 
