@@ -24,6 +24,7 @@ class ExitStatus(IntEnum):
     UNAVAILABLE = 69  # a required extra or tool is not installed (EX_UNAVAILABLE)
     CONFIG = 78  # bad daemon configuration (EX_CONFIG): systemd must not restart-loop on it
     INTERRUPTED = 130  # Ctrl-C
+    CLOSED_PIPE = 141  # the reader of the output went away (`| head`): as a shell reports SIGPIPE
 
 
 class EdgeLSTMError(Exception):

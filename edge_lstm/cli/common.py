@@ -2,13 +2,15 @@
 
 Error policy, in one place (``translated_errors``, applied once by the group to every command): an
 ``EdgeLSTMError`` becomes one line on stderr and its documented exit status (``edge_lstm.errors``);
-Ctrl-C exits 130; anything else is a programming error, reported as one line and exit 1, or with
+Ctrl-C exits 130; output piped into a reader that stops early (``| head``) ends quietly with 141, as a
+shell reports a process ended by SIGPIPE; anything else is a programming error, reported as one line and exit 1, or with
 its traceback under ``--debug`` / ``EDGE_LSTM_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +50,10 @@ def translated_errors() -> Iterator[None]:
         raise CLIError(str(error), error.exit_status) from None
     except KeyboardInterrupt:
         raise CLIError("interrupted", ExitStatus.INTERRUPTED) from None
+    except BrokenPipeError:
+        # Nothing is wrong and no one is reading: later writes (the interpreter's last flush) go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise click.exceptions.Exit(ExitStatus.CLOSED_PIPE) from None
     except Exception as error:
         if debug_enabled():
             raise

@@ -91,3 +91,25 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setattr(edge_lstm.bundle, "load_bundle", interrupted)
     result = CliRunner().invoke(main, ["info", str(tmp_path)])
     assert result.exit_code == ExitStatus.INTERRUPTED
+
+
+def test_output_into_a_reader_that_went_away_ends_quietly(bundle_dir: Path) -> None:
+    """`edge-lstm info B | head -1` must not report an internal error: the reader closes first here."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # nobody will read: the first write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "edge_lstm", "info", str(bundle_dir)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == ExitStatus.CLOSED_PIPE and done.stderr == "", done.stderr
