@@ -295,7 +295,7 @@ def train_bundle(
             "training": {
                 "files": [r.path.name for r in recordings],
                 "rows": int(sum(len(r) for r in recordings)),
-                "data_fingerprint": data.fingerprint(recordings),
+                "data_fingerprint": data.fingerprint(chosen.recordings),  # the readings, as read
                 "split_rows": {p: splits.rows(p) for p in ("train", "validation", "calibration")},
                 "dropped_nan_rows": splits.dropped_nan_rows,
                 "gap_cuts": splits.gap_cuts,

@@ -276,6 +276,10 @@ def test_a_count_channel_is_modelled_and_watched_through_its_square_root(tmp_pat
     assert "decide: channels read as counts (non-negative integers, skewed to the right): requests;" in result.output
     bundle = load_bundle(out)
     assert bundle.counts == ["requests"] and bundle.manifest["decisions"]["channels"]["counts"] == ["requests"]
+    from edge_lstm.sources.csv_file import read_csv
+    from edge_lstm_train.data import fingerprint
+
+    assert bundle.manifest["training"]["data_fingerprint"] == fingerprint([read_csv(path)])  # the readings as read
     rooted_mean = root(requests[:1500, None], np.array([True])).mean()
     assert bundle.scaler.mean[0] == pytest.approx(rooted_mean, rel=0.1)  # not the raw mean, about 45
     info = CliRunner().invoke(main, ["info", str(out)]).output
