@@ -41,6 +41,8 @@ def test_model_config_rejects_bad_values_with_exact_messages() -> None:
         ModelConfig(dropout=1.5)
     with pytest.raises(ValueError, match=r"^quantization must be auto, float, dynamic or int8, got 'int4'$"):
         TrainOptions(quantization="int4")
+    with pytest.raises(ValueError, match=r"^counts must be root or keep, got 'log'$"):
+        TrainOptions(counts="log")
 
 
 def test_a_single_sensor_stream_trains_and_detects(tmp_path: Path) -> None:
