@@ -190,6 +190,7 @@ class Bundle:
             "input_low": np.asarray(limits["low"], dtype=np.float32) if limits else None,
             "input_high": np.asarray(limits["high"], dtype=np.float32) if limits else None,
             "sample_period_s": self.manifest.get("sample_period_s"),
+            "mean_period_s": self.manifest.get("mean_period_s"),
             "gap_reset_periods": float(alerting.get("gap_reset_periods", 10.0)),
             "model_id": self.model_id,
             "spot": section.get("spot") if threshold is None else None,

@@ -127,7 +127,7 @@ def load_kept(keep: Path) -> Iterator[Kept]:
                 _flags(run, "marked"),
                 _flags(run, "switching"),
                 bundle.manifest["alerting"].get("transitions", {}).get("bound"),
-                samples_per_day(bundle.manifest.get("sample_period_s")),
+                samples_per_day(bundle.manifest.get("sample_period_s"), bundle.manifest.get("mean_period_s")),
             )
 
 

@@ -30,18 +30,34 @@ class Splits:
     gap_cuts: int = 0
     bridged: int = 0  # gaps not cut because a piece beside them would have been too short
     sample_period_s: float | None = None
+    mean_period_s: float | None = None  # the mean interval, gaps left out: what a day holds in samples
 
     def rows(self, part: str) -> int:
         return sum(len(s) for s in getattr(self, part))
 
 
-def median_period(recordings: list[Recording]) -> float | None:
+def intervals(recordings: list[Recording]) -> npt.NDArray[np.float64]:
+    """The positive intervals between consecutive readings of every recording that has timestamps."""
     diffs = [np.diff(r.timestamps) for r in recordings if r.timestamps is not None and len(r) > 1]
-    if not diffs:
-        return None
-    positive = np.concatenate(diffs)
-    positive = positive[positive > 0]
-    return float(np.median(positive)) if positive.size else None
+    steps = np.concatenate(diffs) if diffs else np.zeros(0)
+    return steps[steps > 0]  # type: ignore[no-any-return]
+
+
+def median_period(recordings: list[Recording]) -> float | None:
+    steps = intervals(recordings)
+    return float(np.median(steps)) if steps.size else None
+
+
+def mean_period(recordings: list[Recording], max_gap: float | None) -> float | None:
+    """The mean interval between consecutive readings, leaving out gaps longer than ``max_gap`` seconds.
+
+    On jittered timestamps (a reading every 4 to 10 minutes) the median interval is not what a day holds:
+    a day of readings spaced 5, 5, 6, 10, 4, ... minutes apart has 1440 / 6 of them, not 1440 / 5. The
+    adaptive rule's daily pattern counts a day in samples, so it needs the mean.
+    """
+    steps = intervals(recordings)
+    steps = steps[steps <= (np.inf if max_gap is None else max_gap)]
+    return float(np.mean(steps)) if steps.size else None
 
 
 def _cut(
@@ -103,6 +119,7 @@ def split_recordings(
         )
     splits = Splits(sample_period_s=median_period(recordings))
     max_gap = None if splits.sample_period_s is None else max_gap_periods * splits.sample_period_s
+    splits.mean_period_s = mean_period(recordings, max_gap)
     for rec in recordings:
         n = len(rec)
         a = round(n * (1 - val_fraction - calib_fraction))

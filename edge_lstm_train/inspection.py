@@ -38,6 +38,7 @@ from edge_lstm.core.scaling import resolution
 from edge_lstm.core.sustained import FAST, MIN_SCORES, SLOW, calibrate_level
 from edge_lstm.errors import DataError
 from edge_lstm.sources.csv_file import Recording
+from edge_lstm_train.data import intervals
 
 # A channel drifts when this share of the held-out normal rows lies outside its training range, or when
 # their mean lies more than this many training spreads from the training mean (chosen on SKAB, whose
@@ -217,11 +218,7 @@ def _how(share: float, moved: float) -> str:
 
 
 def _sampling(p: Plan) -> None:
-    intervals = [np.diff(r.timestamps) for r in p.recordings if r.timestamps is not None and len(r) > 1]
-    if not intervals:
-        return
-    dt = np.concatenate(intervals)
-    dt = dt[dt > 0]
+    dt = intervals(p.recordings)
     if not dt.size:
         return
     period = float(np.median(dt))
@@ -238,6 +235,12 @@ def _sampling(p: Plan) -> None:
         p.notes.append(
             f"sampling: irregular ({100 * irregular:.0f} % of intervals are off the median {period:g} s by more "
             f"than half); gaps up to {gap:.3g} periods are bridged, longer ones cut the data and reset a stream"
+        )
+    elif gap > 2.0 * p.options.max_gap_periods:  # rare but long pauses: a cut this far out is worth saying
+        p.notes.append(
+            f"sampling: 1 % of intervals are {typical:.3g} periods of {period:g} s or longer, so gaps up to "
+            f"{gap:.3g} periods are the data's own rhythm and bridged; longer ones cut the data and reset a "
+            "stream (--max-gap-periods N to cut sooner)"
         )
     reset = max(p.options.gap_reset_periods, 2.0 * gap)
     p.options = dataclasses.replace(p.options, max_gap_periods=gap, gap_reset_periods=reset)
@@ -274,8 +277,9 @@ def _size(p: Plan) -> None:
 
 
 def _too_few(p: Plan, rows: int, window: int) -> None:
-    """Refuse data too short to hold out a calibration part of two windows and a score."""
-    needed = math.ceil((2 * window + 1) / p.options.calib_fraction)
+    """Refuse data too short to hold out a calibration part of two windows and two scores (the least the
+    adaptive rule starts from)."""
+    needed = calibration_rows_needed(window, p.options.calib_fraction)
     if rows < needed:
         raise DataError(
             f"{p.recordings[0].path}: {rows} complete row{'' if rows == 1 else 's'}; training needs at least "
@@ -283,6 +287,16 @@ def _too_few(p: Plan, rows: int, window: int) -> None:
             f"{100 * p.options.calib_fraction:g} % of them calibrate the threshold on windows of {window}), and a "
             "few hundred rows of normal operation do much better"
         )
+
+
+def calibration_rows_needed(window: int, calib_fraction: float) -> int:
+    """The fewest rows whose calibration part (the rows after ``round(rows * (1 - calib_fraction))``, as
+    the split takes them) holds two windows of warm-up and two scores."""
+    least = 2 * window + 2
+    rows = least  # the part grows by 0 or 1 row with each row (the split rounds half to even): search
+    while rows - round(rows * (1 - calib_fraction)) < least:
+        rows += 1
+    return rows
 
 
 def _bottleneck(p: Plan) -> None:

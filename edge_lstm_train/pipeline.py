@@ -260,6 +260,7 @@ def train_bundle(
             "state": [{"name": n, "size": config.state_size} for n in state_names],
             "bottleneck": config.bottleneck,
             "sample_period_s": splits.sample_period_s,
+            "mean_period_s": splits.mean_period_s,
             "preprocessing": {
                 "smooth": options.smooth,
                 "baseline": options.baseline,

@@ -169,10 +169,10 @@ def info(model_dir: Path) -> None:
             f"sustained level: an alert also while the score's {level['fast']}-sample moving geometric mean "
             f"stays above {math.exp(level['bound']):.4g} x its {level['slow']}-sample one (with a fixed threshold)"
         )
-    click.echo(
-        f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}, "
-        f"sample period {m.get('sample_period_s')} s"
-    )
+    period, mean = m.get("sample_period_s"), m.get("mean_period_s")
+    jitter = f" (median; mean interval {mean:.4g} s)" if period and mean and abs(mean / period - 1) > 0.01 else ""
+    shape = f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}"
+    click.echo(f"{shape}, sample period {period} s{jitter}")
     t = m["threshold"]
     rule = ThresholdRule.from_section(t)
     click.echo(f"threshold {bundle.threshold:.6g} ({rule.label}); score {bundle.scorer.kind}")
@@ -185,7 +185,8 @@ def info(model_dir: Path) -> None:
         )
     else:
         adaptive = AdaptiveSettings.from_dict(t["adaptive"])
-        if (day := samples_per_day(m.get("sample_period_s"))) and (tolerance := adaptive.daily_tolerance):
+        day = samples_per_day(m.get("sample_period_s"), m.get("mean_period_s"))
+        if day and (tolerance := adaptive.daily_tolerance):
             click.echo(
                 f"daily pattern: an alert that starts again {day} samples (a day) after the last one, "
                 f"give or take {tolerance * day:.0f}, makes the last one part of the stream's normal scores"

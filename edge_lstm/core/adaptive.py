@@ -63,11 +63,15 @@ MIN_DAY = 24  # samples in a day below which (hourly data or slower) an hour can
 _LONG_AGO = 1 << 40  # samples: no start yet, or none since a gap
 
 
-def samples_per_day(sample_period_s: float | None) -> int:
-    """Scores in a day at a stream's sampling period; 0 (no daily rule) when it is unknown or too coarse."""
-    if not sample_period_s or sample_period_s <= 0:
+def samples_per_day(sample_period_s: float | None, mean_period_s: float | None = None) -> int:
+    """Scores in a day at a stream's sampling period; 0 (no daily rule) when it is unknown or too coarse.
+
+    ``mean_period_s``, the mean interval of the training readings (gaps left out), wins where the bundle
+    has it: on jittered timestamps the median period over-counts a day by as much as the jitter."""
+    period = mean_period_s or sample_period_s
+    if not period or period <= 0:
         return 0
-    day = round(DAY_S / sample_period_s)
+    day = round(DAY_S / period)
     return day if day >= MIN_DAY else 0
 
 

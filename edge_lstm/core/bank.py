@@ -146,7 +146,8 @@ class DetectorBank:
         self.adaptive[row] = None
         if s.adaptive is not None and s.calibration is not None:
             rule = AdaptiveSettings.from_dict(s.adaptive)
-            self.adaptive[row] = AdaptiveThreshold(rule, s.calibration, samples_per_day(s.sample_period_s))
+            day = samples_per_day(s.sample_period_s, s.mean_period_s)
+            self.adaptive[row] = AdaptiveThreshold(rule, s.calibration, day)
         return row
 
     def release(self, row: int) -> None:

@@ -110,8 +110,11 @@ def calibrate(scores: npt.ArrayLike, rule: ThresholdRule) -> dict[str, Any]:
     """The manifest's threshold section from held-out normal scores: method, knob, value (and SPOT's state)."""
     values = np.asarray(scores, dtype=np.float64)
     values = values[np.isfinite(values)]
-    if values.size == 0:
-        raise DataError("cannot calibrate a threshold from zero finite scores")
+    if values.size < 2:  # the adaptive rule's spread needs two; one number is no distribution for any rule
+        raise DataError(
+            f"cannot calibrate a threshold from {values.size} held-out score{'' if values.size == 1 else 's'} (2 at "
+            "least); train on more normal data (a few hundred rows), with no long gaps near its end"
+        )
     section: dict[str, Any] = {
         "method": rule.method,
         rule.knob_name: rule.knob,

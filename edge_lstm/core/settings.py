@@ -31,6 +31,9 @@ class DetectorSettings:
     input_low: FloatArray | None = None  # calibrated range of scaled inputs
     input_high: FloatArray | None = None
     sample_period_s: float | None = None
+    # The mean interval of the training readings, gaps left out (absent from older bundles): on jittered
+    # timestamps a day holds fewer readings than the median period says (``day_samples``).
+    mean_period_s: float | None = None
     gap_reset_periods: float = 10.0
     model_id: str = "unknown"
     # An adaptive extreme-value threshold instead of the fixed one: the state SPOT was calibrated
@@ -70,6 +73,10 @@ class DetectorSettings:
     def __post_init__(self) -> None:
         if self.smooth < 1:
             raise SettingsError(f"smooth must be at least 1 sample, got {self.smooth}")
+        for name in ("sample_period_s", "mean_period_s"):
+            period = getattr(self, name)
+            if period is not None and not (np.isfinite(period) and period > 0):
+                raise SettingsError(f"{name} must be a positive number of seconds, got {period}")
         if self.baseline < 0 or self.baseline == 1:
             raise SettingsError(f"baseline must be 0 (off) or at least 2 samples, got {self.baseline}")
         if self.warmup < self.window:

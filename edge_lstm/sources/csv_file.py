@@ -31,6 +31,7 @@ from edge_lstm.errors import CSVFormatError
 TIMESTAMP_NAMES = ("datetime", "timestamp", "time", "ts", "date")
 LABEL_NAMES = ("anomaly", "changepoint", "label")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 @dataclass
@@ -164,21 +165,29 @@ def _read(
     optional: Sequence[str],
 ) -> Recording:
     with path.open(newline="", encoding=encoding) as handle:
-        first = handle.readline()
+        first, comments = handle.readline(), 0
+        while first.startswith("#"):  # an exporter's comment lines ("# exported from ...") before the header
+            first, comments = handle.readline(), comments + 1
         if not first.strip():
             raise CSVFormatError(f"{path}: the file is empty; expected a header row")
         delimiter = sniff_separator(first, sep)
         handle.seek(0)
+        for _ in range(comments):
+            handle.readline()
         rows = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(rows)]
         time_index, label_indices, feature_indices = layout(path, header, timestamp, columns, exclude)
         notes = [f"{path}: header column {i + 1} has no name; not read" for i, n in enumerate(header) if not n]
+        if comments:
+            notes.append(
+                f"{path}: {comments} comment line{'s' if comments > 1 else ''} (#) before the header; not read"
+            )
         features = [header[i] for i in feature_indices] + list(optional)
         indices = feature_indices + [header.index(name) if name in header else None for name in optional]
         value_rows: list[list[float]] = []
         times: list[float] = []
         labels: dict[str, list[float]] = {name: [] for name in label_indices}
-        for line_number, row in enumerate(rows, start=2):
+        for line_number, row in enumerate(rows, start=2 + comments):
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
@@ -235,7 +244,13 @@ def _number(cell: str, path: Path, line_number: int, column: str, chosen: Sequen
         word = word_reading(text)
         if word is not None:
             return word
-    if _DECIMAL_COMMA.fullmatch(text):
+    plain = text.replace(",", "")
+    if _THOUSANDS.fullmatch(text) and _DECIMAL_COMMA.fullmatch(text):
+        point = text.replace(",", ".")
+        fix = f"a comma is not read, as a decimal comma or as a thousands separator: write {plain} or {point}"
+    elif _THOUSANDS.fullmatch(text):
+        fix = f"thousands separators are not read: write the number without them ({plain}, not {text})"
+    elif _DECIMAL_COMMA.fullmatch(text):
         fix = "decimal commas are not read: write the number with a point (1.5, not 1,5)"
     elif chosen:
         fix = "every chosen column must hold numbers"

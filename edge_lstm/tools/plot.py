@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.samples import MAX_READING
 from edge_lstm.engine.replay import ReplayResult
 from edge_lstm.errors import Unavailable
 from edge_lstm.sources.csv_file import Recording
@@ -33,17 +34,18 @@ def plot_replay(
         import matplotlib.pyplot as plt
     except ImportError:
         raise Unavailable(f"plotting needs matplotlib: {PLOT_HINT}") from None
-    values = recording.values
+    # Readings the detector refuses (NaN, inf, absurd) are gaps in the plot, not a scale that flattens the rest.
+    values = np.where(np.abs(recording.values) < MAX_READING, recording.values, np.nan)
     x = np.arange(len(values))
     fig, (ax_signals, ax_score) = plt.subplots(
         2, 1, figsize=(13, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
-    std = np.nanstd(values, axis=0)
-    std[std == 0] = 1.0
     offset = 0.0
     for i, name in enumerate(recording.features):
-        column = (values[:, i] - np.nanmean(values[:, i])) / std[i]
-        ax_signals.plot(x, column - offset, lw=0.7, label=name)
+        column = values[:, i]
+        read = column[np.isfinite(column)]  # a channel never read is an empty line, not a warning
+        centre, spread = (float(read.mean()), float(read.std())) if read.size else (0.0, 1.0)
+        ax_signals.plot(x, (column - centre) / (spread or 1.0) - offset, lw=0.7, label=name)
         offset += 6.0
     ax_signals.set_yticks([])
     ax_signals.set_ylabel("signals (standardized, stacked)")

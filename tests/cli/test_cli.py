@@ -156,13 +156,20 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     from edge_lstm.core.calibration import ThresholdRule, calibrate
 
     manifest["threshold"] = calibrate(scores, ThresholdRule("adaptive", 2.5))
-    manifest["sample_period_s"] = 600.0
+    manifest["sample_period_s"], manifest["mean_period_s"] = 600.0, 600.0
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = CliRunner().invoke(main, ["info", str(copy)])
     assert "(adaptive z=2.5)" in result.output and "debounce:" not in result.output, result.output
     assert "daily pattern: an alert that starts again 144 samples (a day) after the last one, give or take 14" in (
         result.output
     )
+    assert "sample period 600.0 s\n" in result.output  # no jitter to speak of
+    # Jittered readings: a day is counted at the mean interval, and info says both.
+    manifest["mean_period_s"] = 640.0
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["info", str(copy)])
+    assert "sample period 600.0 s (median; mean interval 640 s)" in result.output
+    assert "starts again 135 samples (a day) after the last one, give or take 14" in result.output
     budget = "alert budget: beyond 3 alert starts within 5000 scores, each start raises the z an alert needs by 0.25"
     assert f"{budget}, up to 1" in result.output
 

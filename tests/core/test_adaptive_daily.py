@@ -86,6 +86,26 @@ def test_samples_per_day(period_s: float | None, day: int) -> None:
     assert samples_per_day(period_s) == day
 
 
+def test_the_mean_interval_counts_the_day_where_a_bundle_has_it() -> None:
+    # Readings every 4 to 10 minutes, median 5, mean 5.8: a day holds 248 of them, not 288.
+    assert samples_per_day(300.0, 348.0) == 248
+    assert samples_per_day(300.0, None) == 288
+    assert samples_per_day(None, 3600.0) == 24
+    assert samples_per_day(3600.0, 7200.0) == 0  # too coarse either way
+
+
+def test_the_sampling_periods_are_validated() -> None:
+    from support import small_detector
+
+    from edge_lstm.core.settings import DetectorSettings
+    from edge_lstm.errors import SettingsError
+
+    s = small_detector().settings
+    for name, bad in (("mean_period_s", 0.0), ("sample_period_s", -1.0), ("mean_period_s", float("nan"))):
+        with pytest.raises(SettingsError, match=rf"^{name} must be a positive number of seconds, got {bad}$"):
+            DetectorSettings(s.features, s.window, s.scaler, s.threshold, **{name: bad})
+
+
 def test_the_detector_takes_its_day_from_the_bundle_sampling_period() -> None:
     import dataclasses
 

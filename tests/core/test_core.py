@@ -220,3 +220,15 @@ def test_out_of_range_inputs_are_counted_clipped_for_the_model_and_scored_unclip
 def test_settings_reject_warmup_shorter_than_window() -> None:
     with pytest.raises(ValueError, match=r"warmup \(2\) must be at least the window \(4\)"):
         DetectorSettings(features=FEATURES, window=4, scaler=StandardScaler.fit(np.eye(3)), threshold=1.0, warmup=2)
+
+
+def test_a_threshold_is_not_calibrated_from_fewer_than_two_scores() -> None:
+    from edge_lstm.core.calibration import ThresholdRule, calibrate
+    from edge_lstm.errors import DataError
+
+    for method, knob in (("adaptive", 2.5), ("quantile", 0.999), ("max", 1.5), ("spot", 1e-3)):
+        one = r"^cannot calibrate a threshold from 1 held-out score \(2 at least\); train"
+        with pytest.raises(DataError, match=one):
+            calibrate([np.nan, 0.5], ThresholdRule(method, knob))
+    with pytest.raises(DataError, match=r"from 0 held-out scores \(2 at least\); .* no long gaps near its end$"):
+        calibrate([], ThresholdRule("adaptive", 2.5))

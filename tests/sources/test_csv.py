@@ -87,6 +87,25 @@ def test_non_numeric_value_names_line_and_column_and_the_fix(tmp_path: Path) -> 
     commas = write(tmp_path, "a;b\n1,5;2\n", "commas.csv")
     with pytest.raises(CSVFormatError, match=r"'1,5'; decimal commas are not read: write the number with a point"):
         read_csv(commas)
+    grouped = {
+        "1,165,267.82": r"thousands separators are not read: write the number without them "
+        r"\(1165267.82, not 1,165,267.82\)$",
+        "1,500": r"a comma is not read, as a decimal comma or as a thousands separator: write 1500 or 1.500$",
+    }
+    for number, fix in grouped.items():
+        path = write(tmp_path, f'timestamp,value\n1,"{number}"\n', "grouped.csv")
+        with pytest.raises(CSVFormatError, match=f"'{number}'; " + fix):
+            read_csv(path)
+
+
+def test_comment_lines_before_the_header_are_passed_over_and_said(tmp_path: Path) -> None:
+    path = write(tmp_path, "# exported from grafana\n# 2026-01-05\ntimestamp,a\n1,10\n2,oops\n")
+    with pytest.raises(CSVFormatError, match=r":5: column 'a' has non-numeric value 'oops'"):  # the file's own line
+        read_csv(path)
+    path.write_text("# exported from grafana\ntimestamp,a\n1,10\n2,20\n")
+    rec = read_csv(path)
+    assert rec.features == ["a"] and rec.values[:, 0].tolist() == [10.0, 20.0]
+    assert rec.notes == [f"{path}: 1 comment line (#) before the header; not read"]
 
 
 def test_a_file_written_newest_first_is_read_oldest_first_and_says_so(tmp_path: Path) -> None:

@@ -91,6 +91,21 @@ def test_little_irregular_data_gets_a_small_window_no_validation_and_bridged_gap
     assert not any(n.startswith(("window", "validation", "crops")) for n in mine.notes)
 
 
+def test_rare_long_pauses_that_are_bridged_are_said() -> None:
+    """Every 25th reading comes a day after the last (a logger that pauses): too few intervals are off
+    for the data to read as irregular, but a day-long pause bridged as the data's rhythm is said."""
+    steps = np.where(np.arange(400) % 25 == 24, 86_400.0, 300.0)
+    p = plan(recording(np.random.default_rng(3).normal(0, 1, (400, 1)), ["v"], 1.7e9 + np.cumsum(steps)))
+    assert p.report["sampling"]["irregular_share"] <= 0.05 and p.options.max_gap_periods > 288
+    assert [n for n in p.notes if n.startswith("sampling:")] == [
+        "sampling: 1 % of intervals are 288 periods of 300 s or longer, so gaps up to 864 periods are the data's "
+        "own rhythm and bridged; longer ones cut the data and reset a stream (--max-gap-periods N to cut sooner)"
+    ]
+    assert not any(
+        n.startswith("sampling:") for n in plan(recording(np.zeros((400, 1)), ["v"], np.arange(400.0))).notes
+    )
+
+
 def test_few_channels_get_a_narrower_bottleneck_unless_it_was_given() -> None:
     rng = np.random.default_rng(5)
     one = plan(recording(rng.normal(0, 1, (3000, 1)), ["v"]))
@@ -132,7 +147,7 @@ def test_a_channel_missing_from_many_rows_is_left_out_and_too_little_data_is_ref
     missing = r"fewer than 2 complete rows in its first part \(missing values by column: b \(67 %\), a \(33 %\)\); "
     with pytest.raises(DataError, match=missing + ".* --columns"):
         plan(recording(gappy, ["a", "b"]), auto=frozenset())
-    with pytest.raises(DataError, match=r"^data.csv: 40 complete rows; training needs at least 68 \(the last 25 %"):
+    with pytest.raises(DataError, match=r"^data.csv: 40 complete rows; training needs at least 70 \(the last 25 %"):
         plan(recording(values[:40], ["a", "b", "c"]))
 
 
@@ -168,3 +183,31 @@ def test_rows_missing_whole_do_not_count_against_a_channel() -> None:
     values[:300] = np.nan  # labelled rows, left out whole
     values[400:450, 1] = np.nan  # 50 of the 700 rows with data: 7 %, kept
     assert plan(recording(values, ["a", "b"])).recordings[0].features == ["a", "b"]
+
+
+def test_the_mean_interval_leaves_gaps_out() -> None:
+    from edge_lstm_train.data import mean_period, median_period
+
+    times = np.concatenate([np.cumsum([240.0, 300, 300, 360, 600] * 20), 1e6 + np.arange(0, 3000, 300.0)])
+    recording = Recording(Path("x.csv"), ["a"], np.zeros((len(times), 1)), times)
+    assert median_period([recording]) == 300.0
+    steps = np.diff(times)
+    assert mean_period([recording], 1800.0) == pytest.approx(steps[steps <= 1800].mean())  # the day-long gap is out
+    assert mean_period([recording], None) == pytest.approx(steps.mean())
+    assert mean_period([Recording(Path("y.csv"), ["a"], np.zeros((3, 1)), None)], 1800.0) is None
+
+
+@pytest.mark.parametrize("window", [4, 8, 16])
+@pytest.mark.parametrize("calib_fraction", [0.15, 0.25, 0.4])
+def test_the_fewest_rows_allowed_leave_two_calibration_scores(window: int, calib_fraction: float) -> None:
+    """At the least number of rows training accepts, the split's calibration part holds two windows of
+    warm-up and two scores (the adaptive rule needs two); one row fewer is refused."""
+    from edge_lstm_train.data import split_recordings
+    from edge_lstm_train.inspection import calibration_rows_needed
+
+    needed = calibration_rows_needed(window, calib_fraction)
+    for rows in (needed, needed + 1):
+        split = split_recordings([recording(np.zeros((rows, 1)), ["a"])], 0.0, calib_fraction, 5.0, min_rows=1)
+        assert split.rows("calibration") - 2 * window >= 2
+    short = split_recordings([recording(np.zeros((needed - 1, 1)), ["a"])], 0.0, calib_fraction, 5.0, min_rows=1)
+    assert short.rows("calibration") - 2 * window < 2

@@ -290,3 +290,38 @@ def test_a_count_channel_is_modelled_and_watched_through_its_square_root(tmp_pat
     test[300:304] += 400.0  # a burst of requests, ten times the busiest hour's spread
     run = replay(Recording(path, ["requests"], test, 3600.0 * np.arange(2000, n)), bundle)
     assert any(300 <= e.index < 310 for e in run.events if e.event == "alert_start")
+
+
+def test_on_jittered_timestamps_a_day_is_counted_at_the_mean_interval(tmp_path: Path) -> None:
+    """Road speeds read every 4 to 10 minutes (median 5), with a dip every evening: the median period
+    says a day is 288 readings, the readings say about 248. Training stores the mean interval, and the
+    adaptive rule's daily pattern, counted with it, learns the dip instead of paging for it every day."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import read_csv
+
+    rng = np.random.default_rng(42)
+    minutes = np.cumsum(rng.choice([4, 5, 5, 5, 6, 10], 2000))
+    dip = 30 * np.maximum(0, np.sin(2 * np.pi * minutes / 1440)) ** 4
+    speed = np.round(np.clip(60 - dip + 3 * rng.standard_normal(2000), 0, None))
+    path = tmp_path / "speed.csv"
+    path.write_text("timestamp,speed\n" + "".join(f"{60 * m},{v:.0f}\n" for m, v in zip(minutes, speed, strict=True)))
+    train = tmp_path / "train.csv"
+    train.write_text("".join(path.read_text().splitlines(keepends=True)[:751]))
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(main, ["train", str(train), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out)
+    gaps = np.diff(60.0 * minutes[:750])
+    assert bundle.manifest["sample_period_s"] == 300.0
+    assert bundle.manifest["mean_period_s"] == pytest.approx(gaps[gaps <= 6 * 300].mean())
+    assert "sample period 300.0 s (median; mean interval" in CliRunner().invoke(main, ["info", str(out)]).output
+    recording = read_csv(path)
+    by_mean = replay(recording, bundle)
+    by_median = replay(recording, bundle, overrides={"mean_period_s": None})
+    share = by_mean.alerting[750:].mean()
+    assert share < 0.6 * by_median.alerting[750:].mean() and share < 0.1, (share, by_median.alerting[750:].mean())
