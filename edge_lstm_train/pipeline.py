@@ -101,6 +101,28 @@ class TrainOptions:
             raise SettingsError(f"quantization must be auto, float, dynamic or int8, got {self.quantization!r}")
 
 
+def _same_columns(recordings: list[Recording]) -> list[Recording]:
+    """Every file in the first one's column order (columns are matched by name, as a replay matches them);
+    files whose sensors differ are refused with the fix."""
+    first = recordings[0]
+    same = [first]
+    for rec in recordings[1:]:
+        if set(rec.features) != set(first.features):
+            shared = [f for f in first.features if f in rec.features]
+            raise DataError(
+                f"{rec.path}: columns {rec.features} differ from {first.path}: {first.features}; train on files "
+                f"with the same sensors, or name the shared ones with --columns {','.join(shared) or 'A,B'}"
+            )
+        order = [rec.features.index(f) for f in first.features]
+        if order != list(range(len(order))):
+            note = f"{rec.path}: columns in another order than {first.path}; matched by name"
+            rec = dataclasses.replace(
+                rec, features=first.features, values=rec.values[:, order], notes=[*rec.notes, note]
+            )
+        same.append(rec)
+    return same
+
+
 def train_bundle(
     recordings: list[Recording],
     out: Path,
@@ -110,10 +132,7 @@ def train_bundle(
     progress: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    features = recordings[0].features
-    for rec in recordings[1:]:
-        if rec.features != features:
-            raise DataError(f"{rec.path}: columns {rec.features} differ from {recordings[0].path}: {features}")
+    recordings = _same_columns(recordings)
     recordings, data_notes = tidy(recordings)
     for note in data_notes:
         log(f"data: {note}")

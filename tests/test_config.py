@@ -60,6 +60,7 @@ SERIAL = '[model]\nbundle = "b"\n[[serial]]\nport = "/dev/ttyUSB0"\n'
         (MINIMAL + 'format = "xml"\n', r"\[streams\[1\]\] format: must be one of json, json_array, csv, got 'xml'$"),
         ('[model]\nbundle = "b"\n[[streams]]\ntopic = "a/b#"\n', r"'#' must be a whole last level, got 'a/b#'$"),
         (MINIMAL + "threshold = -1\n", r"\[streams\[1\]\] threshold: must be greater than 0, got -1$"),
+        (MINIMAL + "threshold = inf\n", r"\[streams\[1\]\] threshold: must be a finite number, got inf$"),
         (
             MINIMAL + "threshold = 0.1\nthreshold_quantile = 0.99\n",
             r"\[streams\[1\]\] threshold_quantile: choose one of threshold, threshold_quantile, not several$",
@@ -89,6 +90,21 @@ SERIAL = '[model]\nbundle = "b"\n[[serial]]\nport = "/dev/ttyUSB0"\n'
 def test_invalid_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, text))
+
+
+def test_a_config_file_in_another_encoding_is_named_or_read(tmp_path: Path) -> None:
+    """Windows editors save TOML with a byte-order mark (read as it is meant) or in Latin-1 / UTF-16
+    (refused by name: TOML is UTF-8), never an internal error."""
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert load_config(path).streams[0].topic
+    path.write_bytes(("# Temperatur in \u00b0C\n" + MINIMAL).encode("latin-1"))
+    latin = r"config.toml: not UTF-8 text \(byte 16: b'\\xb0'\); TOML files are UTF-8: save"
+    with pytest.raises(ConfigError, match=latin):
+        load_config(path)
+    path.write_bytes(MINIMAL.encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"config.toml: not UTF-8 text \(byte 0: b'\\xff'\)"):
+        load_config(path)
 
 
 def test_precedence_flag_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

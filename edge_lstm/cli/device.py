@@ -82,7 +82,7 @@ def replay(
         f"{result.us_per_sample:.1f} us/sample",
         err=True,
     )
-    for note in _skipped_most(c):
+    for note in _skipped_most(c, recording):
         click.echo(f"warning: {file}: {note}", err=True)
     if scores_path:
         _write_scores(scores_path, result)
@@ -97,7 +97,7 @@ def replay(
         )
 
 
-def _skipped_most(c: Any) -> list[str]:
+def _skipped_most(c: Any, recording: Any) -> list[str]:
     """Why most of a file went unscored, when it did: the summary's counts say it, this says what to do."""
     notes = []
     if 2 * (c.duplicates + c.out_of_order) > c.samples:
@@ -106,9 +106,20 @@ def _skipped_most(c: Any) -> list[str]:
             "as the device skips them; sort the file by its timestamp"
         )
     if 2 * c.invalid > c.samples:
+        import numpy as np
+
+        missing = (~np.isfinite(recording.values)).mean(axis=0).tolist()
+        shares = zip(recording.features, missing, strict=True)
+        sparse = [f"{name} ({100 * share:.0f} %)" for name, share in shares if share > 0.2]
+        fix = (
+            f"missing most in {', '.join(sparse)}: a sample is scored only with every modelled reading, so a "
+            "channel that reports this rarely needs a model without it (edge-lstm train --exclude)"
+            if sparse
+            else "check that the file has the bundle's channels (edge-lstm info lists them)"
+        )
         notes.append(
             f"{c.invalid} of {c.samples} samples were invalid (a modelled reading missing, non-numeric or beyond "
-            "1e30); check that the file has the bundle's channels (edge-lstm info lists them)"
+            f"1e30); {fix}"
         )
     return notes
 

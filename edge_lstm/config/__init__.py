@@ -89,9 +89,15 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Da
     path = Path(path)
     source = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (Windows Notepad's "UTF-8 with BOM") is invisible, so it is not an error
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{source}: not UTF-8 text (byte {error.start}: {error.object[error.start : error.start + 1]!r}); "
+            "TOML files are UTF-8: save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML ({error})") from None
     unknown = sorted(set(raw) - SECTIONS)

@@ -3,6 +3,7 @@ and the key; the helpers every section shares."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,8 @@ class Reader:
         value = self.get(key, (int, float), default)
         if value is not None and not value > low:
             raise self.fail(key, f"must be greater than {low:g}, got {value}")
+        if value is not None and not math.isfinite(value):  # TOML has inf; no setting here means it
+            raise self.fail(key, f"must be a finite number, got {value}")
         return None if value is None else float(value)
 
 

@@ -187,8 +187,12 @@ def _read(
         value_rows: list[list[float]] = []
         times: list[float] = []
         labels: dict[str, list[float]] = {name: [] for name in label_indices}
+        repeats: list[int] = []  # the header again: two exports joined into one file
         for line_number, row in enumerate(rows, start=2 + comments):
             if not row or all(not cell.strip() for cell in row):
+                continue
+            if [cell.strip() for cell in row] == header:
+                repeats.append(line_number)
                 continue
             if len(row) != len(header):
                 raise CSVFormatError(f"{path}:{line_number}: expected {len(header)} fields, found {len(row)}")
@@ -205,7 +209,17 @@ def _read(
                         f"{header[time_index]!r} (expected ISO 8601 or seconds since the epoch)"
                     ) from None
             for name, i in label_indices.items():
-                labels[name].append(_number(row[i], path, line_number, name, (name,)))
+                mark = _number(row[i], path, line_number, name, (name,))
+                # -1 for an anomaly (scikit-learn's way) would otherwise read as normal, silently
+                if mark < 0 or (np.isfinite(mark) and mark != np.floor(mark)):
+                    raise CSVFormatError(
+                        f"{path}:{line_number}: label column {name!r} has {row[i].strip()!r}; mark each anomalous row "
+                        "with 1 (or a positive fault number) and each normal row with 0"
+                    )
+                labels[name].append(mark)
+    if repeats:
+        where = ", ".join(map(str, repeats[:3])) + (", ..." if len(repeats) > 3 else "")
+        notes.append(f"{path}: the header repeats on line{'s' if len(repeats) > 1 else ''} {where}; not read as data")
     if not value_rows:
         raise CSVFormatError(f"{path}: no data rows after the header")
     return Recording(

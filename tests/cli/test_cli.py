@@ -108,6 +108,7 @@ def test_replay_says_why_most_of_a_file_went_unscored(tmp_path: Path, bundle_dir
     blank.write_text("\n".join([header, *(_blank(r, header) for r in rows)]) + "\n")
     result = CliRunner().invoke(main, ["replay", str(blank), "--model", str(bundle_dir)])
     assert result.exit_code == 0 and "400 of 400 samples were invalid" in result.output, result.output
+    assert "missing most in vibration (100 %): a sample is scored only with every modelled reading" in result.output
 
 
 def _blank(row: str, header: str) -> str:

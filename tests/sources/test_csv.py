@@ -214,3 +214,22 @@ def test_nan_rows_and_gaps_cut_training_segments(tmp_path: Path) -> None:
     # A piece too short to learn from is joined to its neighbour across the gap (never across NaN).
     bridged = split_recordings([rec], val_fraction=0.1, calib_fraction=0.1, max_gap_periods=5, min_rows=30)
     assert [len(s) for s in bridged.train] == [20, 59] and bridged.bridged == 1 and bridged.gap_cuts == 0
+
+
+def test_a_header_repeated_where_two_exports_were_joined_is_passed_over_and_said(tmp_path: Path) -> None:
+    path = write(tmp_path, "timestamp,a,b\n1,10,0\n2,11,0\ntimestamp,a,b\n3,12,1\n4,13,1\n")
+    rec = read_csv(path)
+    assert rec.values[:, 0].tolist() == [10.0, 11.0, 12.0, 13.0]
+    assert rec.notes == [f"{path}: the header repeats on line 4; not read as data"]
+    chosen = read_csv(path, columns=["b"])  # as replay reads a bundle's columns
+    assert chosen.values[:, 0].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_labels_other_than_0_and_a_positive_mark_are_refused_with_the_convention(tmp_path: Path) -> None:
+    marks = write(tmp_path, "timestamp,a,anomaly\n1,10,0\n2,11,3\n3,12,\n4,13,true\n")
+    assert read_csv(marks).labels["anomaly"].tolist()[:2] == [0.0, 3.0]  # a fault number marks an anomaly too
+    for bad in ("-1", "0.5"):
+        path = write(tmp_path, f"timestamp,a,anomaly\n1,10,0\n2,11,{bad}\n", "bad.csv")
+        message = rf":3: label column 'anomaly' has '{bad}'; mark each anomalous row with 1 \(or a positive fault"
+        with pytest.raises(CSVFormatError, match=message):
+            read_csv(path)

@@ -211,3 +211,18 @@ def test_the_fewest_rows_allowed_leave_two_calibration_scores(window: int, calib
         assert split.rows("calibration") - 2 * window >= 2
     short = split_recordings([recording(np.zeros((needed - 1, 1)), ["a"])], 0.0, calib_fraction, 5.0, min_rows=1)
     assert short.rows("calibration") - 2 * window < 2
+
+
+def test_training_files_are_matched_by_column_name_and_different_sensors_are_refused_with_the_fix() -> None:
+    from edge_lstm.errors import DataError
+    from edge_lstm_train.pipeline import _same_columns
+
+    first = Recording(Path("a.csv"), ["s0", "s1", "s2"], np.array([[0.0, 1.0, 2.0]]), None)
+    turned = Recording(Path("b.csv"), ["s2", "s0", "s1"], np.array([[12.0, 10.0, 11.0]]), None)
+    a, b = _same_columns([first, turned])
+    assert a is first and b.features == ["s0", "s1", "s2"] and b.values.tolist() == [[10.0, 11.0, 12.0]]
+    assert b.notes == ["b.csv: columns in another order than a.csv; matched by name"]
+    lacking = Recording(Path("c.csv"), ["s1", "s0"], np.array([[1.0, 0.0]]), None)
+    message = r"^c.csv: columns \['s1', 's0'\] differ from a.csv: \['s0', 's1', 's2'\]; .* --columns s0,s1$"
+    with pytest.raises(DataError, match=message):
+        _same_columns([first, lacking])
