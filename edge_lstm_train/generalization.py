@@ -104,7 +104,7 @@ def labelled_series(root: Path) -> list[Series]:
     for path in sorted(root.glob("*.csv")):
         recording = read_csv(path)
         if "anomaly" not in recording.labels:
-            raise DataError(f"{path}: no 'anomaly' column; a labelled series marks each anomalous row with 1")
+            raise DataError(f"{path}: no 'anomaly' column (1 marks an anomalous row); label it, or move it out")
         rows = min(max(round(PROBATION_SHARE * len(recording)), MIN_TRAIN_ROWS), len(recording) // 2)
         out.append(Series(f"{root.name}/{path.stem}", recording, rows, root.name))
     return out

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from support import tensorflow_or_fail, unavailable
 
+from edge_lstm.errors import DataError
 from edge_lstm.evaluation.metrics import scaled_sigmoid
 
 
@@ -144,6 +145,11 @@ def test_a_folder_of_labelled_files_trains_each_on_its_first_rows_and_reports_as
     assert series["registry/long"].train_rows == 300  # 15 % of 2,000
     assert series["registry/short"].train_rows == 125  # at least 150, but at most half
     assert {s.group for s in series.values()} == {"registry"}
+    (folder / "notes.csv").write_text("value\n1.0\n")  # not labelled: refused before any training, with the fix
+    refused = r"notes.csv: no 'anomaly' column \(1 marks an anomalous row\); label it, or move it out$"
+    with pytest.raises(DataError, match=refused):
+        labelled_series(folder)
+    (folder / "notes.csv").unlink()
 
     (folder / "short.csv").unlink()
     out = tmp_path / "report.json"
