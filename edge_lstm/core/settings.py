@@ -32,7 +32,7 @@ class DetectorSettings:
     input_high: FloatArray | None = None
     sample_period_s: float | None = None
     # The mean interval of the training readings, gaps left out (absent from older bundles): on jittered
-    # timestamps a day holds fewer readings than the median period says (``day_samples``).
+    # timestamps a day holds fewer readings than the median period says (``adaptive.samples_per_day``).
     mean_period_s: float | None = None
     gap_reset_periods: float = 10.0
     model_id: str = "unknown"
