@@ -142,8 +142,7 @@ def evaluate(
                     recording,
                     run,
                     labels=recording.labels["anomaly"] > 0,
-                    title=f"{path.name}: F1 {result.points.f1:.3f}, FAR {result.points.far:.1f} %, "
-                    f"MAR {result.points.mar:.1f} %",
+                    title=_plot_title(path.name, result),
                 )
     if not results:
         raise CLIError("no files to evaluate")
@@ -167,3 +166,11 @@ def evaluate(
     if md_path is not None:
         md_path.parent.mkdir(parents=True, exist_ok=True)
         md_path.write_text(table, encoding="utf-8")
+
+
+def _plot_title(name: str, result: Any) -> str:
+    """The file's figures in the plot's title; a file with no labelled event has no F1 or MAR to show."""
+    points = result.points
+    if not result.events.events:
+        return f"{name}: no labelled anomaly; {result.events.alert_runs} alerts, FAR {points.far:.1f} %"
+    return f"{name}: F1 {points.f1:.3f}, FAR {points.far:.1f} %, MAR {points.mar:.1f} %"

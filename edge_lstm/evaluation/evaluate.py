@@ -126,10 +126,18 @@ def markdown(results: list[FileResult], total: dict[str, Any], title: str) -> st
     head = "| file | rows | F1 | FAR % | MAR % | event P | event R | delay | NAB std | NAB lowFP | NAB lowFN |"
     lines = [f"## {title}", "", head, "|" + "---|" * 11]
     for row in [*(r.as_dict() for r in results), {"file": "**pooled**", **total}]:
+        # Without a labelled event F1, MAR, recall and NAB are undefined, and without an alert the
+        # event precision is: a dash, not a 0.00 that reads as a measured failure.
+        labelled, alerted = row["events"] > 0, row["counts"]["tp"] + row["counts"]["fp"] > 0
         delay = "-" if row["mean_delay_samples"] is None else f"{row['mean_delay_samples']:.1f}"
         lines.append(
-            f"| {row['file']} | {row['rows']} | {row['f1']:.3f} | {row['far']:.2f} | {row['mar']:.2f} | "
-            f"{row['event_precision']:.2f} | {row['event_recall']:.2f} | {delay} | {row['cp_standard']:.2f} | "
-            f"{row['cp_low_fp']:.2f} | {row['cp_low_fn']:.2f} |"
+            f"| {row['file']} | {row['rows']} | {_cell(row['f1'], '.3f', labelled)} | {row['far']:.2f} | "
+            f"{_cell(row['mar'], '.2f', labelled)} | {_cell(row['event_precision'], '.2f', alerted)} | "
+            f"{_cell(row['event_recall'], '.2f', labelled)} | {delay} | {_cell(row['cp_standard'], '.2f', labelled)} | "
+            f"{_cell(row['cp_low_fp'], '.2f', labelled)} | {_cell(row['cp_low_fn'], '.2f', labelled)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: float, spec: str, defined: bool) -> str:
+    return format(value, spec) if defined else "-"

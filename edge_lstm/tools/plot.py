@@ -74,7 +74,8 @@ def plot_replay(
     ax_score.set_ylabel("reconstruction error")
     ax_score.set_xlabel("sample")
     ax_score.legend(loc="upper right", fontsize=8)
-    fig.suptitle(title or f"edge-lstm replay of {recording.path.name}: {len(result.events)} alert events")
+    starts = sum(1 for e in result.events if e.event == "alert_start")  # each alert publishes a start and a clear
+    fig.suptitle(title or f"edge-lstm replay of {recording.path.name}: {starts} alert{'' if starts == 1 else 's'}")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

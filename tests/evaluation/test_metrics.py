@@ -100,3 +100,24 @@ def test_nab_scoring_over_explicit_windows_of_different_lengths() -> None:
     score = nab_score_windows(windows, [140.0, 530.0])
     assert score.raw == pytest.approx(scaled_sigmoid(-0.6) - 1.0 + 0.11 * scaled_sigmoid(0.5))
     assert score.null == -2.0 and score.perfect == pytest.approx(2 * scaled_sigmoid(-1.0))
+
+
+def test_a_file_without_labelled_events_shows_dashes_not_zeros() -> None:
+    """F1, MAR, recall and NAB are undefined without a labelled event, event precision without an
+    alert: the table says so, where 0.00 would read as a measured failure."""
+    from pathlib import Path
+
+    from edge_lstm.cli.evaluate import _plot_title
+    from edge_lstm.evaluation.evaluate import judge, markdown, pooled
+    from edge_lstm.sources.csv_file import Recording
+
+    normal = Recording(Path("normal.csv"), ["x"], np.zeros((10, 1)), None, labels={"anomaly": np.zeros(10)})
+    alerted = judge(normal, np.array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0], dtype=bool))
+    quiet = judge(normal, np.zeros(10, dtype=bool), name="quiet.csv")
+    table = markdown([alerted, quiet], pooled([alerted, quiet]), "t").splitlines()
+    assert table[4] == "| normal.csv | 10 | - | 30.00 | - | 0.00 | - | - | - | - | - |"
+    assert table[5] == "| quiet.csv | 10 | - | 0.00 | - | - | - | - | - | - | - |"
+    assert _plot_title("normal.csv", alerted) == "normal.csv: no labelled anomaly; 2 alerts, FAR 30.0 %"
+    faulty = Recording(Path("f.csv"), ["x"], np.zeros((10, 1)), None, labels={"anomaly": L.astype(float)})
+    row = markdown([judge(faulty, A)], pooled([judge(faulty, A)]), "t").splitlines()[4]
+    assert row.startswith("| f.csv | 10 | 0.444 | 40.00 | 60.00 | 0.50 | 0.50 | 1.0 |"), row  # 2 TP, 2 FP, 3 FN, 3 TN

@@ -51,6 +51,21 @@ def test_a_drifting_channel_is_left_out_by_default_tracked_or_kept_on_request() 
     assert alone.recordings[0].features == ["temperature"] and "kept" in alone.notes[0]
 
 
+def test_a_channel_left_out_inside_its_range_is_told_it_may_be_a_slow_cycle() -> None:
+    """On 600 rows a cycle of 300 rows puts the held-out quarter's mean 1.3 spreads from the training
+    mean, every value inside the training range: it reads as a drift, and the note says what else it
+    could be."""
+    rng = np.random.default_rng(2)
+    t = np.arange(600)
+    values = np.column_stack([rng.normal(0, 1, 600), np.sin(2 * np.pi * t / 300)])
+    p = plan(recording(values, ["flow", "speed"]))
+    assert p.report["channels"]["excluded"] == ["speed"]
+    note = next(n for n in p.notes if n.startswith("channel speed: left out"))
+    assert "0 % of them outside its training range" in note and "train on several of its cycles" in note, note
+    warming = plan(recording(np.column_stack([values[:, 0], np.linspace(0, 10, 600)]), ["flow", "temp"]))
+    assert not any("cycles" in n for n in warming.notes)
+
+
 def test_constant_and_quantized_channels_are_noted() -> None:
     rng = np.random.default_rng(1)
     counts = rng.poisson(2, 5000).astype(float)
