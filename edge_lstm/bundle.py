@@ -156,7 +156,7 @@ class Bundle:
         """A threshold section by another method or knob, from the stored calibration scores."""
         scores = self.calibration_scores()
         try:
-            return calibrate(scores, rule)
+            return calibrate(scores, rule, counts=bool(self.counts))
         except ValueError as error:
             raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
 

@@ -40,6 +40,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "clear_z 1.5": {"clear_z": 1.5},
     "gate_quantile 0.95": {"gate_quantile": 0.95},
     "gate_quantile 0.999": {"gate_quantile": 0.999},
+    "no counts gate": {"gate_quantile": 0.99},  # a bundle that reads counts back at the others' gate
     "spike_margin 0.2": {"spike_margin": 0.2},
     "spike_margin 0.8": {"spike_margin": 0.8},
     "short 1": {"short": 1},

@@ -338,9 +338,15 @@ def threshold(options: Any, scores: int) -> tuple[Any, str | None]:
             f"{options.debounce.fire_n}-of-{options.debounce.fire_m} debounce (enough data for a fixed level)"
         )
     if options.threshold_method == "adaptive":
+        bursts = (
+            "; the channels read as counts burst, so an alert's short-term level must also pass the 99.9th "
+            "percentile of the stream's own scores, not the 99th"
+            if options.count_channels
+            else ""
+        )
         return options, (
             f"threshold: adaptive, z = {options.adaptive_z:g} ({scores} held-out scores are too few for a "
-            "fixed level; each stream keeps adapting on the device)"
+            f"fixed level; each stream keeps adapting on the device){bursts}"
         )
     if options.threshold_method == "quantile" and scores * (1 - options.quantile) < 1:
         options = dataclasses.replace(options, threshold_method="max")

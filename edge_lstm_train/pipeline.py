@@ -366,7 +366,7 @@ def calibration_segments(
 
 def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:
     """The manifest's threshold section, from the deployed model's held-out calibration scores."""
-    return calibrate(scores, options.threshold_rule)
+    return calibrate(scores, options.threshold_rule, counts=bool(options.count_channels))
 
 
 def _own_baseline(recording: Recording, rows: int) -> Recording:

@@ -10,7 +10,7 @@ import click
 
 from edge_lstm.cli.common import csv_options, model_option, variant_option
 from edge_lstm.cli.progress import progress
-from edge_lstm.core.adaptive import AdaptiveSettings, samples_per_day
+from edge_lstm.core.adaptive import GATE_QUANTILE, AdaptiveSettings, samples_per_day
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.cycling import SHORT_RUNS
 
@@ -196,6 +196,10 @@ def info(model_dir: Path) -> None:
         )
     else:
         adaptive = AdaptiveSettings.from_dict(t["adaptive"])
+        click.echo(
+            f"gate: an alert's short-term level must also pass the {100 * adaptive.gate_quantile:g}th percentile "
+            f"of the stream's own scores{' (counts burst)' if adaptive.gate_quantile > GATE_QUANTILE else ''}"
+        )
         day = samples_per_day(m.get("sample_period_s"), m.get("mean_period_s"))
         if day and (tolerance := adaptive.daily_tolerance):
             click.echo(

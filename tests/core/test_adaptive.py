@@ -70,6 +70,24 @@ def test_calibration_stores_the_rule_and_a_starting_level() -> None:
     assert ThresholdRule.from_config_key("threshold_adaptive_z", 2.5).label == "adaptive z=2.5"
 
 
+def test_on_a_count_stream_a_burst_as_high_as_its_normal_ones_passes_no_gate() -> None:
+    """Normal bursts, 2 % of the calibration scores, are above the 99th percentile: with the plain gate a
+    burst of that height alerts, with the counts gate (the 99.9th, about the largest) it does not; a
+    burst beyond every normal one still alerts on either."""
+    rng = np.random.default_rng(3)
+    calibration = np.exp(rng.normal(0.0, 0.3, 1000))
+    calibration[::50] = np.exp(rng.uniform(2.8, 3.2, 20))  # normal bursts: 2 % of the scores
+    plain = calibrate(calibration, ThresholdRule("adaptive", 2.5))
+    bursty = calibrate(calibration, ThresholdRule("adaptive", 2.5), counts=True)
+    assert plain["adaptive"]["gate_quantile"] == 0.99 and bursty["adaptive"]["gate_quantile"] == 0.999
+    for section, fires in ((plain, True), (bursty, False)):
+        rule = AdaptiveThreshold(AdaptiveSettings.from_dict(section["adaptive"]), calibration)
+        burst = [rule.update(s) for s in [1.0] * 20 + [float(np.exp(3.1))] * 3]
+        assert (Transition.START in burst) is fires
+    rule = AdaptiveThreshold(AdaptiveSettings.from_dict(bursty["adaptive"]), calibration)
+    assert Transition.START in [rule.update(s) for s in [1.0] * 20 + [float(np.exp(4.0))] * 3]
+
+
 def test_settings_are_validated_with_exact_messages() -> None:
     with pytest.raises(ValueError, match=r"^fire_z \(1.0\) must be above clear_z \(1.0\)$"):
         AdaptiveSettings(fire_z=1.0)

@@ -286,6 +286,14 @@ def test_a_count_channel_is_modelled_and_watched_through_its_square_root(tmp_pat
     assert bundle.scaler.mean[0] == pytest.approx(rooted_mean, rel=0.1)  # not the raw mean, about 45
     info = CliRunner().invoke(main, ["info", str(out)]).output
     assert "counts, read through a square root before the model: requests" in info
+    # Counts burst: the adaptive rule's gate is the 99.9th percentile, said, and kept by a recalibration.
+    burst = "the channels read as counts burst, so an alert's short-term level must also pass the 99.9th"
+    assert burst in result.output
+    assert bundle.manifest["threshold"]["adaptive"]["gate_quantile"] == 0.999
+    from edge_lstm.core.calibration import ThresholdRule
+
+    assert bundle.recalibrated(ThresholdRule("adaptive", 3.0))["adaptive"]["gate_quantile"] == 0.999
+    assert "gate: an alert's short-term level must also pass the 99.9th percentile of the stream's own scores " in info
     test = requests[2000:, None].copy()
     test[300:304] += 400.0  # a burst of requests, ten times the busiest hour's spread
     run = replay(Recording(path, ["requests"], test, 3600.0 * np.arange(2000, n)), bundle)
