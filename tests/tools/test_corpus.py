@@ -102,6 +102,20 @@ def test_every_file_reads_with_the_labels_the_manifest_gives(written: tuple[Path
     assert irregular >= 8
 
 
+def test_one_series_is_read_every_few_minutes_with_a_median_well_short_of_its_mean(
+    written: tuple[Path, list[SeriesInfo]],
+) -> None:
+    """Road speeds read every 4 to 10 minutes, mostly on time: a day counted at the median interval is
+    more than the adaptive rule's 10 % off a day counted at the mean, so the corpus catches a detector
+    that counts it wrong."""
+    directory, infos = written
+    jittered = [i for i in infos if i.channels == ("speed_kmh",)]
+    assert len(jittered) == 1 and "irregular_timestamps" in jittered[0].properties
+    steps = np.diff(read_csv(directory / jittered[0].file).timestamps)
+    assert steps.min() == 240 and steps.max() == 600 and np.median(steps) == jittered[0].period_s == 300
+    assert steps.mean() > 1.1 * np.median(steps)
+
+
 def test_every_fault_shows_against_its_clean_counterpart(written: tuple[Path, list[SeriesInfo]]) -> None:
     directory, infos = written
     for index, info in enumerate(infos):

@@ -25,6 +25,9 @@ class _Plan:
     period_s: int
     noise: str = "mid"
     irregular: bool = False
+    # Slots between readings, drawn per reading (a sensor that reports every few minutes, unevenly);
+    # None: one reading per slot, give or take the irregular gaps and jitter.
+    spacing: tuple[int, int] | None = None
 
 
 def _multi(drivers: _Drivers, *links: _Link) -> _Make:
@@ -244,6 +247,10 @@ _PLANS: tuple[_Plan, ...] = (
     _Plan("normal-only", _multi(D(day=1, weekend=0.4, trend=0.3),
                                 L("active_sessions", 50, 300, noise=8, resolution=1, floor=0)),
           (), (1000, 1500), (3000, 4000), 3600, "low"),
+    # Appended last, so that no series before it moves: road speeds read every 4 to 10 minutes (the
+    # mean interval is then about 18 % longer than the median, which once put the daily pattern out of step).
+    _Plan("irregular", _multi(D(day=1, weekend=0.6, wander=0.1), L("speed_kmh", 95, -45, noise=3, floor=5)),
+          ("level_shift", "spike", "stuck"), (400, 700), (2500, 3500), 60, irregular=True, spacing=(4, 10)),
 )
 # fmt: on
 del D, L
