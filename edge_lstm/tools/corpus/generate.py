@@ -23,8 +23,8 @@ def _timeline(
     short runs of 1-4 samples (about one run per 300 rows) and 2-3 outages (30 min to 6 h, 8 to 200
     samples), and each sample arrives up to a quarter period early or late (whole seconds, in order).
     With ``spacing`` each reading comes that many slots after the last instead, mostly near the short
-    end (a sensor that is usually on time and sometimes late): the median interval is then shorter
-    than the mean, by 20 % or so at (4, 10)."""
+    end (a sensor that is usually on time and sometimes late): at (4, 10) the mean interval is then
+    about 18 % longer than the median."""
     if spacing is not None:
         steps = spacing[0] + np.floor((spacing[1] - spacing[0] + 1) * rng.random(rows) ** 2).astype(np.int64)
         slots = np.cumsum(steps) - steps[0]
