@@ -15,6 +15,7 @@ __all__ = ["Bundle", "BundleError", "load_bundle", "write_manifest"]
 
 import numpy as np
 
+from edge_lstm.core.adaptive import gate_for
 from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
@@ -153,10 +154,12 @@ class Bundle:
         return NumpyStepModel.from_file(self.file(REFERENCE_WEIGHTS), cell=self.cell, window=self.window)
 
     def recalibrated(self, rule: ThresholdRule) -> dict[str, Any]:
-        """A threshold section by another method or knob, from the stored calibration scores."""
+        """A threshold section by another method or knob, from the stored calibration scores. The adaptive
+        rule keeps the gate the bundle was trained with (an older bundle's, too), else the one for its data."""
         scores = self.calibration_scores()
+        own = self.manifest["threshold"].get("adaptive", {}).get("gate_quantile")
         try:
-            return calibrate(scores, rule, counts=bool(self.counts))
+            return calibrate(scores, rule, float(own) if own is not None else gate_for(bool(self.counts)))
         except ValueError as error:
             raise BundleError(f"{self.path}: cannot recalibrate the threshold: {error}") from None
 

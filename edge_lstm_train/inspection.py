@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_lstm.core.adaptive import gate_for
 from edge_lstm.core.calibration import calibrate
 from edge_lstm.core.counts import is_count
 from edge_lstm.core.scaling import resolution
@@ -355,6 +356,12 @@ def threshold(options: Any, scores: int) -> tuple[Any, str | None]:
             f"{options.quantile} quantile)"
         )
     return options, None
+
+
+def calibrate_threshold(scores: np.ndarray, options: Any) -> dict[str, Any]:
+    """The manifest's threshold section, from the deployed model's held-out calibration scores (the adaptive
+    rule's gate as the data asks: higher where it reads counts)."""
+    return calibrate(scores, options.threshold_rule, gate_for(bool(options.count_channels)))
 
 
 def sustained_level(options: Any, scores: np.ndarray) -> tuple[dict[str, Any] | None, str | None]:

@@ -17,7 +17,7 @@ import numpy as np
 from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
 from edge_lstm.core.baseline import standardize_by_own_baseline
-from edge_lstm.core.calibration import ThresholdRule, calibrate
+from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.counts import root
 from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
@@ -206,7 +206,7 @@ def train_bundle(
         ref_clean = verify.scores(keras_recons, calib_seg, warmup, scorer)
 
         def threshold_of(scores: np.ndarray) -> float:
-            return float(calibrate_threshold(scores, options)["value"])
+            return float(inspection.calibrate_threshold(scores, options)["value"])
 
         # The probe (faults injected into the raw signal, then smoothed as the device would smooth them)
         # must hold faults the float model flags at the bundle's threshold, or the agreement measured on it
@@ -239,7 +239,7 @@ def train_bundle(
         if note is not None:
             chosen.notes.append(note)
             log(f"decide: {note}")
-        threshold_settings = calibrate_threshold(scores, options)
+        threshold_settings = inspection.calibrate_threshold(scores, options)
         threshold = threshold_settings["value"]
 
         def threshold_of_settled(settled_scores: np.ndarray) -> float | None:
@@ -362,11 +362,6 @@ def calibration_segments(
         if len(s) > 2 * window
     ]
     return raw, [_smoothed(s, options.smooth) for s in raw]
-
-
-def calibrate_threshold(scores: np.ndarray, options: TrainOptions) -> dict[str, Any]:
-    """The manifest's threshold section, from the deployed model's held-out calibration scores."""
-    return calibrate(scores, options.threshold_rule, counts=bool(options.count_channels))
 
 
 def _own_baseline(recording: Recording, rows: int) -> Recording:

@@ -64,6 +64,13 @@ GATE_QUANTILE = 0.99
 # 99.9th, nearly the largest the reference holds. Measured on kept runs (README, "The gate on count
 # streams"): fewer false starts on long count series, no fault lost on the corpus; SKAB has no counts.
 COUNTS_GATE_QUANTILE = 0.999
+
+
+def gate_for(counts: bool) -> float:
+    """The gate quantile for a bundle that reads count channels (``counts``) or not."""
+    return COUNTS_GATE_QUANTILE if counts else GATE_QUANTILE
+
+
 MIN_SPREAD = 0.1  # in log units: a score that never moved still needs a 10 % change per spread
 DAY_S = 86_400.0
 MIN_DAY = 24  # samples in a day below which (hourly data or slower) an hour cannot be told apart

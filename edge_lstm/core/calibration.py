@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.core.adaptive import COUNTS_GATE_QUANTILE, GATE_QUANTILE, AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.adaptive import GATE_QUANTILE, AdaptiveSettings, AdaptiveThreshold
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.thresholds import quantile_threshold
 from edge_lstm.errors import DataError, SettingsError
@@ -106,9 +106,9 @@ class ThresholdRule:
         return cls(cls.config_keys()[key], knob)
 
 
-def calibrate(scores: npt.ArrayLike, rule: ThresholdRule, counts: bool = False) -> dict[str, Any]:
+def calibrate(scores: npt.ArrayLike, rule: ThresholdRule, gate_quantile: float = GATE_QUANTILE) -> dict[str, Any]:
     """The manifest's threshold section from held-out normal scores: method, knob, value (and SPOT's state).
-    ``counts``: the bundle reads count channels, whose bursts the adaptive rule's gate must allow for."""
+    ``gate_quantile``: the adaptive rule's gate (``adaptive.gate_for``: higher where the bundle reads counts)."""
     values = np.asarray(scores, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size < 2:  # the adaptive rule's spread needs two; one number is no distribution for any rule
@@ -122,7 +122,7 @@ def calibrate(scores: npt.ArrayLike, rule: ThresholdRule, counts: bool = False) 
         "calibration_samples": int(values.size),
     }
     if rule.method == "adaptive":
-        settings = AdaptiveSettings(fire_z=rule.knob, gate_quantile=COUNTS_GATE_QUANTILE if counts else GATE_QUANTILE)
+        settings = AdaptiveSettings(fire_z=rule.knob, gate_quantile=gate_quantile)
         section["value"] = AdaptiveThreshold(settings, values).threshold  # where each stream starts
         section["adaptive"] = settings.to_dict()
     elif rule.method == "spot":

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold
+from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, gate_for
 from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.thresholds import Transition
 
@@ -78,7 +78,7 @@ def test_on_a_count_stream_a_burst_as_high_as_its_normal_ones_passes_no_gate() -
     calibration = np.exp(rng.normal(0.0, 0.3, 1000))
     calibration[::50] = np.exp(rng.uniform(2.8, 3.2, 20))  # normal bursts: 2 % of the scores
     plain = calibrate(calibration, ThresholdRule("adaptive", 2.5))
-    bursty = calibrate(calibration, ThresholdRule("adaptive", 2.5), counts=True)
+    bursty = calibrate(calibration, ThresholdRule("adaptive", 2.5), gate_for(counts=True))
     assert plain["adaptive"]["gate_quantile"] == 0.99 and bursty["adaptive"]["gate_quantile"] == 0.999
     for section, fires in ((plain, True), (bursty, False)):
         rule = AdaptiveThreshold(AdaptiveSettings.from_dict(section["adaptive"]), calibration)

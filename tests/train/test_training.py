@@ -293,6 +293,16 @@ def test_a_count_channel_is_modelled_and_watched_through_its_square_root(tmp_pat
     from edge_lstm.core.calibration import ThresholdRule
 
     assert bundle.recalibrated(ThresholdRule("adaptive", 3.0))["adaptive"]["gate_quantile"] == 0.999
+    import json
+
+    # A bundle trained before the counts gate keeps its own gate when recalibrated, as the device keeps it.
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["threshold"]["adaptive"]["gate_quantile"] = 0.99
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert load_bundle(out).recalibrated(ThresholdRule("adaptive", 3.0))["adaptive"]["gate_quantile"] == 0.99
+    manifest["threshold"] = {k: v for k, v in manifest["threshold"].items() if k != "adaptive"} | {"method": "max"}
+    (out / "manifest.json").write_text(json.dumps(manifest))  # from a fixed rule: the gate for its counts
+    assert load_bundle(out).recalibrated(ThresholdRule("adaptive", 3.0))["adaptive"]["gate_quantile"] == 0.999
     assert "gate: an alert's short-term level must also pass the 99.9th percentile of the stream's own scores " in info
     test = requests[2000:, None].copy()
     test[300:304] += 400.0  # a burst of requests, ten times the busiest hour's spread
