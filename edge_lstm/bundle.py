@@ -20,6 +20,7 @@ from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
+from edge_lstm.core.seasonal import check_seasonal
 from edge_lstm.core.settings import check_transitions
 from edge_lstm.core.sustained import check_sustained
 from edge_lstm.core.thresholds import DebounceSettings
@@ -208,6 +209,7 @@ class Bundle:
             "watched": tuple(self.watched),
             "transitions": self._transitions(own=threshold is None and rule is None),
             "sustained": alerting.get("sustained"),
+            "seasonal": alerting.get("seasonal"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -320,11 +322,12 @@ def _check_stuck(bundle: Bundle, n: int) -> None:
             check_transitions(alerting["transitions"], list(features))
         except SettingsError as error:
             raise BundleError(f"{bundle.path}: alerting.{error}") from None
-    if alerting.get("sustained") is not None:
-        try:
-            check_sustained(alerting["sustained"])
-        except SettingsError as error:
-            raise BundleError(f"{bundle.path}: alerting.{error}") from None
+    for key, check in (("sustained", check_sustained), ("seasonal", lambda s: check_seasonal(s, len(features)))):
+        if alerting.get(key) is not None:
+            try:
+                check(alerting[key])
+            except SettingsError as error:
+                raise BundleError(f"{bundle.path}: alerting.{error}") from None
     jump = alerting.get("jump")
     if jump is not None and (
         not isinstance(jump, list) or len(jump) != n or not all(isinstance(v, int | float) and v >= 0 for v in jump)

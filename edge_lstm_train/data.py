@@ -10,11 +10,14 @@ calibrates the threshold. Nothing is shuffled across those boundaries.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.baseline import standardize_by_own_baseline
+from edge_lstm.core.level import detrend
 from edge_lstm.errors import DataError, SettingsError
 from edge_lstm.sources.csv_file import Recording
 
@@ -58,6 +61,23 @@ def mean_period(recordings: list[Recording], max_gap: float | None) -> float | N
     steps = intervals(recordings)
     steps = steps[steps <= (np.inf if max_gap is None else max_gap)]
     return float(np.mean(steps)) if steps.size else None
+
+
+def as_streamed(
+    recordings: list[Recording], level_channels: tuple[str, ...], level_span: int, baseline: int
+) -> list[Recording]:
+    """The recordings as the detector reads a stream before the bundle's scaler: the slow level of
+    ``level_channels`` removed (core/level.py), then standardized by their own first ``baseline`` rows
+    (core/baseline.py), where the bundle does either."""
+    out = []
+    for r in recordings:
+        values = r.values
+        if level_channels:
+            values = detrend(values, np.isin(r.features, level_channels), level_span)
+        if baseline:
+            values = standardize_by_own_baseline(values, baseline, str(r.path))
+        out.append(dataclasses.replace(r, values=values) if values is not r.values else r)
+    return out
 
 
 def _cut(

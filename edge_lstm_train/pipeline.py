@@ -16,10 +16,8 @@ import numpy as np
 
 from edge_lstm import __version__
 from edge_lstm.bundle import CALIBRATION_SCORES, MODEL, REFERENCE_WEIGHTS, write_manifest
-from edge_lstm.core.baseline import standardize_by_own_baseline
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.counts import root
-from edge_lstm.core.level import detrend
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import SCORES, Scorer, fit_precision, mean_residuals
 from edge_lstm.core.smoothing import trailing_mean
@@ -62,6 +60,7 @@ class TrainOptions:
     cycling: bool = True  # on those two-state channels, alert on runs far shorter than normal ones
     settled: bool = True  # with a fixed threshold, a second one for running well past such a switch
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
+    seasonal: bool = True  # alert on a reading far from where it stood at the same time a week or a day ago
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -249,6 +248,7 @@ def train_bundle(
         if note is not None:
             chosen.notes.append(note)
             log(f"decide: {note}")
+        seasonal = watches.seasonal_watch(recordings, options, scaler, splits.sample_period_s, log)
         guard = None
         if options.transitions:
             settled = threshold_of_settled if options.settled else None
@@ -301,6 +301,7 @@ def train_bundle(
                 **({"watched": watched} if watched else {}),
                 **({"transitions": guard} if guard is not None else {}),
                 **({"sustained": sustained} if sustained is not None else {}),
+                **({"seasonal": seasonal} if seasonal is not None else {}),
             },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {
@@ -343,12 +344,12 @@ def train_bundle(
 def split(recordings: list[Recording], options: TrainOptions, min_rows: int = 64) -> data.Splits:
     """Train / validation / calibration segments by time, each recording first freed of the slow level of
     its drifting channels and standardized by its own baseline, when the bundle does either."""
-    if options.level_channels:
-        recordings = [_detrended(r, options.level_channels, options.level_span) for r in recordings]
-    if options.baseline:
-        recordings = [_own_baseline(r, options.baseline) for r in recordings]
     return data.split_recordings(
-        recordings, options.val_fraction, options.calib_fraction, options.max_gap_periods, min_rows=min_rows
+        data.as_streamed(recordings, options.level_channels, options.level_span, options.baseline),
+        options.val_fraction,
+        options.calib_fraction,
+        options.max_gap_periods,
+        min_rows=min_rows,
     )
 
 
@@ -364,21 +365,9 @@ def calibration_segments(
     return raw, [_smoothed(s, options.smooth) for s in raw]
 
 
-def _own_baseline(recording: Recording, rows: int) -> Recording:
-    """The recording standardized by its own first ``rows`` valid rows, as the detector does a stream."""
-    values = standardize_by_own_baseline(recording.values, rows, str(recording.path))
-    return dataclasses.replace(recording, values=values)
-
-
 def _rooted(recordings: list[Recording], channels: tuple[str, ...]) -> list[Recording]:
     """The recordings with ``channels`` read through a square root, as the detector reads a stream."""
     return [dataclasses.replace(r, values=root(r.values, np.isin(r.features, channels))) for r in recordings]
-
-
-def _detrended(recording: Recording, channels: tuple[str, ...], span: int) -> Recording:
-    """The recording with the slow level of ``channels`` removed, as the detector does a stream."""
-    tracked = np.array([f in channels for f in recording.features])
-    return dataclasses.replace(recording, values=detrend(recording.values, tracked, span))
 
 
 def _smoothed(segment: np.ndarray, k: int) -> np.ndarray:

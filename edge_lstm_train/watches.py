@@ -1,6 +1,7 @@
 """What training measures in normal data for the detector's watches beside the model: stuck readings,
-leaps, normal switches between two states and short cycling (core/stuck.py, jumps.py, transitions.py,
-cycling.py). Each returns its manifest section and logs one line saying what it decided."""
+leaps, normal switches between two states, short cycling and the same time a week or a day ago
+(core/stuck.py, jumps.py, transitions.py, cycling.py, seasonal.py). Each returns its manifest section
+and logs one line saying what it decided."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from edge_lstm.core.cycling import MIN_RUNS, SHORT_RUNS, short_limits
 from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.scaling import StandardScaler
+from edge_lstm.core.seasonal import AFTER, COVER, DAY_S, MARGIN, calibrate_seasonal, lag_name, seasonal_lag
 from edge_lstm.core.stuck import stuck_limits
 from edge_lstm.core.transitions import NEVER, ZONE, TwoStates, samples_since_switch, settled_after, two_states
 from edge_lstm.sources.csv_file import Recording
@@ -110,3 +112,36 @@ def cycle_watch(
     else:
         log(f"cycling: not watched (no state ended {MIN_RUNS} normal runs)")
     return limits
+
+
+def seasonal_watch(
+    recordings: list[Recording],
+    options: Any,
+    scaler: StandardScaler,
+    period_s: float | None,
+    log: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The bound on how far each modelled channel's smoothed reading may lie from where it stood a week
+    (or a day) earlier (core/seasonal.py), measured over the normal data as the detector reads a stream;
+    None when the data is too short to compare a lag with the one before, or the watch is off."""
+    if not options.seasonal:
+        return None
+    timed = [r for r in recordings if r.timestamps is not None and len(r) > 1]
+    span = max((float(r.timestamps[-1] - r.timestamps[0]) for r in timed), default=0.0)  # type: ignore[index]
+    lag = seasonal_lag(span, period_s)
+    setting = None
+    if lag is not None and period_s is not None:
+        streamed = data.as_streamed(timed, options.level_channels, options.level_span, options.baseline)
+        segments = [(scaler.transform(r.values).astype(np.float64), r.timestamps) for r in streamed]
+        setting = calibrate_seasonal(segments, lag, period_s, gap_s=options.gap_reset_periods * period_s)
+    if setting is None or lag is None:
+        need = f"{1 + COVER:g} days of readings at least an hour apart"
+        log(f"seasonal: not watched (the normal data spans {span / DAY_S:.2f} days; it needs {need})")
+        return None
+    judged = [f"{f} {b:.3g}" for f, b in zip(recordings[0].features, setting["bound"], strict=True) if b > 0]
+    log(
+        f"seasonal: a reading that stays, {AFTER} samples in a row, further from where it stood a "
+        f"{lag_name(lag)} ago than {MARGIN:g} x the largest such difference of the normal data "
+        f"({setting['compared']} compared) alerts; in training spreads: {', '.join(judged) or 'none moved'}"
+    )
+    return setting

@@ -13,6 +13,7 @@ from edge_lstm.cli.progress import progress
 from edge_lstm.core.adaptive import GATE_QUANTILE, AdaptiveSettings, samples_per_day
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.cycling import SHORT_RUNS
+from edge_lstm.core.seasonal import lag_name
 
 
 @click.command()
@@ -179,6 +180,15 @@ def info(model_dir: Path) -> None:
         click.echo(
             f"sustained level: an alert also while the score's {level['fast']}-sample moving geometric mean "
             f"stays above {math.exp(level['bound']):.4g} x its {level['slow']}-sample one (with a fixed threshold)"
+        )
+    seasonal = m["alerting"].get("seasonal")
+    if seasonal:
+        lag = lag_name(seasonal["lag_s"])
+        bounds = [f"{f} {b:.3g}" for f, b in zip(bundle.features, seasonal["bound"], strict=True) if b > 0]
+        click.echo(
+            f"same time a {lag} ago: an alert while a channel's {seasonal['span']}-sample moving average stays "
+            f"further from it than (training spreads) {', '.join(bounds) or 'nothing: no channel moved'}, "
+            f"{seasonal['after']} samples in a row"
         )
     period, mean = m.get("sample_period_s"), m.get("mean_period_s")
     jitter = f" (median; mean interval {mean:.4g} s)" if period and mean and abs(mean / period - 1) > 0.01 else ""

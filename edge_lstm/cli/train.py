@@ -184,6 +184,15 @@ def _debounce_settings(text: str) -> Any:
     "sensor going noisy, a slow drift).",
 )
 @click.option(
+    "--seasonal/--no-seasonal",
+    default=True,
+    show_default=True,
+    help="Where the normal data spans 1.75 weeks (else days) of readings at least an hour apart: alert when a "
+    "channel's 16-sample moving average stays, 4 samples in a row, further from where it stood at the same time a "
+    "week (else a day) ago than 2.5 times the largest such difference of the normal data (a daily peak that "
+    "no longer comes, a drift within the day's range).",
+)
+@click.option(
     "--debounce",
     default="3/5",
     show_default=True,
@@ -253,6 +262,7 @@ def train(
     cycling: bool,
     settled: bool,
     sustained: bool,
+    seasonal: bool,
     jumps: bool,
     debounce: str,
     quantization: str,
@@ -325,6 +335,7 @@ def train(
         cycling=cycling,
         settled=settled,
         sustained=sustained,
+        seasonal=seasonal,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

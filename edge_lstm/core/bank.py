@@ -30,6 +30,7 @@ from edge_lstm.core.level import LevelTracker
 from edge_lstm.core.rows import RowArrays, Rows, all_of, any_of, row_slice
 from edge_lstm.core.samples import MAX_READING
 from edge_lstm.core.scoring import TrailingWindow, contributions
+from edge_lstm.core.seasonal import SeasonalWatch
 from edge_lstm.core.settings import DetectorSettings
 from edge_lstm.core.smoothing import TrailingMean
 from edge_lstm.core.spot import SPOT
@@ -104,10 +105,11 @@ class DetectorBank:
             if any(any(pair) for pair in t.get("shortest") or []):
                 width = len(settings.channels)
                 self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
+        self.seasonal = SeasonalWatch(settings.seasonal, capacity) if settings.seasonal else None
         self.sustained = SustainedLevel(settings.sustained, capacity) if settings.sustained and fixed else None
         self.debounce = Debounce(settings.debounce, capacity)
         parts: tuple[RowArrays | None, ...] = (self.rows, self.window, self.smoother, self.level, self.stuck)
-        parts += (self.jump, self.guard, self.cycles, self.sustained, self.debounce)
+        parts += (self.jump, self.guard, self.cycles, self.seasonal, self.sustained, self.debounce)
         self.parts: list[RowArrays] = [p for p in parts if p]
         # What each stream keeps as an object of its own (None where the settings do not use it).
         self.names: list[str] = [""] * capacity
@@ -166,8 +168,9 @@ class DetectorBank:
         for part in (self.smoother, self.jump):
             if part is not None:
                 part.clear(rows)
-        if self.cycles is not None:
-            self.cycles.forget(rows)
+        for watch in (self.cycles, self.seasonal):
+            if watch is not None:
+                watch.forget(rows)
 
     def threshold(self, row: int) -> float:
         """The threshold in force for ``row`` now (it moves when SPOT or the adaptive rule adapts)."""
@@ -239,6 +242,9 @@ class DetectorBank:
         if self.cycles is not None:  # short cycling is an alert of its own, as a stuck reading is
             cycling = self.cycles.push_rows(lv, standardized)
             r.marked[lv] = (cycling | r.marked[lv]) if self._reading_marks else cycling
+        if self.seasonal is not None:  # and so is a reading far from where it stood a week or a day ago
+            apart = self.seasonal.push_rows(lv, standardized, times[at])
+            r.marked[lv] = (apart | r.marked[lv]) if self._reading_marks or self.cycles is not None else apart
         smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
         scaled = smoothed.astype(np.float32)
         # The window takes the sample now, so a wave can score every stream's window at once; the
@@ -267,18 +273,11 @@ class DetectorBank:
         """Samples of streams still learning their operating point go to their learners; which did."""
         ids = row_ids(rows)
         learning = np.array([self.learners[row] is not None for row in ids], dtype=bool)
-        r = self.rows
         for k in np.flatnonzero(learning).tolist():
-            row = ids[k]
-            baseline = self.learners[row].push(x[k])  # type: ignore[union-attr]
+            baseline = self.learners[ids[k]].push(x[k])  # type: ignore[union-attr]
             if baseline is not None:
-                r.offset[row], r.spread[row] = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
-                scaler = self.settings.scaler
-                # The stream baseline then the bundle scaler, ((x - o) / s - m) / c, as one (x - center) /
-                # scale worked out once rather than per sample.
-                r.center[row] = r.offset[row] + scaler.mean.astype(np.float64) * r.spread[row]
-                r.scale[row] = r.spread[row] * scaler.scale.astype(np.float64)
-                self.learners[row] = None
+                self.rows.settle(ids[k], baseline, self.settings.scaler)
+                self.learners[ids[k]] = None
         return learning
 
     def step(self, rows: Rows, x: FloatArray) -> FloatArray:
@@ -394,7 +393,8 @@ class DetectorBank:
         """The channels of ``row`` (watched ones included) that are stuck, leaping or short-cycling now."""
         channels = self.settings.channels
         flags = np.zeros(len(channels), dtype=bool)
-        for watch in (self.stuck, self.jump, self.cycles):
-            if watch is not None:
-                flags |= watch.flagged(row_slice(row))[0]
+        for watch in (self.stuck, self.jump, self.cycles, self.seasonal):
+            if watch is not None:  # the seasonal watch covers the model's features, the first channels
+                flagged = watch.flagged(row_slice(row))[0]
+                flags[: len(flagged)] |= flagged
         return [f for f, flag in zip(channels, flags.tolist(), strict=True) if flag]

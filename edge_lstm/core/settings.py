@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
+from edge_lstm.core.seasonal import check_seasonal
 from edge_lstm.core.sustained import check_sustained
 from edge_lstm.core.thresholds import DebounceSettings
 from edge_lstm.errors import SettingsError
@@ -68,6 +69,10 @@ class DetectorSettings:
     # the two averages' spans ("fast", "slow"), the held-out median they are measured in, and the bound
     # on their difference above which a stream is over the threshold.
     sustained: dict[str, Any] | None = None
+    # The same time a week or a day ago (core/seasonal.py): the lag ("lag_s"), the ring's slots ("bins"),
+    # the smoothing span, the samples in a row that mark ("after") and per model feature the bound on
+    # the smoothed reading's difference from a lag earlier, in training spreads (0: not judged).
+    seasonal: dict[str, Any] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -96,6 +101,8 @@ class DetectorSettings:
             check_transitions(self.transitions, self.features)
         if self.sustained is not None:
             check_sustained(self.sustained)
+        if self.seasonal is not None:
+            check_seasonal(self.seasonal, len(self.features))
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
         if not set(self.counts) <= set(self.features):

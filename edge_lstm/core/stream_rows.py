@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from edge_lstm.core.alerts import AlertEvent
 from edge_lstm.core.rows import RowArrays, Rows
+from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.settings import DetectorSettings
 
 FloatArray = npt.NDArray[np.float32]
@@ -67,6 +68,13 @@ class StreamRows(RowArrays):
         }  # fmt: skip
         shapes.update({name: ((size,), np.float32) for name, size in zip(self.state_names, state_sizes, strict=True)})
         self._allocate(capacity, shapes, fresh)
+
+    def settle(self, row: int, baseline: StandardScaler, scaler: StandardScaler) -> None:
+        """``row`` has learned its operating point ``baseline``: it standardizes by it, then by the bundle's
+        ``scaler``, ((x - o) / s - m) / c, as one (x - center) / scale worked out once, not per sample."""
+        self.offset[row], self.spread[row] = baseline.mean.astype(np.float64), baseline.scale.astype(np.float64)
+        self.center[row] = self.offset[row] + scaler.mean.astype(np.float64) * self.spread[row]
+        self.scale[row] = self.spread[row] * scaler.scale.astype(np.float64)
 
     def states(self) -> list[FloatArray]:
         """The recurrent state arrays, one per state tensor of the model."""

@@ -12,6 +12,7 @@ import numpy as np
 from edge_lstm import __version__
 from edge_lstm.bundle import Bundle
 from edge_lstm.core.detector import StreamDetector
+from edge_lstm.core.seasonal import AFTER, MAX_BINS, SPAN, WEEK_S, SeasonalWatch
 from edge_lstm.core.spot import SPOT
 from edge_lstm.core.stepmodel import StepModel, zero_state
 from edge_lstm.tools import bench_engine as engine
@@ -102,6 +103,7 @@ def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
         index += 1
 
     results["detector_us_per_sample"] = round(median_us(sample, repeats), 3)
+    results["seasonal_watch_us"] = round(seasonal_watch_us(len(bundle.features), repeats), 3)
     return results
 
 
@@ -125,6 +127,28 @@ def _broker_figures(_directory: Path) -> dict[str, Any]:
 def write_results(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def seasonal_watch_us(width: int, repeats: int, seed: int = 2) -> float:
+    """Median microseconds one stream's watch of the same time a week ago (core/seasonal.py) adds to a
+    sample, at its largest ring (a week of 5-minute readings) and ``width`` channels, with two weeks
+    seen so every sample has a slot to compare with."""
+    setting = {"lag_s": WEEK_S, "bins": MAX_BINS, "span": SPAN, "after": AFTER, "bound": [1.0] * width}
+    watch, row = SeasonalWatch(setting), slice(0, 1)
+    rng = np.random.default_rng(seed)
+    seen = 2 * MAX_BINS
+    values = rng.normal(size=(seen + repeats, 1, width))
+    times = 300.0 * np.arange(seen + repeats)[:, None]
+    for k in range(seen):
+        watch.push_rows(row, values[k], times[k])
+    index = seen
+
+    def sample() -> None:
+        nonlocal index
+        watch.push_rows(row, values[index], times[index])
+        index += 1
+
+    return median_us(sample, repeats, warmup=0)
 
 
 def spot_update_us(scores_seen: int, updates: int = 300, seed: int = 0) -> float:

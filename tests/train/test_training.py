@@ -343,3 +343,51 @@ def test_on_jittered_timestamps_a_day_is_counted_at_the_mean_interval(tmp_path: 
     by_median = replay(recording, bundle, overrides={"mean_period_s": None})
     share = by_mean.alerting[750:].mean()
     assert share < 0.6 * by_median.alerting[750:].mean() and share < 0.1, (share, by_median.alerting[750:].mean())
+
+
+def test_a_daily_peak_that_stops_coming_alerts_against_the_same_hour_a_week_ago(tmp_path: Path) -> None:
+    """Hourly load with a daily peak, lower at weekends: three weeks of normal data give the watch a
+    week's lag (a Saturday is compared with the last Saturday). Its bound is in the manifest, said in
+    training and by `info`; the peak halved alerts within the day, which the model alone, trained the
+    same way, does not see; normal weeks do not mark the stream."""
+    tensorflow_or_fail()
+    from click.testing import CliRunner
+
+    from edge_lstm.bundle import load_bundle
+    from edge_lstm.cli import main
+    from edge_lstm.core.seasonal import WEEK_S, SeasonalWatch
+    from edge_lstm.engine.replay import replay
+    from edge_lstm.sources.csv_file import Recording
+
+    rng = np.random.default_rng(11)
+    hours = np.arange(6 * 168)
+    weekday = (hours // 24) % 7 < 5
+    peak = np.where(weekday, 60, 25) * np.exp(-((((hours % 24) - 13) / 3.0) ** 2))
+    load = 20 + peak + 2 * rng.standard_normal(len(hours))
+    load[5 * 168 :] = 20 + 0.5 * (load[5 * 168 :] - 20)  # the sixth week: every peak half as high
+    path = tmp_path / "load.csv"
+    path.write_text(
+        "timestamp,load\n" + "".join(f"{3600 * h},{v:.2f}\n" for h, v in zip(hours[:504], load[:504], strict=True))
+    )
+    out, without = tmp_path / "bundle", tmp_path / "without"
+    result = CliRunner().invoke(main, ["train", str(path), "--out", str(out), "--epochs", "5"])
+    assert result.exit_code == 0, result.output
+    assert "seasonal: a reading that stays, 4 samples in a row, further from where it stood a week ago" in result.output
+    bundle = load_bundle(out)
+    setting = bundle.manifest["alerting"]["seasonal"]
+    assert setting["lag_s"] == WEEK_S and setting["bins"] == 168 and setting["bound"][0] > 0
+    info = CliRunner().invoke(main, ["info", str(out)]).output
+    assert "same time a week ago: an alert while a channel's 16-sample moving average stays further" in info
+    off = CliRunner().invoke(main, ["train", str(path), "--out", str(without), "--epochs", "5", "--no-seasonal"])
+    assert off.exit_code == 0 and "seasonal" not in load_bundle(without).manifest["alerting"]
+    test = Recording(path, ["load"], load[504:, None], 3600.0 * hours[504:])
+    scaled = (load[:, None] - bundle.scaler.mean) / bundle.scaler.scale
+    watch = SeasonalWatch(setting)
+    marks = [
+        watch.push_rows(slice(0, 1), v[None, :], np.array([3600.0 * h]))[0] for h, v in zip(hours, scaled, strict=True)
+    ]
+    assert not any(marks[: 5 * 168])  # the training weeks and the two normal weeks after them
+    change = 5 * 168 - 504  # the first halved peak, counted in the test rows
+    starts = [e.index for e in replay(test, bundle).events if e.event == "alert_start"]
+    assert any(change <= i < change + 24 for i in starts), starts
+    assert not any(change <= i < change + 24 for i in (e.index for e in replay(test, load_bundle(without)).events))
