@@ -13,7 +13,7 @@ from edge_lstm.cli.progress import progress
 from edge_lstm.core.adaptive import GATE_QUANTILE, AdaptiveSettings, samples_per_day
 from edge_lstm.core.calibration import ThresholdRule
 from edge_lstm.core.cycling import SHORT_RUNS
-from edge_lstm.core.seasonal import lag_name
+from edge_lstm.core.seasonal import BUDGET_CAP, BUDGET_STARTS, BUDGET_STEP, BUDGET_WINDOW, lag_name
 
 
 @click.command()
@@ -188,7 +188,8 @@ def info(model_dir: Path) -> None:
         click.echo(
             f"same time a {lag} ago: an alert while a channel's {seasonal['span']}-sample moving average stays "
             f"further from it than (training spreads) {', '.join(bounds) or 'nothing: no channel moved'}, "
-            f"{seasonal['after']} samples in a row"
+            f"{seasonal['after']} samples in a row; each start beyond {BUDGET_STARTS} in {BUDGET_WINDOW:,} samples "
+            f"raises those bounds by {BUDGET_STEP:g} of themselves, up to {1 + BUDGET_CAP:g} times"
         )
     period, mean = m.get("sample_period_s"), m.get("mean_period_s")
     jitter = f" (median; mean interval {mean:.4g} s)" if period and mean and abs(mean / period - 1) > 0.01 else ""

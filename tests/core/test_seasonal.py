@@ -180,3 +180,19 @@ def test_the_detector_alerts_on_it_names_the_channel_and_a_snapshot_keeps_the_ri
         starts += [e for e in detector.process(v, t).events if e.event == "alert_start"]
     assert [e.index // 144 for e in starts] == [3]
     assert starts[0].contributions == {"a": 1.0, "b": 0.0, "c": 0.0}
+
+
+def test_a_stream_that_keeps_differing_raises_its_own_bound_for_a_while() -> None:
+    from edge_lstm.core.seasonal import BUDGET_STARTS, BUDGET_STEP, BUDGET_WINDOW
+
+    watch = SeasonalWatch({"lag_s": 4.0, "bins": 4, "span": 1, "after": 1, "bound": [1.0]})
+    values = np.zeros(130 + BUDGET_WINDOW)
+    blips = [10, 30, 50, 70, 90]  # each differs by 1.1 from the moment before it (and 1 % of a lag's leeway
+    values[blips] = 1.1  # keeps the moment after from differing from it)
+    values[110] = 5.0
+    values[120 + BUDGET_WINDOW] = 1.1  # once the starts have aged out
+    marks = run(watch, values[:, None], np.arange(len(values), dtype=float))
+    starts = [int(t) for t in np.flatnonzero(marks)]
+    assert BUDGET_STARTS == 3 and BUDGET_STEP == 0.25
+    # Three starts, and a fourth at the bound; the fifth would need 1.25 times it; a larger one still marks.
+    assert starts == [10, 30, 50, 70, 110, 120 + BUDGET_WINDOW]
