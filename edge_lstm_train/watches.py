@@ -135,7 +135,7 @@ def seasonal_watch(
         segments = [(scaler.transform(r.values).astype(np.float64), r.timestamps) for r in streamed]
         setting = calibrate_seasonal(segments, lag, period_s, gap_s=options.gap_reset_periods * period_s)
     if setting is None or lag is None:
-        need = f"{1 + COVER:g} days of readings at least an hour apart"
+        need = f"{1 + COVER:g} days, with a reading an hour or more often"
         log(f"seasonal: not watched (the normal data spans {span / DAY_S:.2f} days; it needs {need})")
         return None
     judged = [f"{f} {b:.3g}" for f, b in zip(recordings[0].features, setting["bound"], strict=True) if b > 0]

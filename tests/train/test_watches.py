@@ -91,3 +91,31 @@ def test_settled_running_gets_its_own_threshold_by_the_same_rule_where_it_scores
     assert settled_threshold(options, calm, 0.001) is None
     unsettled = watches.transition_guard(splits, scaler, held_out, scores, warmup, ["motor"], False, said.append)
     assert unsettled is not None and "settled" not in unsettled
+
+
+def test_the_seasonal_watch_is_measured_where_the_normal_data_spans_enough_of_a_lag_and_said_either_way() -> None:
+    from pathlib import Path
+
+    from edge_lstm.core.seasonal import DAY_S
+    from edge_lstm.sources.csv_file import Recording
+    from edge_lstm_train.pipeline import TrainOptions
+
+    rng = np.random.default_rng(8)
+    times = np.arange(0.0, 3 * DAY_S, 600.0)
+    values = (np.sin(2 * np.pi * times / DAY_S) + 0.05 * rng.normal(size=len(times)))[:, None]
+    scaler = StandardScaler.fit(values)
+    said: list[str] = []
+    long = Recording(Path("load.csv"), ["load"], values, times)
+    setting = watches.seasonal_watch([long], TrainOptions(), scaler, 600.0, said.append)
+    assert setting is not None and setting["lag_s"] == DAY_S and setting["bins"] == 144
+    assert said[-1].startswith(
+        "seasonal: a reading that stays, 4 samples in a row, further from where it stood a day ago"
+    )
+    short = Recording(Path("load.csv"), ["load"], values[:200], times[:200])
+    assert watches.seasonal_watch([short], TrainOptions(), scaler, 600.0, said.append) is None
+    assert said[-1] == (
+        "seasonal: not watched (the normal data spans 1.38 days; it needs 1.75 days, with a reading an hour or "
+        "more often)"
+    )
+    assert watches.seasonal_watch([long], TrainOptions(seasonal=False), scaler, 600.0, said.append) is None
+    assert len(said) == 2  # off by the flag: nothing to say
