@@ -337,8 +337,7 @@ class DetectorBank:
             on = self.debounce.on[rows]
         if self.guard is not None:  # what a normal switch between two states scores is not an alert
             on = self.guard.hold(rows, on, score)
-        # An alert lasts while the score says so or a reading is stuck, leaping or cycling; one start and
-        # one clear.
+        # An alert lasts while the score or a watch says so (a marked reading); one start and one clear.
         now = on | r.marked[rows]
         was = r.alerting[rows].copy()  # a view for one stream: read before it is written
         r.alerting[rows] = now
@@ -390,7 +389,7 @@ class DetectorBank:
         )
 
     def marked_channels(self, row: int) -> list[str]:
-        """The channels of ``row`` (watched ones included) that are stuck, leaping or short-cycling now."""
+        """The channels of ``row`` (watched ones included) marked now: stuck, leaping, cycling or off a lag ago."""
         channels = self.settings.channels
         flags = np.zeros(len(channels), dtype=bool)
         for watch in (self.stuck, self.jump, self.cycles, self.seasonal):

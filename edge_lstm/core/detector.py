@@ -179,8 +179,8 @@ class StreamDetector:
 
     @property
     def marked(self) -> bool:
-        """Whether a reading is stuck, leaping or short-cycling after the last sample (an alert of its own
-        once scored)."""
+        """Whether a reading is stuck, leaping, short-cycling or far from a lag ago after the last sample (an
+        alert of its own once scored)."""
         return bool(self.bank.rows.marked[self.row])
 
     @property

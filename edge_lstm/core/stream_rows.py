@@ -46,7 +46,7 @@ class StreamRows(RowArrays):
     spread: Float64Array
     center: Float64Array  # (x - center) / scale: the baseline and the bundle's scaler in one
     scale: Float64Array
-    marked: npt.NDArray[np.bool_]  # a reading stuck, leaping or short-cycling after the last sample
+    marked: npt.NDArray[np.bool_]  # a reading stuck, leaping, cycling or off a lag ago, after the last sample
     alerting: npt.NDArray[np.bool_]
     peak: Float64Array  # the highest score of the alert in progress
     alert_age: npt.NDArray[np.int64]  # scored samples the alert in progress has lasted (core/findings.py)

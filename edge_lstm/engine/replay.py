@@ -31,7 +31,7 @@ class ReplayResult:
     threshold: float = 0.0  # at the end of the replay
     seconds: float = 0.0
     thresholds: npt.NDArray[np.float64] | None = None  # per sample: SPOT thresholds move
-    # per sample: a reading stuck, leaping or short-cycling (core/stuck, jumps, cycling)
+    # per sample: a reading stuck, leaping, short-cycling or far from a lag ago (core/stuck, jumps, cycling, seasonal)
     marked: npt.NDArray[np.bool_] | None = None
     switching: npt.NDArray[np.bool_] | None = None  # per sample: right after a normal switch (core/transitions)
     # per sample: an alert in progress ended and a new one started (a new finding, core/findings.py)
