@@ -147,6 +147,32 @@ def test_check_config_against_the_bundle_features(tmp_path: Path, bundle_dir: Pa
     assert "lack the model feature 'motor_current'" in result.output
 
 
+@pytest.mark.slow
+def test_check_config_says_when_a_bundle_compares_with_a_lag_ago_but_samples_carry_no_time(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    """The watch of the same time a week or a day ago needs each sample's time: a stream without a
+    timestamp field, or a serial port (its lines carry none), is told that the watch is off there."""
+    import json
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["alerting"]["seasonal"] = {"lag_s": 86400.0, "bins": 288, "span": 16, "after": 4, "bound": [0.5] * 5}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    streams = f'[model]\nbundle = "{bundle}"\n[[streams]]\ntopic = "s/+"\n'
+    timed = streams + 'timestamp_field = "ts"\n[[serial]]\nport = "/dev/ttyUSB0"\nname = "pump"\n'
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, timed))])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "WARNING" in line]
+    warning = "WARNING: the bundle's watch of the same time a week or a day ago is off here"
+    assert len(lines) == 1 and lines[0].strip().startswith("serial 1:")
+    assert lines[0].endswith(f"; {warning} (serial lines carry no timestamp)")
+    result = CliRunner().invoke(main, ["check-config", str(write(tmp_path, streams))])
+    assert result.output.splitlines()[1].endswith(f"; {warning} (its payloads carry no timestamp)")
+
+
 def test_stream_ids_come_from_the_topic() -> None:
     assert stream_id("sensors/+/pump", "sensors/p7/pump") == "p7"
     assert stream_id("plant/#", "plant/line1/pump2") == "line1/pump2"

@@ -36,8 +36,21 @@ def _check_streams(config: Any) -> list[str]:
         lines.append(
             f"stream {i}: {stream.topic} ({stream.format}) -> model {bundle.model_id}, "
             f"{len(bundle.features)} features{_watching(bundle.watched)}, threshold {settings.threshold:.4g} ({how})"
+            + _untimed(bundle, "its payloads" if stream.timestamp_field is None else None)
         )
     return lines + _check_serial(config)
+
+
+def _untimed(bundle: Any, what: str | None) -> str:
+    """What a check line adds when the bundle compares readings with a lag ago but ``what`` carries no
+    time (None: it does), so that watch cannot run: said, not silently skipped."""
+    if what is None or not bundle.manifest["alerting"].get("seasonal"):
+        return ""
+    return f"; {UNTIMED} ({what} carry no timestamp)"
+
+
+# The words a check line and the daemon's start-up warning use for a watch that cannot run.
+UNTIMED = "WARNING: the bundle's watch of the same time a week or a day ago is off here"
 
 
 def _check_serial(config: Any) -> list[str]:
@@ -62,6 +75,7 @@ def _check_serial(config: Any) -> list[str]:
         lines.append(
             f"serial {i}: {port.port} at {port.baud} baud ({port.format}, checksum {port.checksum}) -> stream "
             f"{port.name}, model {bundle.model_id}; channels in line order: {order}{_watching(bundle.watched)}"
+            + _untimed(bundle, "serial lines")
         )
     return lines
 
@@ -132,5 +146,7 @@ def run(
         return load_daemon_config(config_path, host=host, port=port, bundle=bundle, client_id=client_id)
 
     config = loader()
-    _check_streams(config)
+    for line in _check_streams(config):
+        if UNTIMED in line:
+            logging.getLogger("edge_lstm.daemon").warning(line)
     serve(config, loader)

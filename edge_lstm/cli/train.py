@@ -187,7 +187,7 @@ def _debounce_settings(text: str) -> Any:
     "--seasonal/--no-seasonal",
     default=True,
     show_default=True,
-    help="Where the normal data spans 1.75 weeks (else days) of readings at least an hour apart: alert when a "
+    help="Where the normal data spans 1.75 weeks (else days), with a reading an hour or more often: alert when a "
     "channel's 16-sample moving average stays, 4 samples in a row, further from where it stood at the same time a "
     "week (else a day) ago than 2.5 times the largest such difference of the normal data (a daily peak that "
     "no longer comes, a drift within the day's range).",

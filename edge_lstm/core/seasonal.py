@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.adaptive import AdaptiveSettings
 from edge_lstm.core.rows import RowArrays, Rows
 from edge_lstm.errors import SettingsError
 
@@ -47,12 +48,14 @@ COVER = 0.75
 MIN_BINS = 24  # slots per lag below which (a sample every few hours) the lag is too coarse to compare
 MAX_BINS = 2016  # slots per lag at most (a week of 5-minute readings): faster data shares a slot
 SHIFT = 0.01  # of a lag: how much earlier or later than a lag ago the same moment may come (14 minutes a day)
-# An alert budget, as the adaptive rule keeps one (core/adaptive.py): a stream that has started more than
+# An alert budget, the adaptive rule's own (core/adaptive.py, the same constants): a stream that has started more than
 # BUDGET_STARTS of these alerts in its last BUDGET_WINDOW compared samples differs from its past more than
 # its normal data showed, so each start beyond them raises its bounds by BUDGET_STEP of themselves, up
 # to BUDGET_CAP more; they come down as those starts age out. Measured on the draws the watch was chosen
 # on: the same faults, fewer false starts (README, "The same time last week").
-BUDGET_WINDOW, BUDGET_STARTS, BUDGET_STEP, BUDGET_CAP = 5000, 3, 0.25, 1.0
+_RULE = AdaptiveSettings()
+BUDGET_WINDOW, BUDGET_STARTS = _RULE.budget_window, _RULE.budget_starts
+BUDGET_STEP, BUDGET_CAP = _RULE.budget_step, _RULE.budget_cap
 _KEPT = BUDGET_STARTS + round(BUDGET_CAP / BUDGET_STEP) + 1  # starts beyond these raise nothing more
 _LONG_AGO = -(1 << 40)
 MIN_BOUND = 1e-6  # in training spreads: a channel that never differed is not judged (bound 0)
