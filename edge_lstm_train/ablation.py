@@ -52,6 +52,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "daily_tolerance 0.05": {"daily_tolerance": 0.05},
     "daily_tolerance 0.2": {"daily_tolerance": 0.2},
     "no alert budget": {"budget_window": 0},
+    "budget without learning": {"budget_learns": False},
     "budget_starts 6": {"budget_starts": 6},
     "budget_cap 0.5": {"budget_cap": 0.5},
     "no new findings": {NO_FINDINGS: True},

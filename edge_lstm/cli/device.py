@@ -221,6 +221,7 @@ def info(model_dir: Path) -> None:
             click.echo(
                 f"alert budget: beyond {adaptive.budget_starts} alert starts within {adaptive.budget_window} scores, "
                 f"each start raises the z an alert needs by {adaptive.budget_step:g}, up to {adaptive.budget_cap:g}"
+                + (", and makes the last alert part of the stream's normal scores" if adaptive.budget_learns else "")
             )
     if CALIBRATION_SCORES in m["files"]:  # where the threshold stands among normal scores
         median, q99, top = np.quantile(bundle.calibration_scores(), [0.5, 0.99, 1.0])

@@ -34,7 +34,10 @@ state stops alarming once that state has lasted, without retraining. Here:
   the reference (``spike_margin``) still alerts at once. On short recordings with several faults it
   rarely comes into play; on long streams whose faults are rare it cuts a third of the false starts (README,
   "Detection on data nobody tuned for", the sparse corpus). A detector that pages often is ignored;
-  this is the device's answer, per stream, without retraining.
+  this is the device's answer, per stream, without retraining. With ``budget_learns``, each start beyond
+  the budget also makes the last alert's kept-out scores part of the reference, as the daily pattern
+  does: what keeps coming back (a count's bursts, a weekly peak) is the stream's own, and the reference
+  then knows how high it goes, where a raised z only knows how often it came.
 
 The constants were chosen by measurement on the SKAB files and the generated corpus (README, "Detection
 on data nobody tuned for"; ``./dev.sh corpus``).
@@ -109,6 +112,9 @@ class AdaptiveSettings:
     budget_starts: int = 3
     budget_step: float = 0.25
     budget_cap: float = 1.0
+    # Each start beyond the budget also learns the last alert (README, "Alerts beyond the budget");
+    # `evaluate --protocol ablation` measures it off.
+    budget_learns: bool = True
 
     def __post_init__(self) -> None:
         if not self.fire_z > self.clear_z:
@@ -127,6 +133,8 @@ class AdaptiveSettings:
         for name in ("budget_window", "budget_starts", "budget_step", "budget_cap"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not isinstance(self.budget_learns, bool):
+            raise SettingsError(f"budget_learns must be true or false, got {self.budget_learns!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's form."""
@@ -230,18 +238,27 @@ class AdaptiveThreshold:
     @property
     def fire_z(self) -> float:
         """The ``z`` an alert must exceed now: ``fire_z``, raised while the stream is over its budget."""
-        s, starts = self.settings, self._starts
-        while starts and self._scores - starts[0] >= s.budget_window:
+        s = self.settings
+        return s.fire_z + min(s.budget_cap, s.budget_step * max(0, self._recent_starts() - s.budget_starts))
+
+    def _recent_starts(self) -> int:
+        """Alerts started within the last ``budget_window`` scores."""
+        starts = self._starts
+        while starts and self._scores - starts[0] >= self.settings.budget_window:
             starts.popleft()
-        return s.fire_z + min(s.budget_cap, s.budget_step * max(0, len(starts) - s.budget_starts))
+        return len(starts)
 
     def _started(self) -> None:
-        """An alert starts: if about a day after the last one did, that one was the daily pattern."""
-        if self.settings.budget_window:
+        """An alert starts: if beyond the budget, or about a day after the last one did, that one was the
+        stream's own."""
+        s = self.settings
+        over = False
+        if s.budget_window:
             self._starts.append(self._scores)
+            over = s.budget_learns and self._recent_starts() > s.budget_starts
         since = self._scores - self._last_start
-        window = self.settings.daily_tolerance * self._day  # 0: no day known, or the rule is off
-        if window > 0 and abs(since - self._day) <= window:
+        window = s.daily_tolerance * self._day  # 0: no day known, or the rule is off
+        if over or (window > 0 and abs(since - self._day) <= window):
             for x in self._episode:
                 self._learn(x)
         self._episode.clear()

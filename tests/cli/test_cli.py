@@ -172,7 +172,7 @@ def test_info_describes_a_bundle(tmp_path: Path, bundle_dir: Path) -> None:
     assert "sample period 600.0 s (median; mean interval 640 s)" in result.output
     assert "starts again 135 samples (a day) after the last one, give or take 14" in result.output
     budget = "alert budget: beyond 3 alert starts within 5000 scores, each start raises the z an alert needs by 0.25"
-    assert f"{budget}, up to 1" in result.output
+    assert f"{budget}, up to 1, and makes the last alert part of the stream's normal scores" in result.output
 
 
 @pytest.mark.slow

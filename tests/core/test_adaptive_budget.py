@@ -71,3 +71,55 @@ def test_a_manifest_without_the_budget_gets_the_default_and_one_can_turn_it_off(
     old = {k: v for k, v in AdaptiveSettings().to_dict().items() if not k.startswith("budget_")}
     assert AdaptiveSettings.from_dict(old) == AdaptiveSettings()
     assert AdaptiveSettings.from_dict({**old, "budget_window": 0}).budget_window == 0
+
+
+def bumps(n: int, every: int, seed: int = 1) -> np.ndarray:
+    """Normal scores with a 20-sample bump (6 x) every ``every`` samples: the stream's own, kept coming."""
+    scores = np.exp(np.random.default_rng(seed).normal(0.0, 0.3, n))
+    for start in range(every, n - 21, every):
+        scores[start : start + 20] *= 6.0
+    return scores
+
+
+def test_beyond_the_budget_the_last_alert_is_learned_so_a_bump_that_keeps_coming_pages_less() -> None:
+    scores = bumps(20000, every=300)  # 66 bumps, each far over the plain bar and a raised one
+    plain = starts(AdaptiveThreshold(AdaptiveSettings(budget_learns=False), calibration()), scores)
+    learns = starts(AdaptiveThreshold(AdaptiveSettings(), calibration()), scores)
+    budget = AdaptiveSettings().budget_starts
+    assert len(plain) == 66  # a raised z alone does not hold back a bump this high
+    assert learns[: budget + 1] == plain[: budget + 1]  # the start beyond the budget still alerts; it learns
+    assert len(learns) < len(plain) / 2, (len(learns), len(plain))  # 29 with this draw
+
+
+def test_within_the_budget_nothing_is_learned() -> None:
+    scores = bumps(6000, every=1700)  # 3 bumps, no more than the budget in any window
+    learns, plain = (
+        AdaptiveThreshold(AdaptiveSettings(), calibration()),
+        AdaptiveThreshold(AdaptiveSettings(budget_learns=False), calibration()),
+    )
+    assert starts(learns, scores) == starts(plain, scores)
+    assert learns.threshold == plain.threshold  # the same reference: no alert's scores were learned
+    learns.update(1e3)  # a fourth start beyond the budget learns the third alert
+    plain.update(1e3)
+    assert learns.threshold > plain.threshold
+
+
+def test_a_snapshot_carries_what_the_budget_learns_from() -> None:
+    from edge_lstm.core.snapshot import capture, restore
+
+    scores = bumps(3000, every=300)
+    expected = starts(AdaptiveThreshold(AdaptiveSettings(), calibration()), scores)
+    first = AdaptiveThreshold(AdaptiveSettings(), calibration())
+    cut = 4 * 300 + 10  # inside the fourth bump: the budget's starts and the alert's kept-out scores
+    before = starts(first, scores[:cut])
+    second = AdaptiveThreshold(AdaptiveSettings(), calibration())
+    restore(second, capture(first))
+    assert before + [cut + i for i in starts(second, scores[cut:])] == expected
+
+
+def test_budget_learning_is_validated_and_an_older_manifest_gets_it() -> None:
+    old = {k: v for k, v in AdaptiveSettings().to_dict().items() if k != "budget_learns"}
+    assert AdaptiveSettings.from_dict(old).budget_learns is True
+    assert AdaptiveSettings.from_dict({**old, "budget_learns": False}).budget_learns is False
+    with pytest.raises(SettingsError, match=r"^budget_learns must be true or false, got 'yes'$"):
+        AdaptiveSettings(budget_learns="yes")  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
 """The adaptive rule's daily pattern: an alert that comes back at the same hour the next day is learned,
-one that comes back at another spacing is not, and a gap forgets the hour."""
+one that comes back at another spacing is not, and a gap forgets the hour. The rule for alerts that come
+back beyond the alert budget (``budget_learns``, test_adaptive_budget.py) is off here, so the daily rule is
+measured alone."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples
 from edge_lstm.core.snapshot import capture, restore
 
 DAY = 200  # samples in the test's day
+DAILY_ONLY = AdaptiveSettings(budget_learns=False)
 
 
 def scores_with_bumps(days: int, spacing: int, seed: int = 0) -> np.ndarray:
@@ -36,8 +39,8 @@ def calibration() -> np.ndarray:
 
 def test_a_bump_at_the_same_hour_every_day_stops_paging_after_its_second_day() -> None:
     scores = scores_with_bumps(days=12, spacing=DAY)
-    daily = alert_starts(AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY), scores)
-    plain = alert_starts(AdaptiveThreshold(AdaptiveSettings(), calibration(), day=0), scores)
+    daily = alert_starts(AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY), scores)
+    plain = alert_starts(AdaptiveThreshold(DAILY_ONLY, calibration(), day=0), scores)
     assert len(plain) == 12  # without the rule it pages every day
     # The second day's start still alerts; from then on the bump is mostly part of the stream's reference
     # (it can page again once its learned days have left the reference's history: 4 of 12 days with this
@@ -48,14 +51,14 @@ def test_a_bump_at_the_same_hour_every_day_stops_paging_after_its_second_day() -
 def test_a_fault_that_comes_back_at_another_spacing_keeps_alerting() -> None:
     # Every 1.5 days: never a day after the last start, so nothing is taken for the daily pattern.
     scores = scores_with_bumps(days=12, spacing=3 * DAY // 2)
-    daily = alert_starts(AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY), scores)
-    plain = alert_starts(AdaptiveThreshold(AdaptiveSettings(), calibration(), day=0), scores)
+    daily = alert_starts(AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY), scores)
+    plain = alert_starts(AdaptiveThreshold(DAILY_ONLY, calibration(), day=0), scores)
     assert daily == plain and len(daily) >= 7
 
 
 def test_a_gap_forgets_the_hour() -> None:
     scores = scores_with_bumps(days=8, spacing=DAY)
-    rule = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY)
+    rule = AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY)
     starts = []
     for i, score in enumerate(scores):
         if i % DAY == 0:
@@ -68,12 +71,12 @@ def test_a_gap_forgets_the_hour() -> None:
 
 def test_a_snapshot_carries_the_last_alert_and_the_hour() -> None:
     scores = scores_with_bumps(days=6, spacing=DAY)
-    whole = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY)
+    whole = AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY)
     expected = alert_starts(whole, scores)
-    first = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY)
+    first = AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY)
     cut = DAY + DAY // 2 + 10  # inside the second day's bump: an alert and its kept-out scores
     before = alert_starts(first, scores[:cut])
-    second = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=DAY)
+    second = AdaptiveThreshold(DAILY_ONLY, calibration(), day=DAY)
     restore(second, capture(first))
     after = [cut + i for i in alert_starts(second, scores[cut:])]
     assert before + after == expected
@@ -118,6 +121,7 @@ def test_the_detector_takes_its_day_from_the_bundle_sampling_period() -> None:
     rng = np.random.default_rng(6)
     calibration = np.array([r.score for r in (plain.process(v) for v in rng.normal(0, 1, (300, 3))) if r.score])
     section = calibrate(calibration, ThresholdRule("adaptive", 2.5))
+    section["adaptive"]["budget_learns"] = False  # the daily rule alone
     values = rng.normal(0, 1, (24 * 14, 3))
     for day in range(14):
         values[24 * day + 6 : 24 * day + 9] += 6.0  # the same hour of every day, hourly samples
@@ -148,8 +152,8 @@ def test_the_detector_takes_its_day_from_the_bundle_sampling_period() -> None:
 
 def test_a_tolerance_of_zero_turns_the_daily_pattern_off() -> None:
     scores = scores_with_bumps(days=8, spacing=DAY)
-    off = AdaptiveThreshold(AdaptiveSettings(daily_tolerance=0.0), calibration(), day=DAY)
-    plain = AdaptiveThreshold(AdaptiveSettings(), calibration(), day=0)
+    off = AdaptiveThreshold(AdaptiveSettings(daily_tolerance=0.0, budget_learns=False), calibration(), day=DAY)
+    plain = AdaptiveThreshold(DAILY_ONLY, calibration(), day=0)
     assert alert_starts(off, scores) == alert_starts(plain, scores)
 
 
