@@ -224,6 +224,26 @@ def test_the_sparse_variant_records_the_single_channel_series_for_longer(tmp_pat
     assert not (tmp_path / "cli").exists()
 
 
+def test_the_sparse_variant_takes_other_sizes_with_the_same_faults(tmp_path: Path) -> None:
+    infos = write_corpus(tmp_path, seed=0, sparse=True, sizes=(600, 4000))
+    default = write_corpus(tmp_path / "default", seed=0, sparse=True)
+    assert all((i.train_rows, i.rows) == (600, 4000) for i in infos)
+    assert [[f.kind for f in i.faults] for i in infos] == [[f.kind for f in i.faults] for i in default]
+    assert all(f.start >= i.train_rows and f.end <= i.rows for i in infos for f in i.faults)
+    with pytest.raises(ValueError, match=r"^sizes are for the sparse variant \(sparse=True\)$"):
+        write_corpus(tmp_path / "dense", sizes=(600, 4000))
+    for sizes, message in (
+        ("600,4000", "--sizes is for the sparse variant: add --sparse"),
+        ("4000,600", "--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got '4000,600'"),
+        ("600", "--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got '600'"),
+    ):
+        extra = [] if message.endswith("add --sparse") else ["--sparse"]
+        cli = [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "cli"), "--sizes", sizes, *extra]
+        bad = subprocess.run(cli, capture_output=True, text=True)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+    assert not (tmp_path / "cli").exists()
+
+
 def test_the_command_line_writes_and_summarises(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "out"), "--seed", "2"],

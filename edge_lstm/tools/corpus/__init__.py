@@ -12,7 +12,9 @@ only the start/stop machines, recorded for weeks (``LONG_SIZES``: 60,000 trainin
 training takes the path of large data. They are the same machines: their on/off cycle keeps its length,
 so the weeks hold hundreds of starts. A sparse variant (``sparse=True``, ``--sparse``) writes the
 single-channel series of the other families recorded for longer (``SPARSE_SIZES``: 750 training rows of
-12,000): two or three faults in 11,000 judged rows, as rare as on a long monitoring record.
+12,000): two or three faults in 11,000 judged rows, as rare as on a long monitoring record. Its
+``sizes`` (``--sizes TRAIN,ROWS``) record the same series and faults at other lengths: 600 of 4,000 puts
+them a third as far apart.
 
 Layout of a written corpus (``write_corpus``)::
 

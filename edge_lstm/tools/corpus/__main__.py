@@ -1,4 +1,5 @@
-"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long | --sparse]``: write the corpus and print its summary."""
+"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long | --sparse [--sizes TRAIN,ROWS]]``: write the corpus
+and print its summary."""
 
 from __future__ import annotations
 
@@ -28,13 +29,27 @@ def _main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only the single-channel series, recorded for longer (750 training rows of 12,000): rare faults",
     )
+    parser.add_argument(
+        "--sizes",
+        metavar="TRAIN,ROWS",
+        help="with --sparse: training rows and rows of each series (750,12000); 600,4000 gives as many faults "
+        "in a third of the rows",
+    )
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error("--seed must be >= 0")
     if args.long and args.sparse:
         parser.error("--long and --sparse are two different corpora: choose one")
+    sizes = None
+    if args.sizes is not None:
+        if not args.sparse:
+            parser.error("--sizes is for the sparse variant: add --sparse")
+        parts = args.sizes.split(",")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts) or not 0 < int(parts[0]) < int(parts[1]):
+            parser.error(f"--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got {args.sizes!r}")
+        sizes = (int(parts[0]), int(parts[1]))
     began = time.perf_counter()
-    infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse)
+    infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse, sizes=sizes)
     for line in summary(infos):
         print(line)
     print(f"wrote {len(infos)} series and {MANIFEST} to {args.directory} in {time.perf_counter() - began:.1f} s")
