@@ -236,6 +236,7 @@ def test_the_sparse_variant_takes_other_sizes_with_the_same_faults(tmp_path: Pat
         ("600,4000", "--sizes is for the sparse variant: add --sparse"),
         ("4000,600", "--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got '4000,600'"),
         ("600", "--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got '600'"),
+        ("10,20", "--sizes 10,20: 2 faults of 57 rows do not fit in 10 judged rows; give more rows"),
     ):
         extra = [] if message.endswith("add --sparse") else ["--sparse"]
         cli = [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "cli"), "--sizes", sizes, *extra]

@@ -49,7 +49,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--sizes must be TRAIN,ROWS with 0 < TRAIN < ROWS (for example 600,4000), got {args.sizes!r}")
         sizes = (int(parts[0]), int(parts[1]))
     began = time.perf_counter()
-    infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse, sizes=sizes)
+    try:
+        infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse, sizes=sizes)
+    except ValueError as error:
+        if sizes is None:  # the built-in sizes always hold their faults
+            raise
+        parser.error(f"--sizes {args.sizes}: {error}; give more rows")
     for line in summary(infos):
         print(line)
     print(f"wrote {len(infos)} series and {MANIFEST} to {args.directory} in {time.perf_counter() - began:.1f} s")

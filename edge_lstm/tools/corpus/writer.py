@@ -52,18 +52,19 @@ def write_corpus(
         raise ValueError("a corpus is long or sparse, not both")
     if sizes is not None and not sparse:
         raise ValueError("sizes are for the sparse variant (sparse=True)")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    infos = []
+    every = []  # all generated before anything is written: sizes too small for the faults leave no folder
     for index in range(SERIES_COUNT):
         family = _PLANS[index].family
         if (long and family not in LONG_FAMILIES) or (sparse and family in SPARSE_SKIPPED):
             continue
         series = generate_series(index, seed, LONG_SIZES if long else (sizes or SPARSE_SIZES) if sparse else None)
-        if sparse and len(series.info.channels) > 1:
-            continue
+        if not (sparse and len(series.info.channels) > 1):
+            every.append(series)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for series in every:
         _write_csv(directory / series.info.file, series)
-        infos.append(series.info)
+    infos = [series.info for series in every]
     manifest = {
         "generator": GENERATOR,
         "version": VERSION,
