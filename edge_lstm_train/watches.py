@@ -24,12 +24,13 @@ def stuck_watch(recordings: list[Recording], log: Callable[[str], None]) -> dict
     """Per channel, how long an unchanged reading may last before it counts as stuck, and the floor and
     ceiling where readings rest (core/stuck.py), from the raw readings of the normal data."""
     valid = [v for v in (r.values[np.isfinite(r.values).all(axis=1)] for r in recordings) if len(v)]
-    limits = stuck_limits(valid)
     rows = np.concatenate(valid)
+    low, high = rows.min(axis=0), rows.max(axis=0)
+    limits = stuck_limits(valid, low, high)
     watched = [f"{f} {n}" for f, n in zip(recordings[0].features, limits, strict=True) if n]
     said = ", ".join(watched) or "no channel is lively enough to watch"
     log(f"stuck: a reading unchanged for this many samples alerts: {said}")
-    return {"after": limits, "low": rows.min(axis=0).tolist(), "high": rows.max(axis=0).tolist()}
+    return {"after": limits, "low": low.tolist(), "high": high.tolist()}
 
 
 def jump_watch(recordings: list[Recording], log: Callable[[str], None]) -> list[float]:

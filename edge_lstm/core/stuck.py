@@ -11,6 +11,8 @@ still for more than ``LIVELY_RUN`` samples in normal data (a coarse thermometer,
 that way by nature.
 A reading at the channel's floor or ceiling in training (an idle counter at 0, a valve at 100 %) is
 resting, not stuck, and is never counted; a reading frozen beyond them is counted like any other.
+Training measures runs the same way: an occupancy count that rests at 0 all night is still lively by
+day, and one frozen at 2 for a day is the fault it looks like.
 
 >>> watch = StuckWatch([3], low=[0.0], high=[10.0])
 >>> [watch.push([v]) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
@@ -34,13 +36,21 @@ NEVER = 0  # the limit of a channel that is never called stuck
 NO_LIMIT = 2**62  # a run no stream will reach
 
 
-def longest_runs(segments: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.int64]:
-    """Per channel, the longest run of identical consecutive readings over ``segments`` (rows, channels)."""
-    longest = np.zeros(segments[0].shape[1], dtype=np.int64)
+def longest_runs(
+    segments: list[npt.NDArray[np.float64]], low: npt.ArrayLike | None = None, high: npt.ArrayLike | None = None
+) -> npt.NDArray[np.int64]:
+    """Per channel, the longest run of identical consecutive readings over ``segments`` (rows, channels);
+    with ``low`` and ``high``, a run resting at a channel's floor or ceiling is not counted, as the watch
+    does not count it."""
+    width = segments[0].shape[1]
+    floor = np.full(width, np.nan) if low is None else np.asarray(low, dtype=np.float64)
+    ceiling = np.full(width, np.nan) if high is None else np.asarray(high, dtype=np.float64)
+    longest = np.zeros(width, dtype=np.int64)
     for values in segments:
         if len(values) == 0:
             continue
-        same = np.vstack([np.zeros((1, values.shape[1]), bool), values[1:] == values[:-1]])
+        held = (values[1:] == values[:-1]) & (values[1:] != floor) & (values[1:] != ceiling)
+        same = np.vstack([np.zeros((1, width), bool), held])
         run = np.zeros(values.shape[1], dtype=np.int64)
         for row in same:  # rows are few thousand at most here: clearer than a vectorised run-length
             run = np.where(row, run + 1, 1)
@@ -48,12 +58,14 @@ def longest_runs(segments: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.int6
     return longest
 
 
-def stuck_limits(segments: list[npt.NDArray[np.float64]]) -> list[int]:
+def stuck_limits(
+    segments: list[npt.NDArray[np.float64]], low: npt.ArrayLike | None = None, high: npt.ArrayLike | None = None
+) -> list[int]:
     """The run length, per channel, past which a reading counts as stuck (``NEVER`` for a channel that
-    is not lively enough to watch)."""
+    is not lively enough to watch); runs at ``low`` or ``high`` (the floor and ceiling) do not count."""
     return [
         NEVER if run > LIVELY_RUN else max(MIN_STUCK, int(np.ceil(STUCK_FACTOR * run)))
-        for run in longest_runs(segments)
+        for run in longest_runs(segments, low, high)
     ]
 
 

@@ -34,6 +34,27 @@ def test_limits_come_from_the_longest_run_of_normal_data_and_only_lively_channel
     assert stuck_limits([values[:250], values[250:]]) == [MIN_STUCK, 15, NEVER, NEVER]
 
 
+def test_runs_resting_at_the_floor_or_ceiling_do_not_make_a_channel_sluggish() -> None:
+    """An occupancy count rests at 0 every night, far longer than ``LIVELY_RUN``; by day it moves. The
+    watch never counts a run at the floor, so training does not either: the channel is watched, and a
+    count frozen at 2 alerts while the nightly zeros do not."""
+    rng = np.random.default_rng(4)
+    day = np.concatenate([np.zeros(40), rng.poisson(12.0, size=56) + 1.0])  # 96 samples: night, then day
+    counts = np.tile(day, 6)[:, None]
+    counts[100, 0] = 60.0  # the busiest reading: the ceiling
+    counts[300:330, 0] = 60.0  # resting there is no sign of a fault either
+    low, high = counts.min(axis=0), counts.max(axis=0)
+    assert longest_runs([counts]).tolist() == [40]  # counted as before without the floor and ceiling
+    away = int(longest_runs([counts], low, high)[0])
+    assert away < 5
+    limit = stuck_limits([counts], low, high)
+    assert limit == [max(MIN_STUCK, 3 * away)] and stuck_limits([counts]) == [NEVER]
+    watch = StuckWatch(limit, low=low.tolist(), high=high.tolist())
+    assert not any(watch.push(row) for row in counts)  # the normal days, nights and ceiling included
+    frozen = [watch.push([2.0]) for _ in range(limit[0] + 1)]
+    assert frozen.index(True) == limit[0] - 1
+
+
 def test_a_frozen_channel_alerts_named_and_clears_when_it_moves() -> None:
     detector = make_detector([MIN_STUCK, MIN_STUCK, NEVER])
     rng = np.random.default_rng(1)
