@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = ["Bundle", "BundleError", "load_bundle", "write_manifest"]
 import numpy as np
 
 from edge_lstm.core.adaptive import gate_for
+from edge_lstm.core.cadence import check_cadence
 from edge_lstm.core.calibration import ThresholdRule, calibrate
 from edge_lstm.core.detector import DetectorSettings
 from edge_lstm.core.scaling import StandardScaler
@@ -210,6 +212,7 @@ class Bundle:
             "transitions": self._transitions(own=threshold is None and rule is None),
             "sustained": alerting.get("sustained"),
             "seasonal": alerting.get("seasonal"),
+            "cadence": alerting.get("cadence"),
             "scorer": self.scorer,
         }
         settings.update(overrides)
@@ -322,7 +325,13 @@ def _check_stuck(bundle: Bundle, n: int) -> None:
             check_transitions(alerting["transitions"], list(features))
         except SettingsError as error:
             raise BundleError(f"{bundle.path}: alerting.{error}") from None
-    for key, check in (("sustained", check_sustained), ("seasonal", lambda s: check_seasonal(s, len(features)))):
+    width = len(features)
+    checks: dict[str, Callable[[Any], None]] = {
+        "sustained": check_sustained,
+        "seasonal": lambda setting: check_seasonal(setting, width),
+        "cadence": lambda setting: check_cadence(setting, width),
+    }
+    for key, check in checks.items():
         if alerting.get(key) is not None:
             try:
                 check(alerting[key])

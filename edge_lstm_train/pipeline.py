@@ -61,6 +61,7 @@ class TrainOptions:
     settled: bool = True  # with a fixed threshold, a second one for running well past such a switch
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     seasonal: bool = True  # alert on a reading far from where it stood at the same time a week or a day ago
+    cadence: bool = True  # alert on a fast cycle that runs faster or slower than normal data's
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range
@@ -249,6 +250,7 @@ def train_bundle(
             chosen.notes.append(note)
             log(f"decide: {note}")
         seasonal = watches.seasonal_watch(recordings, options, scaler, splits.sample_period_s, log)
+        cadence = watches.cadence_watch(splits, scaler, features, log) if options.cadence else None
         guard = None
         if options.transitions:
             settled = threshold_of_settled if options.settled else None
@@ -302,6 +304,7 @@ def train_bundle(
                 **({"transitions": guard} if guard is not None else {}),
                 **({"sustained": sustained} if sustained is not None else {}),
                 **({"seasonal": seasonal} if seasonal is not None else {}),
+                **({"cadence": cadence} if cadence is not None else {}),
             },
             "decisions": {**chosen.report, "notes": chosen.notes},
             "quantization": {

@@ -305,6 +305,6 @@ def recipe(
         multiplier=multiplier, quantile=quantile or 0.999, smooth=smooth, score=score, debounce=NO_DEBOUNCE,
         baseline=baseline, name="skab", auto=frozenset(),
         # The recipe is judged by its score alone: its ablation re-decides stored scores.
-        stuck=False, jumps=False,
+        stuck=False, jumps=False, cadence=False,
     )  # fmt: skip
     return config, options

@@ -1,7 +1,7 @@
 """What training measures in normal data for the detector's watches beside the model: stuck readings,
-leaps, normal switches between two states, short cycling and the same time a week or a day ago
-(core/stuck.py, jumps.py, transitions.py, cycling.py, seasonal.py). Each returns its manifest section
-and logs one line saying what it decided."""
+leaps, normal switches between two states, short cycling, the same time a week or a day ago and a
+fast cycle's cadence (core/stuck.py, jumps.py, transitions.py, cycling.py, seasonal.py, cadence.py).
+Each returns its manifest section and logs one line saying what it decided."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_lstm.core.cadence import CYCLES, calibrate_cadence
 from edge_lstm.core.cycling import MIN_RUNS, SHORT_RUNS, short_limits
 from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.scaling import StandardScaler
@@ -145,4 +146,25 @@ def seasonal_watch(
         f"{lag_name(lag)} ago than {MARGIN:g} x the largest such difference of the normal data "
         f"({setting['compared']} compared) alerts; in training spreads: {', '.join(judged) or 'none moved'}"
     )
+    return setting
+
+
+def cadence_watch(
+    splits: data.Splits, scaler: StandardScaler, features: list[str], log: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """Per modelled channel that cycles regularly in normal data, the range of the time its last few
+    cycles take (core/cadence.py), from all the normal data; None when no channel cycles."""
+    parts = [*splits.train, *splits.validation, *splits.calibration]
+    setting = calibrate_cadence(
+        [scaler.transform(s).astype(np.float64) for s in data.capped(parts, data.MAX_CHECK_ROWS)]
+    )
+    if setting is None:
+        log("cadence: not watched (no channel cycles regularly in the normal data)")
+        return None
+    watched = [
+        f"{name} {low:g} to {high:g}"
+        for name, span, low, high in zip(features, setting["centre"], setting["low"], setting["high"], strict=True)
+        if span
+    ]
+    log(f"cadence: {CYCLES} cycles that take a time outside these samples alert: {', '.join(watched)}")
     return setting

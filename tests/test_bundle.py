@@ -161,6 +161,11 @@ def test_scaler_of_the_wrong_length(bundle_copy: Path) -> None:
         ),
         (
             "alerting",
+            {"cadence": {"cycles": 5, "band": 0.3, "centre": [80.0], "low": [95.0], "high": [105.0]}},
+            r"alerting.cadence.centre must be 5 numbers of 0 or more, got \[80.0\]$",
+        ),
+        (
+            "alerting",
             {"watched": ["flow"]},
             r"alerting.watched must list distinct channels that are not features, got \['flow'\]$",
         ),

@@ -191,6 +191,14 @@ def info(model_dir: Path) -> None:
             f"{seasonal['after']} samples in a row; each start beyond {BUDGET_STARTS} in {BUDGET_WINDOW:,} samples "
             f"raises those bounds by {BUDGET_STEP:g} of themselves, up to {1 + BUDGET_CAP:g} times"
         )
+    cadence = m["alerting"].get("cadence")
+    if cadence:
+        ranges = zip(bundle.features, cadence["centre"], cadence["low"], cadence["high"], strict=True)
+        watched = [f"{f} {low:g} to {high:g}" for f, span, low, high in ranges if span]
+        click.echo(
+            f"cadence: an alert while the last {cadence['cycles']} cycles take a time outside (samples) "
+            + ", ".join(watched)
+        )
     period, mean = m.get("sample_period_s"), m.get("mean_period_s")
     jitter = f" (median; mean interval {mean:.4g} s)" if period and mean and abs(mean / period - 1) > 0.01 else ""
     shape = f"cell {bundle.cell}, state {bundle.state_sizes}, window {bundle.window}"

@@ -193,6 +193,14 @@ def _debounce_settings(text: str) -> Any:
     "no longer comes, a drift within the day's range).",
 )
 @click.option(
+    "--cadence/--no-cadence",
+    default=True,
+    show_default=True,
+    help="On channels that cycle regularly in the normal data (12 or more periods): alert while the time the "
+    "last 5 cycles took lies outside the range it took in the normal data (a pump stroking faster, a vibration "
+    "slowing down).",
+)
+@click.option(
     "--debounce",
     default="3/5",
     show_default=True,
@@ -263,6 +271,7 @@ def train(
     settled: bool,
     sustained: bool,
     seasonal: bool,
+    cadence: bool,
     jumps: bool,
     debounce: str,
     quantization: str,
@@ -336,6 +345,7 @@ def train(
         settled=settled,
         sustained=sustained,
         seasonal=seasonal,
+        cadence=cadence,
         debounce=_debounce_settings(debounce),
         quantization=quantization,
         name=name,

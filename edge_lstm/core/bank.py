@@ -22,6 +22,7 @@ import numpy.typing as npt
 from edge_lstm.core.adaptive import AdaptiveSettings, AdaptiveThreshold, samples_per_day
 from edge_lstm.core.alerts import AlertEvent, severity_of
 from edge_lstm.core.baseline import BaselineLearner
+from edge_lstm.core.cadence import CadenceWatch
 from edge_lstm.core.counts import root
 from edge_lstm.core.cycling import CycleWatch
 from edge_lstm.core.findings import new_findings
@@ -106,10 +107,11 @@ class DetectorBank:
                 width = len(settings.channels)
                 self.cycles = CycleWatch(channels, t["low"], t["high"], t["shortest"], width, capacity)
         self.seasonal = SeasonalWatch(settings.seasonal, capacity) if settings.seasonal else None
+        self.cadence = CadenceWatch(settings.cadence, capacity) if settings.cadence else None
         self.sustained = SustainedLevel(settings.sustained, capacity) if settings.sustained and fixed else None
         self.debounce = Debounce(settings.debounce, capacity)
         parts: tuple[RowArrays | None, ...] = (self.rows, self.window, self.smoother, self.level, self.stuck)
-        parts += (self.jump, self.guard, self.cycles, self.seasonal, self.sustained, self.debounce)
+        parts += (self.jump, self.guard, self.cycles, self.seasonal, self.cadence, self.sustained, self.debounce)
         self.parts: list[RowArrays] = [p for p in parts if p]
         # What each stream keeps as an object of its own (None where the settings do not use it).
         self.names: list[str] = [""] * capacity
@@ -165,20 +167,17 @@ class DetectorBank:
             state[rows] = 0.0
         r.since_reset[rows] = 0
         self.window.clear(rows)
-        for part in (self.smoother, self.jump):
-            if part is not None:
-                part.clear(rows)
-        for watch in (self.cycles, self.seasonal):
+        for part in filter(None, (self.smoother, self.jump)):
+            part.clear(rows)
+        for watch in (self.cycles, self.seasonal, self.cadence):
             if watch is not None:
                 watch.forget(rows)
 
     def threshold(self, row: int) -> float:
         """The threshold in force for ``row`` now (it moves when SPOT or the adaptive rule adapts)."""
-        rule, spot = self.adaptive[row], self.spots[row]
-        if rule is not None:
-            return rule.threshold
-        if spot is not None:
-            return spot.threshold
+        own = self.adaptive[row] or self.spots[row]  # a stream's own rule, where it has one
+        if own is not None:
+            return own.threshold
         fixed = self.settings.threshold
         return float(np.max(self.guard.threshold(row_slice(row), fixed))) if self.guard is not None else fixed
 
@@ -239,12 +238,14 @@ class DetectorBank:
             lv = pick(rows, at)
         if self.guard is not None:  # switches are seen in the readings before any smoothing
             self.guard.push_rows(lv, standardized)
-        if self.cycles is not None:  # short cycling is an alert of its own, as a stuck reading is
-            cycling = self.cycles.push_rows(lv, standardized)
-            r.marked[lv] = (cycling | r.marked[lv]) if self._reading_marks else cycling
+        joined = self._reading_marks  # ``marked`` holds this sample's marks already: later ones join them
+        for watch in filter(None, (self.cycles, self.cadence)):  # short cycling, a cycle off its cadence
+            flags = watch.push_rows(lv, standardized)  # alerts of their own, as a stuck reading is
+            r.marked[lv] = (flags | r.marked[lv]) if joined else flags
+            joined = True
         if self.seasonal is not None:  # and so is a reading far from where it stood a week or a day ago
             apart = self.seasonal.push_rows(lv, standardized, times[at])
-            r.marked[lv] = (apart | r.marked[lv]) if self._reading_marks or self.cycles is not None else apart
+            r.marked[lv] = (apart | r.marked[lv]) if joined else apart
         smoothed = self.smoother.push_rows(lv, standardized) if self.smoother is not None else standardized
         scaled = smoothed.astype(np.float32)
         # The window takes the sample now, so a wave can score every stream's window at once; the
@@ -389,11 +390,11 @@ class DetectorBank:
         )
 
     def marked_channels(self, row: int) -> list[str]:
-        """The channels of ``row`` (watched ones included) marked now: stuck, leaping, cycling or off a lag ago."""
-        channels = self.settings.channels
-        flags = np.zeros(len(channels), dtype=bool)
-        for watch in (self.stuck, self.jump, self.cycles, self.seasonal):
-            if watch is not None:  # the seasonal watch covers the model's features, the first channels
+        """The channels of ``row`` (watched ones included) marked now: stuck, leaping, cycling, off a lag ago
+        or off their cadence."""
+        flags = np.zeros(len(self.settings.channels), dtype=bool)
+        for watch in (self.stuck, self.jump, self.cycles, self.seasonal, self.cadence):
+            if watch is not None:  # the last two watch the model's features, the first channels
                 flagged = watch.flagged(row_slice(row))[0]
                 flags[: len(flagged)] |= flagged
-        return [f for f, flag in zip(channels, flags.tolist(), strict=True) if flag]
+        return [f for f, flag in zip(self.settings.channels, flags.tolist(), strict=True) if flag]

@@ -50,7 +50,7 @@ __all__ = ["Counters", "DetectorSettings", "StepResult", "StreamDetector", "resu
 _COLUMN = {name: k for k, name in enumerate(COUNTERS)}
 # The parts of a bank a stream's state lives in, by attribute name. A stream that carries on under new
 # alert settings starts the debounce and these quantities of its ``rows`` afresh.
-_WATCHES = ("stuck", "jump", "guard", "cycles", "seasonal", "sustained")
+_WATCHES = ("stuck", "jump", "guard", "cycles", "seasonal", "cadence", "sustained")
 _PARTS = ("rows", "window", "smoother", "level", *_WATCHES, "debounce")
 _ALERT_STATE = frozenset({"alerting", "peak", "alert_age", "alert_named"})
 

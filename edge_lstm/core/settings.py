@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_lstm.core.cadence import check_cadence
 from edge_lstm.core.scaling import StandardScaler
 from edge_lstm.core.scoring import Scorer
 from edge_lstm.core.seasonal import check_seasonal
@@ -73,6 +74,10 @@ class DetectorSettings:
     # the smoothing span, the samples in a row that mark ("after") and per model feature the bound on
     # the smoothed reading's difference from a lag earlier, in training spreads (0: not judged).
     seasonal: dict[str, Any] | None = None
+    # A fast cycle's cadence (core/cadence.py): the cycles in a cadence, the standardized band a
+    # reading crosses, and per model feature the centre's span and the range of a cadence in samples
+    # (a span of 0: not watched).
+    cadence: dict[str, Any] | None = None
     scorer: Scorer = field(default_factory=Scorer)
 
     def __post_init__(self) -> None:
@@ -103,6 +108,8 @@ class DetectorSettings:
             check_sustained(self.sustained)
         if self.seasonal is not None:
             check_seasonal(self.seasonal, len(self.features))
+        if self.cadence is not None:
+            check_cadence(self.cadence, len(self.features))
         if self.level is not None and not set(self.level[0]) <= set(self.features):
             raise SettingsError(f"tracked channels {self.level[0]} are not all among {self.features}")
         if not set(self.counts) <= set(self.features):

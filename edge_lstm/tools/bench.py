@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_lstm import __version__
 from edge_lstm.bundle import Bundle
+from edge_lstm.core.cadence import BAND, CYCLES, CadenceWatch
 from edge_lstm.core.detector import StreamDetector
 from edge_lstm.core.seasonal import AFTER, MAX_BINS, SPAN, WEEK_S, SeasonalWatch
 from edge_lstm.core.spot import SPOT
@@ -104,6 +105,7 @@ def _measure(bundle: Bundle, repeats: int, say: Any) -> dict[str, Any]:
 
     results["detector_us_per_sample"] = round(median_us(sample, repeats), 3)
     results["seasonal_watch_us"] = round(seasonal_watch_us(len(bundle.features), repeats), 3)
+    results["cadence_watch_us"] = round(cadence_watch_us(len(bundle.features), repeats), 3)
     return results
 
 
@@ -146,6 +148,27 @@ def seasonal_watch_us(width: int, repeats: int, seed: int = 2) -> float:
     def sample() -> None:
         nonlocal index
         watch.push_rows(row, values[index], times[index])
+        index += 1
+
+    return median_us(sample, repeats, warmup=0)
+
+
+def cadence_watch_us(width: int, repeats: int, period: int = 20) -> float:
+    """Median microseconds one stream's cadence watch (core/cadence.py) adds to a sample with ``width``
+    channels, each watched and cycling every ``period`` samples, staggered: a cycle starts, and the
+    count runs, on ``width`` samples of every ``period`` (a quarter of them at 5 channels)."""
+    cadence = CYCLES * period
+    setting = {"cycles": CYCLES, "band": BAND, "centre": [4.0 * period] * width, "low": [0.9 * cadence] * width}
+    watch, row = CadenceWatch({**setting, "high": [1.1 * cadence] * width}), slice(0, 1)
+    phase = 2 * np.pi * (np.arange(repeats + 10 * period)[:, None] / period + np.arange(width) / width)
+    values = np.sin(phase)[:, None, :]
+    for k in range(10 * period):
+        watch.push_rows(row, values[k])
+    index = 10 * period
+
+    def sample() -> None:
+        nonlocal index
+        watch.push_rows(row, values[index])
         index += 1
 
     return median_us(sample, repeats, warmup=0)

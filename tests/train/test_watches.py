@@ -119,3 +119,25 @@ def test_the_seasonal_watch_is_measured_where_the_normal_data_spans_enough_of_a_
     )
     assert watches.seasonal_watch([long], TrainOptions(seasonal=False), scaler, 600.0, said.append) is None
     assert len(said) == 2  # off by the flag: nothing to say
+
+
+def test_the_cadence_is_measured_on_every_normal_split_of_a_cycling_channel_and_said_either_way() -> None:
+    from edge_lstm.core.cadence import CYCLES
+
+    rng = np.random.default_rng(9)
+    rows = 3000
+    pump = np.sin(2 * np.pi * np.arange(rows) / 25.0) + 0.05 * rng.normal(size=rows)
+    values = np.column_stack([pump, rng.normal(size=rows)])
+    splits = data.Splits(train=[values[:2000]], validation=[values[2000:2500]], calibration=[values[2500:]])
+    scaler = StandardScaler.fit(values[:2000])
+    said: list[str] = []
+    setting = watches.cadence_watch(splits, scaler, ["pump", "noise"], said.append)
+    assert setting is not None and setting["centre"][1] == 0.0 and setting["centre"][0] == 100.0
+    low, high = setting["low"][0], setting["high"][0]
+    assert low < CYCLES * 25 < high
+    assert said[-1] == (
+        f"cadence: {CYCLES} cycles that take a time outside these samples alert: pump {low:g} to {high:g}"
+    )
+    quiet = data.Splits(train=[values[:2000, 1:]], validation=[], calibration=[])
+    assert watches.cadence_watch(quiet, StandardScaler.fit(values[:2000, 1:]), ["noise"], said.append) is None
+    assert said[-1] == "cadence: not watched (no channel cycles regularly in the normal data)"
