@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_lstm.core.cadence import CYCLES, calibrate_cadence
+from edge_lstm.core.cadence import CYCLES, MAX_PERIOD_S, calibrate_cadence
 from edge_lstm.core.cycling import MIN_RUNS, SHORT_RUNS, short_limits
 from edge_lstm.core.jumps import jump_limits
 from edge_lstm.core.scaling import StandardScaler
@@ -155,11 +155,10 @@ def cadence_watch(
     """Per modelled channel that cycles regularly in normal data, the range of the time its last few
     cycles take (core/cadence.py), from all the normal data; None when no channel cycles."""
     parts = [*splits.train, *splits.validation, *splits.calibration]
-    setting = calibrate_cadence(
-        [scaler.transform(s).astype(np.float64) for s in data.capped(parts, data.MAX_CHECK_ROWS)]
-    )
+    segments = [scaler.transform(s).astype(np.float64) for s in data.capped(parts, data.MAX_CHECK_ROWS)]
+    setting = calibrate_cadence(segments, splits.sample_period_s)
     if setting is None:
-        log("cadence: not watched (no channel cycles regularly in the normal data)")
+        log(f"cadence: not watched (no channel cycles regularly, faster than once in {MAX_PERIOD_S / 60:g} minutes)")
         return None
     watched = [
         f"{name} {low:g} to {high:g}"

@@ -12,9 +12,10 @@ however many cycles lie between (a median of single periods would carry the jitt
 
 Training streams normal data through the same watch and keeps the range its cadence took, widened by
 ``TOLERANCE``; on the device a cadence outside that range marks the channel until one falls back
-inside. A channel is watched only where normal data holds ``MIN_CYCLES`` periods or more whose spread is
-at most ``MAX_SPREAD`` of their mean: a cycle, not noise or a daily swing. After a gap the cycle in
-progress and the cadence are forgotten.
+inside. A channel is watched only where normal data holds ``MIN_CYCLES`` periods or more, shorter than
+``MAX_PERIOD_S`` where the sampling period is known, whose spread is at most ``MAX_SPREAD`` of their
+mean: a cycle, not noise or a daily swing. After a gap the cycle in progress and the cadence are
+forgotten.
 
 Readings are standardized, as for the transition guard (core/transitions.py).
 
@@ -46,6 +47,9 @@ CYCLES = 5  # cycles in a cadence
 MIN_CYCLES = 12  # normal periods a channel needs to be watched
 MAX_SPREAD = 0.25  # of the mean period: the most a watched channel's periods may spread
 TOLERANCE = 0.05  # of the cadence: what beyond its normal range still counts as normal
+# A cycle of an hour or longer keeps the clock's time (a day, a shift): its rate does not change, its
+# shape does (a quiet weekend skips a crossing), and the watch of the same time a day ago judges that.
+MAX_PERIOD_S = 3600.0
 
 
 def _periods(segments: Sequence[npt.NDArray[np.float64]], spans: npt.NDArray[np.float64]) -> list[list[int]]:
@@ -68,14 +72,17 @@ def _periods(segments: Sequence[npt.NDArray[np.float64]], spans: npt.NDArray[np.
     return out
 
 
-def calibrate_cadence(segments: Sequence[npt.NDArray[np.float64]]) -> dict[str, Any] | None:
+def calibrate_cadence(
+    segments: Sequence[npt.NDArray[np.float64]], period_s: float | None = None
+) -> dict[str, Any] | None:
     """The ``cadence`` setting from normal ``segments`` (standardized readings, rows by channels, each
-    streamed from a fresh start): per channel, the centre's span and the range of a cadence, in
-    samples (a span of 0 and a range of 0 to 0 for a channel that is not watched); None when no
-    channel cycles."""
+    streamed from a fresh start) sampled every ``period_s`` (None: unknown): per channel, the centre's
+    span and the range of a cadence, in samples (a span of 0 and a range of 0 to 0 for a channel that
+    is not watched); None when no channel cycles faster than ``MAX_PERIOD_S``."""
     width = segments[0].shape[1]
-    rough = _periods(segments, np.full(width, np.inf))
-    spans = np.array([CENTRE_CYCLES * float(np.median(p)) if len(p) >= MIN_CYCLES else 0.0 for p in rough])
+    longest = MAX_PERIOD_S / period_s if period_s else np.inf  # in samples
+    rough = [np.median(p) if len(p) >= MIN_CYCLES else np.inf for p in _periods(segments, np.full(width, np.inf))]
+    spans = np.array([CENTRE_CYCLES * float(p) if p < longest else 0.0 for p in rough])
     centre, low, high = [0.0] * width, [0.0] * width, [0.0] * width
     for channel, found in enumerate(_periods(segments, spans)):
         periods = np.asarray(found, dtype=np.float64)

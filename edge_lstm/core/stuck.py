@@ -12,7 +12,9 @@ that way by nature.
 A reading at the channel's floor or ceiling in training (an idle counter at 0, a valve at 100 %) is
 resting, not stuck, and is never counted; a reading frozen beyond them is counted like any other.
 Training measures runs the same way: an occupancy count that rests at 0 all night is still lively by
-day, and one frozen at 2 for a day is the fault it looks like.
+day, and one frozen at 2 for a day is the fault it looks like. A channel that rests at its floor or
+ceiling in more than ``RESTING_SHARE`` of its normal rows (a valve mostly shut, a setpoint that
+flickers between two values) has no lively readings to measure, and is not watched.
 
 >>> watch = StuckWatch([3], low=[0.0], high=[10.0])
 >>> [watch.push([v]) for v in (1.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 0.0)]
@@ -32,6 +34,7 @@ STUCK_FACTOR = 3.0  # a run this many times the longest of normal data
 MIN_STUCK = 10  # samples: a noisy float repeating itself this long has stopped measuring
 STUCK_HOLD = 10  # samples a channel stays marked after its reading moves again
 LIVELY_RUN = 20  # samples: a channel whose normal readings sat still longer is not watched
+RESTING_SHARE = 0.5  # of normal rows: a channel at its floor or ceiling in more of them rests by nature
 NEVER = 0  # the limit of a channel that is never called stuck
 NO_LIMIT = 2**62  # a run no stream will reach
 
@@ -62,10 +65,15 @@ def stuck_limits(
     segments: list[npt.NDArray[np.float64]], low: npt.ArrayLike | None = None, high: npt.ArrayLike | None = None
 ) -> list[int]:
     """The run length, per channel, past which a reading counts as stuck (``NEVER`` for a channel that
-    is not lively enough to watch); runs at ``low`` or ``high`` (the floor and ceiling) do not count."""
+    is not lively enough to watch); runs at ``low`` or ``high`` (the floor and ceiling) do not count,
+    and a channel that sits at one of them in most rows (a valve mostly shut, a setpoint) is not lively."""
+    resting = np.zeros(segments[0].shape[1])
+    if low is not None and high is not None:
+        rows = np.concatenate(segments)
+        resting = ((rows == np.asarray(low)) | (rows == np.asarray(high))).mean(axis=0)
     return [
-        NEVER if run > LIVELY_RUN else max(MIN_STUCK, int(np.ceil(STUCK_FACTOR * run)))
-        for run in longest_runs(segments, low, high)
+        NEVER if run > LIVELY_RUN or share > RESTING_SHARE else max(MIN_STUCK, int(np.ceil(STUCK_FACTOR * run)))
+        for run, share in zip(longest_runs(segments, low, high), resting.tolist(), strict=True)
     ]
 
 

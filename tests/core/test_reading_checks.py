@@ -53,6 +53,11 @@ def test_runs_resting_at_the_floor_or_ceiling_do_not_make_a_channel_sluggish() -
     assert not any(watch.push(row) for row in counts)  # the normal days, nights and ceiling included
     frozen = [watch.push([2.0]) for _ in range(limit[0] + 1)]
     assert frozen.index(True) == limit[0] - 1
+    # A setpoint at 21.5 that flickers to 22.0 now and then, and a constant, rest at their floor or
+    # ceiling in most rows: nothing lively to measure, so not watched (a new value there is the model's).
+    setpoint = np.where(rng.random(500) < 0.05, 22.0, 21.5)
+    resting = np.column_stack([setpoint, np.full(500, 3.0)])
+    assert stuck_limits([resting], resting.min(axis=0), resting.max(axis=0)) == [NEVER, NEVER]
 
 
 def test_a_frozen_channel_alerts_named_and_clears_when_it_moves() -> None:

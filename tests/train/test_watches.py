@@ -140,4 +140,6 @@ def test_the_cadence_is_measured_on_every_normal_split_of_a_cycling_channel_and_
     )
     quiet = data.Splits(train=[values[:2000, 1:]], validation=[], calibration=[])
     assert watches.cadence_watch(quiet, StandardScaler.fit(values[:2000, 1:]), ["noise"], said.append) is None
-    assert said[-1] == "cadence: not watched (no channel cycles regularly in the normal data)"
+    assert said[-1] == "cadence: not watched (no channel cycles regularly, faster than once in 60 minutes)"
+    hourly = data.Splits(train=[values[:2000]], validation=[], calibration=[], sample_period_s=3600.0)
+    assert watches.cadence_watch(hourly, scaler, ["pump", "noise"], said.append) is None  # a 25-hour cycle
