@@ -196,7 +196,8 @@ def _debounce_settings(text: str) -> Any:
     "--cadence/--no-cadence",
     default=True,
     show_default=True,
-    help="On channels that cycle regularly in the normal data (12 or more periods): alert while the time the "
+    help="On channels that cycle regularly in the normal data (12 or more periods, shorter than an hour, spread by "
+    "at most a tenth): alert while the time the "
     "last 5 cycles took lies outside the range it took in the normal data (a pump stroking faster, a vibration "
     "slowing down).",
 )

@@ -45,7 +45,10 @@ BAND = 0.3  # standardized units either side of the centre: a crossing must clea
 CENTRE_CYCLES = 4  # the centre's span, in normal periods
 CYCLES = 5  # cycles in a cadence
 MIN_CYCLES = 12  # normal periods a channel needs to be watched
-MAX_SPREAD = 0.25  # of the mean period: the most a watched channel's periods may spread
+# Of the mean period: the most a watched channel's periods may spread. A vibration whose noise skips a
+# crossing now and then (the demo's, 0.15) has five-cycle times that stray beyond a short training's
+# range by chance: a quarter let it in, and it paged once in the demo's 6,000 samples.
+MAX_SPREAD = 0.1
 TOLERANCE = 0.05  # of the cadence: what beyond its normal range still counts as normal
 # A cycle of an hour or longer keeps the clock's time (a day, a shift): its rate does not change, its
 # shape does (a quiet weekend skips a crossing), and the watch of the same time a day ago judges that.
