@@ -61,7 +61,9 @@ class TrainOptions:
     settled: bool = True  # with a fixed threshold, a second one for running well past such a switch
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     seasonal: bool = True  # alert on a reading far from where it stood at the same time a week or a day ago
-    cadence: bool = True  # alert on a fast cycle that runs faster or slower than normal data's
+    # Alert on a fast cycle that runs faster or slower than normal data's. Off by default: with a few
+    # dozen normal cycles its range is too narrow for a noisy cycle (README, "A fast cycle's cadence").
+    cadence: bool = False
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)
     input_margin: float = 1.0  # scaled units beyond the training range that still count as in range

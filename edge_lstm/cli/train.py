@@ -194,12 +194,12 @@ def _debounce_settings(text: str) -> Any:
 )
 @click.option(
     "--cadence/--no-cadence",
-    default=True,
+    default=False,
     show_default=True,
     help="On channels that cycle regularly in the normal data (12 or more periods, shorter than an hour, spread by "
     "at most a tenth): alert while the time the "
     "last 5 cycles took lies outside the range it took in the normal data (a pump stroking faster, a vibration "
-    "slowing down).",
+    "slowing down). Off by default: on short normal data it can page on a noisy cycle.",
 )
 @click.option(
     "--debounce",

@@ -1,5 +1,6 @@
-"""A pump whose strokes speed up: training finds the cycle and measures its cadence, says so and stores
-it, `info` shows it, and replaying the faster strokes through the deployed model alerts on them."""
+"""A pump whose strokes speed up: with ``--cadence`` training finds the cycle and measures its cadence,
+says so and stores it, `info` shows it, and replaying the faster strokes through the deployed model
+alerts on them; without the flag there is no watch."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_training_watches_a_pumps_cadence_and_faster_strokes_alert(tmp_path: Pat
     normal = pressure(1500, 20.0, seed=1)
     path.write_text("pressure_bar\n" + "".join(f"{v:.3f}\n" for v in normal))
     out, without = tmp_path / "bundle", tmp_path / "without"
-    result = CliRunner().invoke(main, ["train", str(path), "--out", str(out), "--epochs", "5"])
+    result = CliRunner().invoke(main, ["train", str(path), "--out", str(out), "--epochs", "5", "--cadence"])
     assert result.exit_code == 0, result.output
     assert "cadence: 5 cycles that take a time outside these samples alert: pressure_bar " in result.output
     bundle = load_bundle(out)
@@ -35,7 +36,7 @@ def test_training_watches_a_pumps_cadence_and_faster_strokes_alert(tmp_path: Pat
     assert setting["cycles"] == 5 and setting["low"][0] < 100 < setting["high"][0]
     info = CliRunner().invoke(main, ["info", str(out)]).output
     assert "cadence: an alert while the last 5 cycles take a time outside (samples) pressure_bar " in info
-    off = CliRunner().invoke(main, ["train", str(path), "--out", str(without), "--epochs", "5", "--no-cadence"])
+    off = CliRunner().invoke(main, ["train", str(path), "--out", str(without), "--epochs", "5"])  # off by default
     assert off.exit_code == 0 and "cadence" not in load_bundle(without).manifest["alerting"]
 
     test = pressure(1500, 20.0, seed=2)
