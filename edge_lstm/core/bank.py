@@ -175,7 +175,7 @@ class DetectorBank:
 
     def threshold(self, row: int) -> float:
         """The threshold in force for ``row`` now (it moves when SPOT or the adaptive rule adapts)."""
-        own = self.adaptive[row] or self.spots[row]  # a stream's own rule, where it has one
+        own = self.adaptive[row] if self.adaptive[row] is not None else self.spots[row]  # the stream's own rule
         if own is not None:
             return own.threshold
         fixed = self.settings.threshold
