@@ -73,6 +73,7 @@ class Run:
     deployed: str | None = None
     rule: str | None = None
     left_out: tuple[str, ...] = ()
+    glitches: int = 0  # readings of its training rows left out as glitches (glitches.py)
     seconds: float = 0.0
     marked: np.ndarray | None = None  # ours: whether a reading was stuck or leaping after each row
     switching: np.ndarray | None = None  # ours: whether each row came right after a normal switch
@@ -128,13 +129,8 @@ def judge(
     windows = nab_windows(onsets, len(labels))
     detections = [float(i) for i in alert_starts(alerting, restarts) if i >= train_rows]
     nab = {profile: nab_score_windows(windows, detections, profile) for profile in PROFILES}
-    return FileResult(
-        name,
-        len(judged_labels),
-        point_counts(judged_labels, judged_alerts),
-        event_counts(judged_labels, judged_alerts),
-        nab,
-    )
+    points, events = point_counts(judged_labels, judged_alerts), event_counts(judged_labels, judged_alerts)
+    return FileResult(name, len(judged_labels), points, events, nab)
 
 
 def run_ours(
@@ -169,6 +165,7 @@ def run_ours(
             "deployed": bundle.manifest["quantization"]["deployed"],
             "rule": bundle.manifest["threshold"]["method"],
             "left_out": tuple(bundle.manifest.get("decisions", {}).get("channels", {}).get("excluded", [])),
+            "glitches": sum(bundle.manifest.get("decisions", {}).get("glitches", {}).values()),
         }
     except (EdgeLSTMError, ValueError, RuntimeError) as error:
         return Run(OURS, series.name, series.group, None, failed=f"{type(error).__name__}: {error}")
@@ -331,7 +328,7 @@ def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
 
 
 def _decisions(runs_: list[Run]) -> dict[str, Any]:
-    """How many bundles deployed each variant and used each threshold rule, and the channels left out."""
+    """Bundles per deployed variant and per threshold rule, the channels left out, the series with a glitch."""
     from collections import Counter
 
     done = [r for r in runs_ if r.deployed is not None]
@@ -341,6 +338,7 @@ def _decisions(runs_: list[Run]) -> dict[str, Any]:
         "threshold_rules": dict(Counter(r.rule for r in done)),
         "series_with_channels_left_out": sum(1 for r in done if r.left_out),
         "channels_left_out": dict(left_out),
+        "series_with_glitches": sum(1 for r in done if r.glitches),
     }
 
 
@@ -390,7 +388,8 @@ def markdown(document: dict[str, Any], title: str) -> str:
                 "",
                 f"edge-lstm bundles: deployed {_counts(ours['deployed'])}; threshold rule "
                 f"{_counts(ours['threshold_rules'])}; channels left out as drifting in "
-                f"{ours['series_with_channels_left_out']} series ({_counts(ours['channels_left_out']) or 'none'}).",
+                f"{ours['series_with_channels_left_out']} series ({_counts(ours['channels_left_out']) or 'none'}); "
+                f"glitches left out of the training rows of {ours['series_with_glitches']} series.",
             ]
         out.append("")
     return "\n".join(out)

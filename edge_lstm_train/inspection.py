@@ -40,6 +40,7 @@ from edge_lstm.core.sustained import FAST, MIN_SCORES, SLOW, calibrate_level
 from edge_lstm.errors import DataError
 from edge_lstm.sources.csv_file import Recording
 from edge_lstm_train.data import intervals
+from edge_lstm_train.glitches import leave_out_glitches
 
 # A channel drifts when this share of the held-out normal rows lies outside its training range, or when
 # their mean lies more than this many training spreads from the training mean (chosen on SKAB, whose
@@ -72,11 +73,14 @@ class Plan:
     options: Any  # TrainOptions
     notes: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    screened: list[Recording] = field(default_factory=list)  # every channel, glitches out: watches read them
 
 
 def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
     """Decide what the data asks for; ``options.auto`` names the settings that may be decided."""
     result = Plan(recordings, config, options)
+    leave_out_glitches(result)
+    result.screened = result.recordings
     _missing(result)
     _channels(result)
     _counts(result)

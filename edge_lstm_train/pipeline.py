@@ -54,6 +54,7 @@ class TrainOptions:
     # Channels that read as counts: through a square root (core/counts.py), or kept as they are.
     counts: str = "root"
     count_channels: tuple[str, ...] = ()  # decided by inspection
+    glitches: bool = True  # leave out a few readings that leap from their neighbours and back (glitches.py)
     stuck: bool = True  # watch for readings that stop moving for longer than normal data ever did
     jumps: bool = True  # watch for steps between readings far larger than normal data ever took
     transitions: bool = True  # hold back alerts that a normal switch between two states explains
@@ -138,9 +139,8 @@ def train_bundle(
     recordings, data_notes = tidy(recordings)
     for note in data_notes:
         log(f"data: {note}")
-    given = recordings
     chosen = inspection.plan(recordings, config, options)
-    recordings, config, options = chosen.recordings, chosen.config, chosen.options
+    given, recordings, config, options = chosen.screened, chosen.recordings, chosen.config, chosen.options
     features = recordings[0].features
     for note in chosen.notes:
         log(f"decide: {note}")

@@ -142,6 +142,14 @@ def _debounce_settings(text: str) -> Any:
     help="Samples over which a tracked channel's slow level follows it (an exponential moving average).",
 )
 @click.option(
+    "--drop-glitches/--keep-glitches",
+    default=True,
+    show_default=True,
+    help="Leave out of the normal data up to 2 runs per channel of at most 5 readings that stand further from "
+    "the median of their neighbours than 4 times the channel's own large deviations (a bad reading, a reset), "
+    "so they do not widen every limit learned from it.",
+)
+@click.option(
     "--stuck/--no-stuck",
     default=True,
     show_default=True,
@@ -266,6 +274,7 @@ def train(
     drifting: str,
     counts: str,
     level_span: int,
+    drop_glitches: bool,
     stuck: bool,
     transitions: bool,
     cycling: bool,
@@ -291,7 +300,7 @@ def train(
     timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
 
     Settings that depend on the data are decided from it unless their flag is given, one line each
-    ("decide: ..."): drifting channels left out, count channels read through a square root, gaps
+    ("decide: ..."): glitches left out, drifting channels left out, count channels read through a square root, gaps
     bridged on irregular timestamps, a smaller window and no validation split for little data, crops
     spaced out for much data, the threshold rule the calibration set can support.
 
@@ -339,6 +348,7 @@ def train(
         drifting=drifting,
         counts=counts,
         level_span=level_span,
+        glitches=drop_glitches,
         stuck=stuck,
         jumps=jumps,
         transitions=transitions,

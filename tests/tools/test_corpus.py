@@ -3,6 +3,7 @@ labelled exactly as its manifest says, and with every fault visible against its 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -276,3 +277,28 @@ def test_a_broken_manifest_is_named_with_what_to_do(tmp_path: Path, text: str, m
     (tmp_path / MANIFEST).write_text(text)
     with pytest.raises(DataError, match=message):
         load_manifest(tmp_path)
+
+
+def test_a_glitch_in_the_training_rows_changes_nothing_else(tmp_path: Path) -> None:
+    infos = write_corpus(tmp_path, seed=0, sparse=True, sizes=(600, 4000), glitch=True)
+    plain = {i.name: i for i in write_corpus(tmp_path / "plain", seed=0, sparse=True, sizes=(600, 4000))}
+    assert sum(i.glitch is not None for i in infos) >= 30 and load_manifest(tmp_path) == infos
+    for info in infos:
+        assert dataclasses.replace(info, glitch=None) == plain[info.name]
+        values = read_csv(tmp_path / info.file).values
+        before = read_csv(tmp_path / "plain" / info.file).values
+        changed = np.flatnonzero((values != before).any(axis=1))
+        if info.glitch is None:  # a flat series: nothing moves enough to glitch
+            assert not len(changed) and info.kind == "flat"
+            continue
+        channel, start, end = info.glitch
+        assert changed.tolist() == list(range(start, end)) and 0 < start < end <= info.train_rows
+        column = info.channels.index(channel)
+        spread = before[: info.train_rows, column].std()
+        assert (np.abs(values[start:end, column] - before[start:end, column]) >= 3.5 * spread).all()
+    cli = subprocess.run(
+        [sys.executable, "-m", "edge_lstm.tools.corpus", str(tmp_path / "cli"), "--sparse", "--glitch"],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0 and "glitch" in (tmp_path / "cli" / MANIFEST).read_text()

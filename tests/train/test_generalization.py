@@ -53,7 +53,9 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
         assert 0 <= row["far"] <= 100 and -1000 < row["cp_standard"] <= 100
     assert sum(rows["edge-lstm"]["deployed"].values()) == 2
     assert sum(rows["edge-lstm"]["threshold_rules"].values()) == 2
+    assert rows["edge-lstm"]["series_with_glitches"] == 0  # the corpus's training rows are clean
     assert "F1 at our FAR" in result.output and "edge-lstm bundles: deployed" in result.output
+    assert "glitches left out of the training rows of 0 series." in result.output
 
     # The ablation re-decides the kept scores: its shipped row is exactly what the run decided.
     ablation = tmp_path / "ablation.json"

@@ -1,5 +1,5 @@
-"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long | --sparse [--sizes TRAIN,ROWS]]``: write the corpus
-and print its summary."""
+"""``python -m edge_lstm.tools.corpus DIR [--seed S] [--long | --sparse [--sizes TRAIN,ROWS]] [--glitch]``: write
+the corpus and print its summary."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help="with --sparse: training rows and rows of each series (750,12000); 600,4000 gives as many faults "
         "in a third of the rows",
     )
+    parser.add_argument(
+        "--glitch",
+        action="store_true",
+        help="one unlabelled glitch (1-3 readings of one channel, 4-10 spreads) in each series' training rows; the "
+        "judged rows stay the same",
+    )
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error("--seed must be >= 0")
@@ -50,7 +56,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         sizes = (int(parts[0]), int(parts[1]))
     began = time.perf_counter()
     try:
-        infos = write_corpus(args.directory, args.seed, long=args.long, sparse=args.sparse, sizes=sizes)
+        infos = write_corpus(
+            args.directory, args.seed, long=args.long, sparse=args.sparse, sizes=sizes, glitch=args.glitch
+        )
     except ValueError as error:
         if sizes is None:  # the built-in sizes always hold their faults
             raise

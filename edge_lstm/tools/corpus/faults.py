@@ -243,6 +243,24 @@ def _donor(column: Array, start: int, length: int, tier: int) -> int:
     return int(candidates[int(order[min(len(order) - 1, int(pick * len(order)))])])
 
 
+def _glitch(
+    rng: np.random.Generator, channels: list[_Channel], values: Array, train: int
+) -> tuple[int, int, int] | None:
+    """One glitch in the training rows, in place: 1-3 readings of one signal channel displaced by 4-10
+    training spreads (upwards where the channel has a floor or counts), unlabelled, as the first weeks of a
+    real recording can hold a bad reading. Returns (channel, start, end), or None where no channel moves."""
+    moving = [c for c, ch in enumerate(channels) if ch.role == "signal" and values[:train, c].std() > 0]
+    if not moving:
+        return None
+    c = int(rng.choice(moving))
+    length = int(rng.integers(1, 4))
+    start = int(rng.integers(train // 10, train - train // 10 - length))
+    bounded = channels[c].floor is not None or channels[c].count
+    sign = 1.0 if bounded else float(rng.choice([-1.0, 1.0]))
+    values[start : start + length, c] += sign * rng.uniform(4, 10) * values[:train, c].std()
+    return c, start, start + length
+
+
 def _finish(values: Array, channels: list[_Channel]) -> Array:
     """Physical bounds and quantization, the same for the faulty and the clean values."""
     out = values.copy()

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from edge_lstm.tools.corpus.faults import _choose_faults, _finish, _inject, _place, _slide_stuck
+from edge_lstm.tools.corpus.faults import _choose_faults, _finish, _glitch, _inject, _place, _slide_stuck
 from edge_lstm.tools.corpus.manifest import PROPERTIES, START, FaultInfo, GeneratedSeries, SeriesInfo
 from edge_lstm.tools.corpus.plans import _NAMES, _NOISE, _PLANS, SERIES_COUNT
 from edge_lstm.tools.corpus.signals import _Frame
@@ -57,12 +57,16 @@ def series_name(index: int) -> str:
     return _NAMES[index]
 
 
-def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = None) -> GeneratedSeries:
+def generate_series(
+    index: int, seed: int = 0, sizes: tuple[int, int] | None = None, glitch: bool = False
+) -> GeneratedSeries:
     """Series ``index`` of the corpus for ``seed``, in memory, with its fault-free counterpart.
 
     Three independent streams come from ``(seed, index)``: the layout (sizes, timestamps), the signal
     and the faults. The clean counterpart is the same signal stream with no faults applied. ``sizes``
     (training rows, rows) replaces the series' own ranges: the same machine, recorded for longer.
+    ``glitch`` adds one unlabelled glitch to the training rows (``faults._glitch``), from a fourth
+    stream, so everything else stays as it was.
     """
     if not 0 <= index < SERIES_COUNT:
         raise IndexError(f"series index {index} out of range 0..{SERIES_COUNT - 1}")
@@ -75,7 +79,7 @@ def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = N
         if not 0 < sizes[0] < sizes[1]:
             raise ValueError(f"sizes must be (training rows, rows) with 0 < training rows < rows, got {sizes}")
         plan = replace(plan, train=(sizes[0], sizes[0]), rows=(sizes[1], sizes[1]))
-    layout_seed, signal_seed, fault_seed = np.random.SeedSequence([seed, index]).spawn(3)
+    layout_seed, signal_seed, fault_seed, glitch_seed = np.random.SeedSequence([seed, index]).spawn(4)
     layout = np.random.default_rng(layout_seed)
     rows = int(layout.integers(plan.rows[0], plan.rows[1] + 1))
     train = int(layout.integers(plan.train[0], plan.train[1] + 1))
@@ -101,6 +105,7 @@ def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = N
         clock = np.concatenate([[0.0], np.cumsum(rate[:-1])])
         values = plan.make(np.random.default_rng(signal_seed), replace(frame, clock=clock)).values[slots]
     _inject(fault_rng, faults, signal, clean, values, train)
+    glitched = _glitch(np.random.default_rng(glitch_seed), signal.channels, values, train) if glitch else None
 
     labels = np.zeros(rows, dtype=np.int8)
     for f in faults:
@@ -125,6 +130,7 @@ def generate_series(index: int, seed: int = 0, sizes: tuple[int, int] | None = N
             FaultInfo(f.kind, None if f.channel < 0 else signal.channels[f.channel].name, f.start, f.end, f.difficulty)
             for f in faults
         ),
+        glitch=None if glitched is None else (signal.channels[glitched[0]].name, glitched[1], glitched[2]),
     )
     return GeneratedSeries(
         info=info,

@@ -96,9 +96,11 @@ class SeriesInfo:
     kind: str  # the family: seasonal, trend, regime, ...
     properties: tuple[str, ...]
     faults: tuple[FaultInfo, ...]
+    glitch: tuple[str, int, int] | None = None  # an unlabelled glitch in the training rows: channel, start, end
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest form."""
+        """The manifest form (``glitch`` only where there is one)."""
+        glitch = {} if self.glitch is None else {"glitch": dict(zip(GLITCH_KEYS, self.glitch, strict=True))}
         return {
             "name": self.name,
             "file": self.file,
@@ -109,6 +111,7 @@ class SeriesInfo:
             "kind": self.kind,
             "properties": list(self.properties),
             "faults": [fault.to_json() for fault in self.faults],
+            **glitch,
         }
 
     @classmethod
@@ -124,7 +127,16 @@ class SeriesInfo:
             kind=str(data["kind"]),
             properties=tuple(str(p) for p in data["properties"]),
             faults=tuple(FaultInfo.from_json(f) for f in data["faults"]),
+            glitch=_glitch_from(data.get("glitch")),
         )
+
+
+GLITCH_KEYS = ("channel", "start", "end")
+
+
+def _glitch_from(data: dict[str, Any] | None) -> tuple[str, int, int] | None:
+    """A series' glitch back from the manifest form."""
+    return None if data is None else (str(data["channel"]), int(data["start"]), int(data["end"]))
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,12 +42,14 @@ def write_corpus(
     long: bool = False,
     sparse: bool = False,
     sizes: tuple[int, int] | None = None,
+    glitch: bool = False,
 ) -> list[SeriesInfo]:
     """Write every series as ``DIR/<name>.csv`` and the manifest ``DIR/corpus.json``; return the
     manifest entries. The same ``seed`` writes byte-identical files. ``long``: only the start/stop
     machines, at ``LONG_SIZES`` rows; ``sparse``: only the single-channel series, at ``sizes``
     (training rows, rows; ``SPARSE_SIZES`` by default; 600 of 4,000 is a 5-minute metric kept for two
-    weeks with its first 15 % for training, and as many faults in a third of the rows)."""
+    weeks with its first 15 % for training, and as many faults in a third of the rows). ``glitch``: one
+    unlabelled glitch in each series' training rows, the judged rows unchanged."""
     if long and sparse:
         raise ValueError("a corpus is long or sparse, not both")
     if sizes is not None and not sparse:
@@ -57,7 +59,8 @@ def write_corpus(
         family = _PLANS[index].family
         if (long and family not in LONG_FAMILIES) or (sparse and family in SPARSE_SKIPPED):
             continue
-        series = generate_series(index, seed, LONG_SIZES if long else (sizes or SPARSE_SIZES) if sparse else None)
+        recorded = LONG_SIZES if long else (sizes or SPARSE_SIZES) if sparse else None
+        series = generate_series(index, seed, recorded, glitch)
         if not (sparse and len(series.info.channels) > 1):
             every.append(series)
     directory = Path(directory)
@@ -73,6 +76,7 @@ def write_corpus(
             "Train on rows [0, train_rows), which hold no fault; judge on [train_rows, rows). Fault spans "
             "are 0-based data-row indices [start, end), end exclusive, and anomaly = 1 exactly inside them. "
             "level_shift and drift persist after their labelled span; the other faults end with it."
+            + (" Each series' training rows hold one unlabelled glitch (its 'glitch' entry)." if glitch else "")
         ),
         "series": [info.to_json() for info in infos],
     }
