@@ -74,11 +74,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
     screened: list[Recording] = field(default_factory=list)  # every channel, glitches out: watches read them
+    given: list[Recording] = field(default_factory=list)  # as given: how much data there is
 
 
 def plan(recordings: list[Recording], config: Any, options: Any) -> Plan:
     """Decide what the data asks for; ``options.auto`` names the settings that may be decided."""
-    result = Plan(recordings, config, options)
+    result = Plan(recordings, config, options, given=recordings)
     leave_out_glitches(result)
     result.screened = result.recordings
     _missing(result)
@@ -255,14 +256,15 @@ def _sampling(p: Plan) -> None:
 
 
 def _size(p: Plan) -> None:
-    rows = len(_valid_rows(p.recordings))
+    # The size of the data decides the model's: a glitch's few readings left out make it no smaller in kind.
+    rows = len(_valid_rows(select_columns(p.given, p.recordings[0].features)))
     config, options = p.config, p.options
     changes: dict[str, Any] = {}
     if "window" in options.auto and rows < SMALL_ROWS and config.window > 8:
         changes["window"] = 8
         p.notes.append(f"window: 8 samples ({rows} rows are too few for {config.window})")
     window = changes.get("window", config.window)
-    _too_few(p, rows, window)
+    _too_few(p, len(_valid_rows(p.recordings)), window)
     train_rows = rows * (1 - options.calib_fraction - (options.val_fraction if rows >= NO_VALIDATION_ROWS else 0))
     if "val_fraction" in options.auto and rows < NO_VALIDATION_ROWS and options.val_fraction > 0:
         options = dataclasses.replace(options, val_fraction=0.0)
@@ -291,9 +293,8 @@ def _too_few(p: Plan, rows: int, window: int) -> None:
     if rows < needed:
         raise DataError(
             f"{p.recordings[0].path}: {rows} complete row{'' if rows == 1 else 's'}; training needs at least "
-            f"{needed} (the last "
-            f"{100 * p.options.calib_fraction:g} % of them calibrate the threshold on windows of {window}), and a "
-            "few hundred rows of normal operation do much better"
+            f"{needed} (the last {100 * p.options.calib_fraction:g} % of them calibrate the threshold on windows of "
+            f"{window}), and a few hundred rows of normal operation do much better"
         )
 
 

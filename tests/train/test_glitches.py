@@ -82,6 +82,16 @@ def test_the_plan_leaves_a_glitch_out_says_when_and_keeps_it_on_request(plan) ->
     assert "3 readings from row 600 of line.csv" in untimed.notes[0]
 
 
+def test_the_model_is_sized_by_the_data_not_by_its_glitches(plan) -> None:  # type: ignore[no-untyped-def]
+    from edge_lstm_train.inspection import SMALL_ROWS
+
+    values = pump(SMALL_ROWS, 12)[:, None]
+    values[300:302] += 3.0
+    p = plan(Recording(Path("line.csv"), ["pressure"], values, None))
+    assert p.report["glitches"] == {"pressure": 2} and p.report["size"]["rows"] == SMALL_ROWS
+    assert p.config.window == 16 and not any(n.startswith("window:") for n in p.notes)
+
+
 def test_a_switch_keeps_its_short_runs(plan) -> None:  # type: ignore[no-untyped-def]
     current = 0.05 * np.random.default_rng(9).standard_normal(1200)
     current[200:500] += 5.0
