@@ -140,15 +140,15 @@ def train_bundle(
     for note in data_notes:
         log(f"data: {note}")
     chosen = inspection.plan(recordings, config, options)
-    given, recordings, config, options = chosen.screened, chosen.recordings, chosen.config, chosen.options
+    screened, recordings, config, options = chosen.screened, chosen.recordings, chosen.config, chosen.options
     features = recordings[0].features
     for note in chosen.notes:
         log(f"decide: {note}")
     if options.count_channels:  # from here on, the watches included, counts are read as the detector reads them
-        given, recordings = _rooted(given, options.count_channels), _rooted(recordings, options.count_channels)
+        screened, recordings = _rooted(screened, options.count_channels), _rooted(recordings, options.count_channels)
     # A channel left out of the model can still freeze or leap: its readings keep their own watches.
     watched = list(chosen.report.get("channels", {}).get("excluded", [])) if options.stuck or options.jumps else []
-    readings = inspection.select_columns(given, [*features, *watched]) if watched else recordings
+    readings = inspection.select_columns(screened, [*features, *watched]) if watched else recordings
     if watched:
         log(f"watch: left out of the model, still watched for stuck readings and leaps: {', '.join(watched)}")
     stuck = watches.stuck_watch(readings, log) if options.stuck else None

@@ -145,9 +145,9 @@ def _debounce_settings(text: str) -> Any:
     "--drop-glitches/--keep-glitches",
     default=True,
     show_default=True,
-    help="Leave out of the normal data up to 2 runs per channel of at most 5 readings that stand further from "
-    "the median of their neighbours than 4 times the channel's own large deviations (a bad reading, a reset), "
-    "so they do not widen every limit learned from it.",
+    help="Leave a channel's glitches out of the normal data, so they do not widen every limit learned from it: "
+    "runs of at most 5 readings further from the median of their neighbours than 4 times the channel's own large "
+    "deviations (a bad reading, a reset), where it has at most 2 of them (more are its normal running).",
 )
 @click.option(
     "--stuck/--no-stuck",
@@ -300,9 +300,9 @@ def train(
     timestamp gaps. Every exported model is run through LiteRT and compared with Keras first.
 
     Settings that depend on the data are decided from it unless their flag is given, one line each
-    ("decide: ..."): glitches left out, drifting channels left out, count channels read through a square root, gaps
-    bridged on irregular timestamps, a smaller window and no validation split for little data, crops
-    spaced out for much data, the threshold rule the calibration set can support.
+    ("decide: ..."): glitches left out, drifting channels left out, count channels read through a
+    square root, gaps bridged on irregular timestamps, a smaller window and no validation split for
+    little data, crops spaced out for much data, the threshold rule the calibration set can support.
 
     Example: edge-lstm train normal.csv --out bundle/
 
