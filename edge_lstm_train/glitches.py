@@ -38,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from edge_lstm.core.counts import is_count, root
 from edge_lstm.core.transitions import two_states
+from edge_lstm.evaluation.metrics import runs
 from edge_lstm.sources.csv_file import Recording
 
 HALF = 5  # readings either side of each in its running median
@@ -59,12 +60,6 @@ def _distances(column: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
-def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """Start and end (exclusive) of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def find_glitches(values: npt.NDArray[np.float64]) -> list[list[int]]:
     """Per channel of ``values`` (rows by channels, NaN where missing), the glitches as flat
     ``[start, end, start, end, ...]`` row indices (end exclusive); empty where there is none."""
@@ -81,8 +76,8 @@ def find_glitches(values: npt.NDArray[np.float64]) -> list[list[int]]:
             found.append([])
             continue
         far = np.nan_to_num(distance, nan=0.0) > FACTOR * large
-        runs = [(a, b) for a, b in _runs(far) if b - a <= MAX_ROWS]
-        found.append([i for run in runs for i in run] if len(runs) <= MAX_GLITCHES else [])
+        short = [(a, b) for a, b in runs(far) if b - a <= MAX_ROWS]
+        found.append([i for run in short for i in run] if len(short) <= MAX_GLITCHES else [])
     return found
 
 
