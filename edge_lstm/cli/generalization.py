@@ -27,6 +27,7 @@ def run_corpus(
     """Each DIR is a generated corpus (``corpus.json``; made there first if the folder is empty or new)
     or a SKAB data directory. ``train_options``: ``KEY=VALUE`` settings over the training defaults."""
     require_training_extra()
+    from edge_lstm_train import corpus_report as report
     from edge_lstm_train import generalization as g
     from edge_lstm_train.fit import ModelConfig
     from edge_lstm_train.options import settings_from
@@ -58,9 +59,9 @@ def run_corpus(
         runs = g.evaluate_all(
             series, list(PEERS), lambda name: bar.update(1, name), keep=keep, options=options, config=config
         )
-    document = g.summarize(runs, series)
+    document = report.summarize(runs, series)
     settings = f"settings {' '.join(train_options)}" if train_options else "default settings"
-    table = g.markdown(document, f"Detection with {settings}, beside peers through the same harness")
+    table = report.markdown(document, f"Detection with {settings}, beside peers through the same harness")
     total = time.perf_counter() - started
     click.echo(table)
     click.echo(f"total time: {total:.0f} s")
@@ -69,7 +70,7 @@ def run_corpus(
             for name, reason in row["failed"].items():
                 click.echo(f"failed: {group} {detector} {name}: {reason}", err=True)
     if json_path is not None:
-        g.write({**document, "_total_seconds": round(total, 1), "_train_options": list(train_options)}, json_path)
+        report.write({**document, "_total_seconds": round(total, 1), "_train_options": list(train_options)}, json_path)
     if md_path is not None:
         md_path.parent.mkdir(parents=True, exist_ok=True)
         md_path.write_text(table + f"\nTotal time: {total:.0f} s.\n", encoding="utf-8")
@@ -79,7 +80,7 @@ def run_ablation(keep: Path, json_path: Path | None, md_path: Path | None) -> No
     """Re-decide a kept corpus run's scores under each variant of the rules its bundles carry."""
     require_training_extra()
     from edge_lstm_train import ablation
-    from edge_lstm_train.generalization import write
+    from edge_lstm_train.corpus_report import write
 
     kept = list(ablation.load_kept(keep))
     if not kept:

@@ -32,6 +32,38 @@ def test_judging_counts_alert_starts_in_nab_windows_after_training() -> None:
     assert result.points.tp == 20 and result.points.fp == 45 + 5
 
 
+def test_false_alert_starts_are_counted_a_day_over_the_series_with_timestamps() -> None:
+    tensorflow_or_fail()
+    from edge_lstm.sources.csv_file import Recording
+    from edge_lstm_train.corpus_report import markdown, summarize
+    from edge_lstm_train.generalization import Series, _judged
+
+    rows, train = 1000, 200
+    labels = np.zeros(rows)
+    labels[500:520] = 1
+    alerting = np.zeros(rows, dtype=bool)
+    alerting[[100, 300, 505, 700, 900]] = True  # one in training, one in the event, three false starts
+
+    def series(name: str, period_s: float | None) -> Series:
+        times = None if period_s is None else 1.7e9 + period_s * np.arange(rows)
+        recording = Recording(Path(f"{name}.csv"), ["v"], np.zeros((rows, 1)), times, {"anomaly": labels})
+        return Series(name, recording, train, "g")
+
+    # 800 judged rows a minute apart (799 minutes), and as many an hour apart (799 hours)
+    timed = [series("minutes", 60.0), series("hours", 3600.0)]
+    runs = [_judged("edge-lstm", s, np.zeros(rows), alerting, 1.0, 0.0) for s in timed]
+    row = summarize(runs, timed)["g"]["edge-lstm"]
+    days = 799 * (60 + 3600) / 86_400
+    assert row["alert_starts_outside_events"] == 6 and row["judged_days"] == pytest.approx(days, abs=0.01)
+    assert row["alert_starts_per_day"] == pytest.approx(6 / days, abs=1e-3)
+    assert f"| 6 ({6 / days:.2f} a day) |" in markdown(summarize(runs, timed), "t")
+
+    # A series without timestamps counts in the starts, not in the days: none here, so no rate at all.
+    untimed = [series("rows", None)]
+    row = summarize([_judged("edge-lstm", untimed[0], np.zeros(rows), alerting, 1.0, 0.0)], untimed)["g"]["edge-lstm"]
+    assert row["alert_starts_outside_events"] == 3 and "alert_starts_per_day" not in row and "judged_days" not in row
+
+
 @pytest.mark.slow
 def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: Path) -> None:
     tensorflow_or_fail()
@@ -56,6 +88,7 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
     assert rows["edge-lstm"]["series_with_glitches"] == 0  # the corpus's training rows are clean
     assert "F1 at our FAR" in result.output and "edge-lstm bundles: deployed" in result.output
     assert "glitches left out of the training rows of 0 series." in result.output
+    assert rows["edge-lstm"]["judged_days"] > 0 and " a day) |" in result.output  # the corpus has timestamps
 
     # The ablation re-decides the kept scores: its shipped row is exactly what the run decided.
     ablation = tmp_path / "ablation.json"
