@@ -5,7 +5,7 @@ sensor's reset, a spike in a log's count) becomes part of what normal running do
 limit becomes twice that glitch's step, the same-time-yesterday watch's bound grows with it, and the
 scale, the model and the adaptive rule's reference all make room for it. Later faults of that size go
 unseen. On the generator's 600-of-4,000 draw, one glitch in each series' training rows (``--glitch``)
-cut the faults caught from 55 of 75 to 38 (README, "A glitch in the training data").
+cut the faults caught from 55 of 75 to 38 (docs/detection.md, "A glitch in the training data").
 
 So training looks for glitches first. For each channel (a count read through its root, as the model
 will read it), each reading's distance from the median of the ``2 * HALF + 1`` readings around it is

@@ -46,8 +46,8 @@ class TrainOptions:
     score: str = "window_mse"  # window_mse | residual | mahalanobis
     baseline: int = 0  # standardize each recording by its own first rows first, as each stream will (0 = off)
     # Channels that drift in normal data: leave them out (when others remain), track their slow level and
-    # judge the deviation from it, or keep them. Leaving out measured best (README, "Detection on data
-    # nobody tuned for"); tracking keeps what such a channel says about fast faults.
+    # judge the deviation from it, or keep them. Leaving out measured best (docs/detection.md,
+    # "Channels left out, and normal switches"); tracking keeps what such a channel says about fast faults.
     drifting: str = "exclude"
     level_span: int = 100  # the tracked level's span in samples (core/level.py)
     level_channels: tuple[str, ...] = ()  # the channels whose slow level is removed (decided by inspection)
@@ -63,7 +63,8 @@ class TrainOptions:
     sustained: bool = True  # beside a fixed threshold, alert on a recent score level far above the longer-run one
     seasonal: bool = True  # alert on a reading far from where it stood at the same time a week or a day ago
     # Alert on a fast cycle that runs faster or slower than normal data's. Off by default: with a few
-    # dozen normal cycles its range is too narrow for a noisy cycle (README, "A fast cycle's cadence").
+    # dozen normal cycles its range is too narrow for a noisy cycle (docs/detection.md, "A stuck count,
+    # and a fast cycle's cadence").
     cadence: bool = False
     quantization: str = "auto"  # auto | float | dynamic | int8
     debounce: DebounceSettings = field(default_factory=DebounceSettings)

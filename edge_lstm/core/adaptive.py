@@ -32,15 +32,15 @@ state stops alarming once that state has lasted, without retraining. Here:
   it less well since a change), so each start beyond the budget raises ``fire_z`` by ``budget_step``,
   up to ``budget_cap``; the bar comes down as those starts age out of the window. One score far above
   the reference (``spike_margin``) still alerts at once. On short recordings with several faults it
-  rarely comes into play; on long streams whose faults are rare it cuts a third of the false starts (README,
-  "Detection on data nobody tuned for", the sparse corpus). A detector that pages often is ignored;
+  rarely comes into play; on long streams whose faults are rare it cuts a third of the false starts
+  (docs/detection.md, "Alerts beyond the budget"). A detector that pages often is ignored;
   this is the device's answer, per stream, without retraining. With ``budget_learns``, each start beyond
   the budget also makes the last alert's kept-out scores part of the reference, as the daily pattern
   does: what keeps coming back (a count's bursts, a weekly peak) is the stream's own, and the reference
   then knows how high it goes, where a raised z only knows how often it came.
 
-The constants were chosen by measurement on the SKAB files and the generated corpus (README, "Detection
-on data nobody tuned for"; ``./dev.sh corpus``).
+The constants were chosen by measurement on the SKAB files and the generated corpus (docs/detection.md;
+``./dev.sh corpus``).
 
 >>> rule = AdaptiveThreshold(AdaptiveSettings(), calibration=[1.0, 1.2, 0.9, 1.1] * 50)
 >>> [rule.update(s) for s in (1.0, 1.05, 50.0)][-1]
@@ -64,8 +64,8 @@ from edge_lstm.errors import DataError, SettingsError
 GATE_QUANTILE = 0.99
 # Count channels (requests, errors, mentions) burst: a busy spell above the 99th percentile of the
 # stream's own scores is their normal, so where a bundle reads counts the short-term level must pass the
-# 99.9th, nearly the largest the reference holds. Measured on kept runs (README, "The gate on count
-# streams"): fewer false starts on long count series, no fault lost on the corpus; SKAB has no counts.
+# 99.9th, nearly the largest the reference holds. Measured on kept runs (docs/detection.md, "The gate on
+# count streams"): fewer false starts on long count series, no fault lost on the corpus; SKAB has no counts.
 COUNTS_GATE_QUANTILE = 0.999
 
 
@@ -112,7 +112,7 @@ class AdaptiveSettings:
     budget_starts: int = 3
     budget_step: float = 0.25
     budget_cap: float = 1.0
-    # Each start beyond the budget also learns the last alert (README, "Alerts beyond the budget");
+    # Each start beyond the budget also learns the last alert (docs/detection.md, "Alerts beyond the budget");
     # `evaluate --protocol ablation` measures it off.
     budget_learns: bool = True
 

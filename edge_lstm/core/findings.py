@@ -7,8 +7,8 @@ leaping reading is evidence of another kind than the score, so it is worth a new
 same score is not (a drift that keeps growing would start alert after alert), and neither is a mark
 in an alert's first samples: that is the same onset seen by two watches.
 
-Measured on the generated corpus and the long start/stop recordings (README, "Detection on data
-nobody tuned for"): the faults a lasting alert had swallowed get an alert of their own.
+Measured on the generated corpus and the long start/stop recordings (docs/detection.md,
+"A new finding during an alert"): the faults a lasting alert had swallowed get an alert of their own.
 """
 
 from __future__ import annotations

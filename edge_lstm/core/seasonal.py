@@ -17,7 +17,7 @@ differences to measure the bound on (``COVER``). Training runs this class over t
 standardized as the detector standardizes a stream, and stores ``MARGIN`` times the largest
 difference it saw: a held-out week is shorter than a deployment. A change that lasts stops being one
 after a lag (the ring then holds the new level), so the mark ends by itself. The constants were
-measured on the generated corpus's long draws (README, "The same time last week").
+measured on the generated corpus's long draws (docs/detection.md, "The same time last week").
 
 >>> watch = SeasonalWatch({"lag_s": 4.0, "bins": 4, "span": 1, "after": 2, "bound": [1.0]})
 >>> [bool(watch.push_rows(slice(0, 1), np.array([[v]]), np.array([float(t)]))[0])
@@ -52,7 +52,7 @@ SHIFT = 0.01  # of a lag: how much earlier or later than a lag ago the same mome
 # BUDGET_STARTS of these alerts in its last BUDGET_WINDOW compared samples differs from its past more than
 # its normal data showed, so each start beyond them raises its bounds by BUDGET_STEP of themselves, up
 # to BUDGET_CAP more; they come down as those starts age out. Measured on the draws the watch was chosen
-# on: the same faults, fewer false starts (README, "The same time last week").
+# on: the same faults, fewer false starts (docs/detection.md, "The same time last week").
 _RULE = AdaptiveSettings()
 BUDGET_WINDOW, BUDGET_STARTS = _RULE.budget_window, _RULE.budget_starts
 BUDGET_STEP, BUDGET_CAP = _RULE.budget_step, _RULE.budget_cap
