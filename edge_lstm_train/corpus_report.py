@@ -47,7 +47,8 @@ def f1_at_far(runs_: list[Run], train_rows: dict[str, int], target_far: float) -
 
 
 def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
-    """Per group and detector: pooled metrics, failures, and the peers' F1 at our FAR."""
+    """Per group and detector: pooled metrics, failures, false alert starts (and a day), what training
+    decided for our bundles, and the peers' F1 at our FAR."""
     train_rows = {s.name: s.train_rows for s in series}
     days = {s.name: d for s in series if (d := _judged_days(s)) is not None}
     document: dict[str, Any] = {}
@@ -115,7 +116,7 @@ def _judged_days(series: Series) -> float | None:
 def _per_day(runs_: list[Run], train_rows: dict[str, int], days: dict[str, float]) -> dict[str, float]:
     """False alert starts a day over the judged days of the series with timestamps (none: no keys). A
     day is a machine's day: two series judged for a day each make two days."""
-    timed = [r for r in runs_ if r.series in days]
+    timed = [r for r in runs_ if r.series in days and r.alerting is not None]  # a failed series judged nothing
     total = sum(days[r.series] for r in timed)
     if not total > 0.0:
         return {}

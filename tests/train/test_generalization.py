@@ -36,7 +36,7 @@ def test_false_alert_starts_are_counted_a_day_over_the_series_with_timestamps() 
     tensorflow_or_fail()
     from edge_lstm.sources.csv_file import Recording
     from edge_lstm_train.corpus_report import markdown, summarize
-    from edge_lstm_train.generalization import Series, _judged
+    from edge_lstm_train.generalization import Run, Series, _judged
 
     rows, train = 1000, 200
     labels = np.zeros(rows)
@@ -49,9 +49,11 @@ def test_false_alert_starts_are_counted_a_day_over_the_series_with_timestamps() 
         recording = Recording(Path(f"{name}.csv"), ["v"], np.zeros((rows, 1)), times, {"anomaly": labels})
         return Series(name, recording, train, "g")
 
-    # 800 judged rows a minute apart (799 minutes), and as many an hour apart (799 hours)
-    timed = [series("minutes", 60.0), series("hours", 3600.0)]
-    runs = [_judged("edge-lstm", s, np.zeros(rows), alerting, 1.0, 0.0) for s in timed]
+    # 800 judged rows a minute apart (799 minutes), and as many an hour apart (799 hours); a series that
+    # failed to train judged nothing, so its days do not count
+    timed = [series("minutes", 60.0), series("hours", 3600.0), series("failed", 3600.0)]
+    runs = [_judged("edge-lstm", s, np.zeros(rows), alerting, 1.0, 0.0) for s in timed[:2]]
+    runs.append(Run("edge-lstm", "failed", "g", None, failed="RuntimeError: no model"))
     row = summarize(runs, timed)["g"]["edge-lstm"]
     days = 799 * (60 + 3600) / 86_400
     assert row["alert_starts_outside_events"] == 6 and row["judged_days"] == pytest.approx(days, abs=0.01)
