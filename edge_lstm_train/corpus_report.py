@@ -51,6 +51,7 @@ def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
     decided for our bundles, and the peers' F1 at our FAR."""
     train_rows = {s.name: s.train_rows for s in series}
     days = {s.name: d for s in series if (d := _judged_days(s)) is not None}
+    faults = {s.name: s.faults for s in series if s.faults}
     document: dict[str, Any] = {}
     for group in sorted({r.group for r in runs_}):
         rows: dict[str, Any] = {}
@@ -66,6 +67,7 @@ def summarize(runs_: list[Run], series: list[Series]) -> dict[str, Any]:
                 **_per_day(mine, train_rows, days),
                 "seconds": round(sum(r.seconds for r in mine), 1),
                 **(_decisions(mine) if detector == OURS else {}),
+                **_missed(mine, faults),
             }
         ours_far = rows.get(OURS, {}).get("far")
         if ours_far is not None:
@@ -103,6 +105,18 @@ def _false_starts(runs_: list[Run], train_rows: dict[str, int]) -> int:
         starts = alert_starts(r.alerting, r.restarts)
         count += int(sum(1 for i in starts if i >= train_rows[r.series] and r.labels[i] <= 0))
     return count
+
+
+def _missed(runs_: list[Run], faults: dict[str, tuple[tuple[str, str, int, int], ...]]) -> dict[str, Any]:
+    """Where the series are generated: the faults with no alerting row in their labelled span, counted by
+    kind and difficulty (``"spike/subtle": 6``), most first; none where no series lists its faults."""
+    from collections import Counter
+
+    listed = [(r, faults[r.series]) for r in runs_ if r.series in faults and r.alerting is not None]
+    if not listed:
+        return {}
+    missed = Counter(f"{kind}/{level}" for r, own in listed for kind, level, a, b in own if not r.alerting[a:b].any())
+    return {"missed_faults": dict(missed.most_common())}
 
 
 def _judged_days(series: Series) -> float | None:
@@ -162,6 +176,8 @@ def markdown(document: dict[str, Any], title: str) -> str:
                 f"{ours['series_with_channels_left_out']} series ({_counts(ours['channels_left_out']) or 'none'}); "
                 f"glitches left out of the training rows of {ours['series_with_glitches']} series.",
             ]
+        if "missed_faults" in ours:
+            out += ["", f"edge-lstm missed: {_counts(ours['missed_faults']) or 'nothing'}."]
         out.append("")
     return "\n".join(out)
 

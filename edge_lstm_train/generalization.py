@@ -53,6 +53,9 @@ class Series:
     recording: Recording
     train_rows: int
     group: str  # "corpus" or "skab": reported separately
+    # A generated series' faults, from its manifest: (kind, difficulty, start, end), for the report's
+    # count of the faults missed by kind; empty for files from elsewhere.
+    faults: tuple[tuple[str, str, int, int], ...] = ()
 
 
 @dataclass
@@ -86,7 +89,8 @@ def corpus_series(root: Path) -> list[Series]:
     out = []
     for info in load_manifest(root):
         recording = read_csv(root / info.file, columns=list(info.channels))
-        out.append(Series(info.name, recording, info.train_rows, "corpus"))
+        faults = tuple((f.kind, f.difficulty, f.start, f.end) for f in info.faults)
+        out.append(Series(info.name, recording, info.train_rows, "corpus", faults))
     return out
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,9 @@ from edge_lstm.core.counts import is_count, root
 from edge_lstm.core.transitions import two_states
 from edge_lstm.evaluation.metrics import runs
 from edge_lstm.sources.csv_file import Recording
+
+if TYPE_CHECKING:  # the plan imports this step; typing it needs no import at run time
+    from edge_lstm_train.inspection import Plan
 
 HALF = 5  # readings either side of each in its running median
 FACTOR = 4.0  # times the channel's own large distance from that median
@@ -81,7 +84,7 @@ def find_glitches(values: npt.NDArray[np.float64]) -> list[list[int]]:
     return found
 
 
-def leave_out_glitches(p: Any) -> None:
+def leave_out_glitches(p: Plan) -> None:
     """Training's plan step (``inspection.plan``): the readings of each glitch become missing, with one
     note per channel and the rows counted in the report, unless ``options.glitches`` is off."""
     if not p.options.glitches:

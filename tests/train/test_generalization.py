@@ -3,6 +3,7 @@ a few generated series with default training and the peers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def test_false_alert_starts_are_counted_a_day_over_the_series_with_timestamps() 
     def series(name: str, period_s: float | None) -> Series:
         times = None if period_s is None else 1.7e9 + period_s * np.arange(rows)
         recording = Recording(Path(f"{name}.csv"), ["v"], np.zeros((rows, 1)), times, {"anomaly": labels})
-        return Series(name, recording, train, "g")
+        return Series(name, recording, train, "g", faults=(("spike", "subtle", 500, 520),))
 
     # 800 judged rows a minute apart (799 minutes), and as many an hour apart (799 hours); a series that
     # failed to train judged nothing, so its days do not count
@@ -59,6 +60,13 @@ def test_false_alert_starts_are_counted_a_day_over_the_series_with_timestamps() 
     assert row["alert_starts_outside_events"] == 6 and row["judged_days"] == pytest.approx(days, abs=0.01)
     assert row["alert_starts_per_day"] == pytest.approx(6 / days, abs=1e-3)
     assert f"| 6 ({6 / days:.2f} a day) |" in markdown(summarize(runs, timed), "t")
+    assert row["missed_faults"] == {}  # the alert at 505 lies in each series' fault
+
+    # The faults a generated series lists are counted where no row of their span alerts, by kind and difficulty.
+    missed = [dataclasses.replace(timed[0], faults=(("drift", "easy", 600, 650), ("spike", "subtle", 500, 520)))]
+    row = summarize([_judged("edge-lstm", missed[0], np.zeros(rows), alerting, 1.0, 0.0)], missed)["g"]["edge-lstm"]
+    assert row["missed_faults"] == {"drift/easy": 1}
+    assert "edge-lstm missed: drift/easy x1." in markdown({"g": {"edge-lstm": {**row, "deployed": {}}}}, "t")
 
     # A series without timestamps counts in the starts, not in the days: none here, so no rate at all.
     untimed = [series("rows", None)]
@@ -91,6 +99,7 @@ def test_the_corpus_protocol_trains_with_defaults_and_runs_every_peer(tmp_path: 
     assert "F1 at our FAR" in result.output and "edge-lstm bundles: deployed" in result.output
     assert "glitches left out of the training rows of 0 series." in result.output
     assert rows["edge-lstm"]["judged_days"] > 0 and " a day) |" in result.output  # the corpus has timestamps
+    assert "missed_faults" in rows["edge-lstm"] and "edge-lstm missed: " in result.output
 
     # The ablation re-decides the kept scores: its shipped row is exactly what the run decided.
     ablation = tmp_path / "ablation.json"
@@ -194,3 +203,4 @@ def test_a_folder_of_labelled_files_trains_each_on_its_first_rows_and_reports_as
     assert result.exit_code == 0, result.output
     ours = json.loads(out.read_text())["registry"]["edge-lstm"]
     assert ours["series"] == 1 and ours["failed"] == {} and ours["events"] == 1 and ours["event_recall"] == 1, ours
+    assert "missed_faults" not in ours  # files from elsewhere list no faults by kind
